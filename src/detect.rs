@@ -1,0 +1,186 @@
+//! Detect: read from the module itself what the wrappers must work with.
+//!
+//! Three facts: which exception-handling encoding the code uses (the output must keep it, since
+//! engines reject modules that mix the two), which tag carries Rust unwinds, and which global is
+//! the shadow stack pointer. Each can be forced from the command line; where the module does not
+//! settle a question and no option does, we stop with a message rather than guess.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use wasmparser::ValType;
+
+use crate::error::{Error, Result};
+use crate::load::{Import, Module};
+
+/// How exceptions are encoded in the module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// The standardized form: `try_table`, `catch_ref`, `throw_ref`.
+    Exnref,
+    /// The legacy form: `try`, `catch`, `catch_all`, `rethrow`, `delegate`.
+    Legacy,
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Encoding::Exnref => "exnref",
+            Encoding::Legacy => "legacy",
+        })
+    }
+}
+
+impl FromStr for Encoding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "exnref" => Ok(Encoding::Exnref),
+            "legacy" => Ok(Encoding::Legacy),
+            _ => Err(format!("expected `exnref` or `legacy`, got `{s}`")),
+        }
+    }
+}
+
+/// A tag or global the pass uses, and how it was found (for the summary and `--check`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub index: u32,
+    pub name: Option<String>,
+    pub how: &'static str,
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.index)?;
+        if let Some(name) = &self.name {
+            write!(f, " `{name}`")?;
+        }
+        write!(f, " ({})", self.how)
+    }
+}
+
+/// The EH encoding of the module: `None` when it uses no exception handling at all
+/// (a `panic=abort` build).
+pub fn encoding(module: &Module<'_>, forced: Option<Encoding>) -> Result<Option<Encoding>> {
+    let eh = module.eh;
+    match (eh.exnref, eh.legacy) {
+        (true, true) => Err(Error::MixedEncoding),
+        (true, false) => Ok(Some(Encoding::Exnref)),
+        (false, true) => Ok(Some(Encoding::Legacy)),
+        (false, false) if forced.is_some() => Ok(forced),
+        (false, false) if eh.throw => Err(Error::UnknownEncoding),
+        (false, false) => Ok(None),
+    }
+}
+
+/// The tag that Rust's `_Unwind_RaiseException` throws: `(param i32)`, or `(param i64)` on wasm64.
+pub fn unwind_tag(module: &Module<'_>, choice: Option<&str>) -> Result<Option<Found>> {
+    let is_candidate = |i: u32| {
+        module
+            .tags
+            .get(i as usize)
+            .is_some_and(|t| matches!(t.params[..], [ValType::I32] | [ValType::I64]))
+    };
+    let found = |index: u32, how| Found { index, name: tag_name(module, index), how };
+
+    if let Some(choice) = choice {
+        let index = resolve(choice, |name| tag_index_by_name(module, name))
+            .filter(|&i| is_candidate(i))
+            .ok_or_else(|| Error::TagNotFound(choice.to_string()))?;
+        return Ok(Some(found(index, "from --tag")));
+    }
+    // The thrower itself, when names are kept.
+    let raiser = module.names.functions.iter().find(|(_, name)| **name == "_Unwind_RaiseException");
+    if let Some(body) = raiser.and_then(|(&index, _)| module.body(index)) {
+        if let [tag] = body.throws[..] {
+            if is_candidate(tag) {
+                return Ok(Some(found(tag, "thrown by _Unwind_RaiseException")));
+            }
+        }
+    }
+    // LLVM's C++ tag, named or imported.
+    if let Some(index) = tag_index_by_name(module, "__cpp_exception").filter(|&i| is_candidate(i)) {
+        return Ok(Some(found(index, "named __cpp_exception")));
+    }
+    // Otherwise the one candidate that is actually thrown.
+    let mut thrown: Vec<u32> = module.bodies.iter().flat_map(|b| b.throws.iter().copied()).collect();
+    thrown.sort_unstable();
+    thrown.dedup();
+    thrown.retain(|&i| is_candidate(i));
+    match thrown[..] {
+        [] => Ok(None),
+        [index] => Ok(Some(found(index, "the only (param i32) tag thrown"))),
+        _ => Err(Error::AmbiguousTag(
+            thrown.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+        )),
+    }
+}
+
+/// The global that holds the shadow stack pointer.
+pub fn stack_pointer(module: &Module<'_>, choice: Option<&str>) -> Result<Found> {
+    let is_candidate = |i: u32| {
+        module.globals.get(i as usize).is_some_and(|g| {
+            g.ty.mutable && matches!(g.ty.content_type, ValType::I32 | ValType::I64)
+        })
+    };
+    let found = |index: u32, how| Found { index, name: global_name(module, index), how };
+
+    if let Some(choice) = choice {
+        let index = resolve(choice, |name| global_index_by_name(module, name))
+            .filter(|&i| is_candidate(i))
+            .ok_or_else(|| Error::StackPointerNotFound(choice.to_string()))?;
+        return Ok(found(index, "from --stack-pointer"));
+    }
+    if let Some(index) = global_index_by_name(module, "__stack_pointer").filter(|&i| is_candidate(i)) {
+        return Ok(found(index, "named __stack_pointer"));
+    }
+    if is_candidate(0) {
+        return Ok(found(0, "global 0 by convention"));
+    }
+    Err(Error::NoStackPointer)
+}
+
+/// An option value is an index, or a name to look up.
+fn resolve(choice: &str, by_name: impl Fn(&str) -> Option<u32>) -> Option<u32> {
+    choice.parse::<u32>().ok().or_else(|| by_name(choice))
+}
+
+fn tag_name(module: &Module<'_>, index: u32) -> Option<String> {
+    display_name(&module.names.tags, module.tags[index as usize].import.as_ref(), index)
+}
+
+fn global_name(module: &Module<'_>, index: u32) -> Option<String> {
+    display_name(&module.names.globals, module.globals[index as usize].import.as_ref(), index)
+}
+
+fn tag_index_by_name(module: &Module<'_>, name: &str) -> Option<u32> {
+    index_by_name(&module.names.tags, module.tags.iter().map(|t| t.import.as_ref()), name)
+}
+
+fn global_index_by_name(module: &Module<'_>, name: &str) -> Option<u32> {
+    index_by_name(&module.names.globals, module.globals.iter().map(|g| g.import.as_ref()), name)
+}
+
+/// The name-section name, else `module.name` of the import.
+fn display_name(names: &HashMap<u32, &str>, import: Option<&Import<'_>>, index: u32) -> Option<String> {
+    names
+        .get(&index)
+        .map(|n| n.to_string())
+        .or_else(|| import.map(|i| format!("{}.{}", i.module, i.name)))
+}
+
+/// Finds an entity by its name-section name, its import name, or `module.name` of its import.
+fn index_by_name<'m>(
+    names: &HashMap<u32, &str>,
+    mut imports: impl Iterator<Item = Option<&'m Import<'m>>>,
+    name: &str,
+) -> Option<u32> {
+    let named = names.iter().find(|(_, n)| **n == name).map(|(&i, _)| i);
+    named.or_else(|| imports.position(|i| i.is_some_and(|i| import_matches(i, name))).map(|i| i as u32))
+}
+
+fn import_matches(import: &Import<'_>, name: &str) -> bool {
+    import.name == name || name.split_once('.').is_some_and(|(m, n)| m == import.module && n == import.name)
+}

@@ -1,0 +1,80 @@
+//! Everything that can go wrong, worded for the person running the build.
+
+use std::path::PathBuf;
+
+/// One error type for the whole crate. Each message fits on one line and says
+/// what to do about it where there is something to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("input is empty: expected a WebAssembly module")]
+    Empty,
+
+    #[error("input is not WebAssembly: no `\\0asm` header and not WebAssembly text")]
+    NotWasm,
+
+    #[error("input is invalid WebAssembly text: {0}")]
+    Text(String),
+
+    #[error(
+        "input is a WebAssembly component, not a core module: run wasm-unwind on the core module before componentizing"
+    )]
+    Component,
+
+    #[error("input is truncated: {0}")]
+    Truncated(String),
+
+    #[error("input is not a valid module: {0}")]
+    Invalid(String),
+
+    #[error("input uses a feature wasm-unwind does not support: {0}")]
+    Unsupported(String),
+
+    #[error(
+        "input mixes legacy (`try`/`catch`) and standard (`try_table`/`throw_ref`) exception handling; engines reject such modules, so rebuild with one encoding"
+    )]
+    MixedEncoding,
+
+    #[error(
+        "input throws exceptions but never catches them, so its exception-handling encoding is unknown: pass --encoding exnref or --encoding legacy"
+    )]
+    UnknownEncoding,
+
+    #[error("no Rust unwind tag could be chosen among tags {0}: pass --tag with the right index or name")]
+    AmbiguousTag(String),
+
+    #[error("--tag {0}: no such tag, or it is not of type (param i32) / (param i64)")]
+    TagNotFound(String),
+
+    #[error(
+        "no shadow stack pointer found (no global named `__stack_pointer`, and global 0 is not a mutable i32/i64): pass --stack-pointer"
+    )]
+    NoStackPointer,
+
+    #[error("--stack-pointer {0}: no such global, or it is not a mutable i32/i64")]
+    StackPointerNotFound(String),
+
+    #[error("--{option} {value}: {reason}")]
+    BadOption {
+        option: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+
+    /// A module we built failed validation. This is our bug, never the user's.
+    #[error("internal error: the processed module does not validate ({0}); please report this with the input")]
+    OutputInvalid(String),
+
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,169 @@
+//! wasm-unwind makes a Rust `panic=unwind` wasm32 module safe to keep serving after failures.
+//!
+//! Panics are contained: every exported entrypoint is wrapped so that an unwind reaching the
+//! boundary leaves as an ordinary exception, with the shadow stack restored. Aborts are final:
+//! after any trap, every later entry into the instance is refused.
+//!
+//! The pipeline, one module each: [`load`](load::load) validates and indexes the input,
+//! `detect` finds the EH encoding, unwind tag and stack pointer, the passes (`wrap`, `guard`)
+//! record their changes as `edits`, and `encode` splices them into the original bytes.
+
+mod detect;
+mod edits;
+mod encode;
+mod error;
+mod guard;
+mod load;
+mod wrap;
+
+use wasm_encoder::ExportKind;
+
+pub use detect::{Encoding, Found};
+pub use error::{Error, Result};
+pub use guard::STATE_EXPORT;
+pub use load::{MARKER_SECTION, read_input};
+pub use wrap::ExportOutcome;
+
+/// Every export the tool adds starts with this.
+pub const ADDED_PREFIX: &str = "__wasm_unwind_";
+
+/// The export through which a host can recognise Rust panics (`exception.is(tag)`).
+pub const TAG_EXPORT: &str = "__wasm_unwind_tag";
+
+/// What to do; the defaults are what the command line does without options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Globs of function exports to wrap; empty means all.
+    pub exports: Vec<String>,
+    /// Globs of function exports to leave alone.
+    pub skip_exports: Vec<String>,
+    /// The Rust unwind tag, by index or name, where detection cannot settle it.
+    pub tag: Option<String>,
+    /// The shadow stack pointer global, by index or name.
+    pub stack_pointer: Option<String>,
+    /// The EH encoding, for a module whose code does not show it.
+    pub encoding: Option<Encoding>,
+    /// Write a name section even when the input has none.
+    pub add_names: bool,
+    /// Refuse every entry after a trap (see the `guard` module).
+    pub abort_guard: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            exports: Vec::new(),
+            skip_exports: Vec::new(),
+            tag: None,
+            stack_pointer: None,
+            encoding: None,
+            add_names: false,
+            abort_guard: true,
+        }
+    }
+}
+
+/// What the tool found and did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub input_size: usize,
+    pub output_size: usize,
+    /// The marker of an earlier run, when the input is already processed (then nothing changes).
+    pub already_processed: Option<String>,
+    pub encoding: Option<Encoding>,
+    pub unwind_tag: Option<Found>,
+    pub stack_pointer: Option<Found>,
+    /// Every function export, wrapped or not.
+    pub exports: Vec<ExportOutcome>,
+    pub abort_guard: bool,
+    /// Imports whose call sites now go through the guard.
+    pub import_shims: usize,
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    pub fn wrapped(&self) -> usize {
+        self.exports.iter().filter(|e| e.wrapped).count()
+    }
+}
+
+pub struct Processed {
+    pub wasm: Vec<u8>,
+    pub report: Report,
+}
+
+/// Runs the whole pipeline on `input` (binary or text). The result always validates.
+pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
+    let bytes = read_input(input)?;
+    let module = load::load(&bytes)?;
+    let mut report = Report { input_size: input.len(), ..Report::default() };
+    if let Some(marker) = module.marker {
+        report.already_processed = Some(marker.to_string());
+        report.output_size = bytes.len();
+        return Ok(Processed { wasm: bytes.into_owned(), report });
+    }
+
+    report.encoding = detect::encoding(&module, options.encoding)?;
+    if report.encoding.is_some() {
+        report.unwind_tag = detect::unwind_tag(&module, options.tag.as_deref())?;
+        report.stack_pointer = Some(detect::stack_pointer(&module, options.stack_pointer.as_deref())?);
+    }
+    check_globs(&module, "export", &options.exports)?;
+    check_globs(&module, "skip-export", &options.skip_exports)?;
+
+    let mut edits = edits::Edits::new(&module);
+    let guard = options.abort_guard.then(|| {
+        let (guard, shims) = guard::install(&module, report.encoding, &mut edits);
+        report.import_shims = shims;
+        guard
+    });
+    report.abort_guard = guard.is_some();
+    if report.encoding.is_some() || guard.is_some() {
+        let selection = wrap::Selection { include: options.exports.clone(), exclude: options.skip_exports.clone() };
+        let plan = wrap::Plan {
+            encoding: report.encoding,
+            stack_pointer: report.stack_pointer.as_ref(),
+            guard: guard.as_ref(),
+        };
+        report.exports = wrap::wrap_exports(&module, &selection, &plan, &mut edits);
+    }
+    if let Some(tag) = &report.unwind_tag {
+        edits.exports.push((TAG_EXPORT.to_string(), ExportKind::Tag, tag.index));
+    }
+    if edits.is_empty() {
+        report.output_size = bytes.len();
+        return Ok(Processed { wasm: bytes.into_owned(), report });
+    }
+    edits.marker = marker(&report);
+
+    let encoded = encode::encode(&module, &edits, options.add_names);
+    report.warnings = encoded.warnings;
+    load::load(&encoded.wasm).map_err(|e| Error::OutputInvalid(e.to_string()))?;
+    report.output_size = encoded.wasm.len();
+    Ok(Processed { wasm: encoded.wasm, report })
+}
+
+/// A glob given on the command line that matches no function export is almost surely a typo.
+fn check_globs(module: &load::Module<'_>, option: &'static str, globs: &[String]) -> Result<()> {
+    for glob in globs {
+        let matches = module
+            .exports
+            .iter()
+            .any(|e| e.kind == wasmparser::ExternalKind::Func && wrap::glob_match(glob, e.name));
+        if !matches {
+            return Err(Error::BadOption { option, value: glob.clone(), reason: "matches no function export" });
+        }
+    }
+    Ok(())
+}
+
+/// The marker section's text: what a later run or `inspect` needs to know about this one.
+fn marker(report: &Report) -> String {
+    let encoding = report.encoding.map_or_else(|| "none".to_string(), |e| e.to_string());
+    format!(
+        "wasm-unwind {}; encoding={encoding}; wrapped={}; abort-guard={}",
+        env!("CARGO_PKG_VERSION"),
+        report.wrapped(),
+        if report.abort_guard { "on" } else { "off" },
+    )
+}

@@ -1,0 +1,204 @@
+//! Wrap: put every chosen function export behind a wrapper that contains unwinds.
+//!
+//! The export is repointed at a new function with the same signature; calls from inside the
+//! module still go to the original. The wrapper saves the shadow stack pointer, calls the
+//! original inside a catch-all, and on any exception restores the stack pointer and rethrows
+//! the very same exception. The caller sees an ordinary exception, and the instance keeps a
+//! balanced shadow stack however many panics escape.
+//!
+//! One catch-all serves Rust panics and foreign exceptions alike: both need the same repair,
+//! and rethrowing keeps the exception's identity (a JS error stays that JS error).
+
+use std::collections::HashMap;
+
+use wasm_encoder::{BlockType, Catch, Function, ValType};
+use wasmparser::ExternalKind;
+
+use crate::detect::{Encoding, Found};
+use crate::edits::{Edits, val_type};
+use crate::guard::Guard;
+use crate::load::Module;
+
+/// What happened to one function export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOutcome {
+    pub name: String,
+    pub wrapped: bool,
+    /// Why it was left alone, when it was.
+    pub reason: Option<&'static str>,
+}
+
+/// Which exports to wrap: shell-style globs (`*`, `?`). No `include` means all.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl Selection {
+    fn chooses(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|g| glob_match(g, name)))
+            && !self.exclude.iter().any(|g| glob_match(g, name))
+    }
+}
+
+/// How the wrappers are built.
+pub struct Plan<'p> {
+    /// `None` for a module without exception handling: wrappers then only keep the guard's count.
+    pub encoding: Option<Encoding>,
+    pub stack_pointer: Option<&'p Found>,
+    pub guard: Option<&'p Guard>,
+}
+
+/// Wraps the chosen exports. One wrapper per function, shared by all its chosen exports.
+pub fn wrap_exports(
+    module: &Module<'_>,
+    selection: &Selection,
+    plan: &Plan<'_>,
+    edits: &mut Edits,
+) -> Vec<ExportOutcome> {
+    let mut wrappers: HashMap<u32, u32> = HashMap::new();
+    let mut outcomes = Vec::new();
+    for (position, export) in module.exports.iter().enumerate() {
+        if export.kind != ExternalKind::Func || export.name.starts_with(crate::ADDED_PREFIX) {
+            continue;
+        }
+        let reason = if !selection.chooses(export.name) {
+            Some("not selected")
+        } else if export.index < module.imported_functions() {
+            Some("re-exports an import: no Rust code runs in it")
+        } else {
+            None
+        };
+        if reason.is_none() {
+            let wrapper = *wrappers.entry(export.index).or_insert_with(|| {
+                let body = wrapper_body(module, export.index, plan);
+                let ty = module.function_types[export.index as usize];
+                edits.add_function(ty, format!("wasm_unwind::wrap::{}", export.name), body)
+            });
+            edits.repointed_exports.insert(position, wrapper);
+        }
+        outcomes.push(ExportOutcome { name: export.name.to_string(), wrapped: reason.is_none(), reason });
+    }
+    outcomes
+}
+
+/// The wrapper around `target`; see the module comment. In the exnref encoding:
+///
+/// ```wat
+/// (local $sp i32)
+/// [call $enter]
+/// global.get $stack_pointer  local.set $sp
+/// block (result exnref)
+///   local.get 0 .. local.get N
+///   try_table (type $sig) (catch_all_ref 0)  call $target  end
+///   [call $leave]  return
+/// end
+/// local.get $sp  global.set $stack_pointer  [call $leave]  throw_ref
+/// ```
+///
+/// The legacy encoding has the same shape with `try`/`catch_all`/`rethrow 0`.
+fn wrapper_body(module: &Module<'_>, target: u32, plan: &Plan<'_>) -> Function {
+    let ty = module.function_type(target);
+    let params = ty.params().len() as u32;
+    let signature = BlockType::FunctionType(module.function_types[target as usize]);
+    let stack_pointer = plan.stack_pointer.filter(|_| plan.encoding.is_some()).map(|sp| {
+        (sp.index, val_type(module.globals[sp.index as usize].ty.content_type))
+    });
+    let saved = params;
+
+    let mut f = Function::new(stack_pointer.map(|(_, ty)| (1, ty)));
+    let mut code = f.instructions();
+    if let Some(guard) = plan.guard {
+        code.call(guard.enter);
+    }
+    if let Some((global, _)) = stack_pointer {
+        code.global_get(global).local_set(saved);
+    }
+    let restore_and_leave = |code: &mut wasm_encoder::InstructionSink<'_>| {
+        if let Some((global, _)) = stack_pointer {
+            code.local_get(saved).global_set(global);
+        }
+        if let Some(guard) = plan.guard {
+            code.call(guard.leave);
+        }
+    };
+    match plan.encoding {
+        Some(Encoding::Exnref) => {
+            code.block(BlockType::Result(ValType::EXNREF));
+            push_params(&mut code, params);
+            code.try_table(signature, [Catch::AllRef { label: 0 }]).call(target).end();
+            if let Some(guard) = plan.guard {
+                code.call(guard.leave);
+            }
+            code.return_().end();
+            restore_and_leave(&mut code);
+            code.throw_ref();
+        }
+        Some(Encoding::Legacy) => {
+            push_params(&mut code, params);
+            code.try_(signature).call(target).catch_all();
+            restore_and_leave(&mut code);
+            code.rethrow(0).end();
+            if let Some(guard) = plan.guard {
+                code.call(guard.leave);
+            }
+        }
+        None => {
+            push_params(&mut code, params);
+            code.call(target);
+            if let Some(guard) = plan.guard {
+                code.call(guard.leave);
+            }
+        }
+    }
+    code.end();
+    f
+}
+
+fn push_params(code: &mut wasm_encoder::InstructionSink<'_>, params: u32) {
+    for i in 0..params {
+        code.local_get(i);
+    }
+}
+
+/// Shell-style wildcard match: `*` any run of characters, `?` one character.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // Classic backtracking on the last `*`: linear in practice for export names.
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        assert!(glob_match("*", "anything"));
+        assert!(glob_match("panic_*", "panic_fmt"));
+        assert!(!glob_match("panic_*", "add"));
+        assert!(glob_match("a?d", "add"));
+        assert!(glob_match("*_get", "counter_get"));
+        assert!(!glob_match("*_get", "counter_inc"));
+        assert!(glob_match("__wbg_*_*", "__wbg_log_1"));
+        assert!(!glob_match("add", "adder"));
+    }
+}
