@@ -91,12 +91,13 @@ pub fn unwind_tag(module: &Module<'_>, choice: Option<&str>) -> Result<Option<Fo
             .ok_or_else(|| Error::TagNotFound(choice.to_string()))?;
         return Ok(Some(found(index, "from --tag")));
     }
-    // The thrower itself, when names are kept.
-    let raiser = module.names.functions.iter().find(|(_, name)| **name == "_Unwind_RaiseException");
-    if let Some(body) = raiser.and_then(|(&index, _)| module.body(index)) {
-        if let [tag] = body.throws[..] {
+    // The thrower itself, when names are kept: `_Unwind_RaiseException`, or Rust's
+    // `__rust_start_panic` (its symbol mangled) once LTO has inlined the former into it.
+    let thrower = |name: &str| name == "_Unwind_RaiseException" || name.ends_with("__rust_start_panic");
+    for (&index, _) in module.names.functions.iter().filter(|(_, name)| thrower(name)) {
+        if let Some(&[tag]) = module.body(index).map(|b| &b.throws[..]) {
             if is_candidate(tag) {
-                return Ok(Some(found(tag, "thrown by _Unwind_RaiseException")));
+                return Ok(Some(found(tag, "thrown by Rust's panic entry point")));
             }
         }
     }

@@ -10,12 +10,13 @@ use wasm_encoder::{Encode, ExportSection, ProducersField};
 use wasmparser::{BinaryReader, ProducersSectionReader};
 
 use crate::edits::Edits;
-use crate::load::{MARKER_SECTION, Module, Section};
+use crate::load::{Call, MARKER_SECTION, Module, Section};
 
 const TYPE: u8 = 1;
 const FUNCTION: u8 = 3;
 const GLOBAL: u8 = 6;
 const EXPORT: u8 = 7;
+const ELEMENT: u8 = 9;
 const CODE: u8 = 10;
 const NAME_FUNCTIONS: u8 = 1;
 const NAME_GLOBALS: u8 = 7;
@@ -140,6 +141,7 @@ fn write_known(out: &mut Vec<u8>, module: &Module<'_>, edits: &Edits, section: &
             append_items(data, edits.globals.len(), &added, false)
         }
         EXPORT => exports(module, edits),
+        ELEMENT => repoint(module.bytes, section.range.clone(), &module.table_functions, edits),
         CODE => code(module, edits, data),
         _ => data.to_vec(),
     };
@@ -217,7 +219,7 @@ fn code(module: &Module<'_>, edits: &Edits, data: &[u8]) -> Vec<u8> {
     }
     let mut bodies = Vec::with_capacity(data.len() + added.len());
     for body in &module.bodies {
-        let bytes = patched_body(module, body, edits);
+        let bytes = repoint(module.bytes, body.range.clone(), &body.calls, edits);
         (bytes.len() as u32).encode(&mut bodies);
         bodies.extend_from_slice(&bytes);
     }
@@ -228,18 +230,18 @@ fn code(module: &Module<'_>, edits: &Edits, data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A body's bytes with each redirected callee index rewritten in place.
-fn patched_body(module: &Module<'_>, body: &crate::load::Body, edits: &Edits) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.range.len() + 16);
-    let mut copied = body.range.start;
-    for call in &body.calls {
+/// The bytes in `range` with each redirected function index in `calls` rewritten.
+fn repoint(bytes: &[u8], range: std::ops::Range<usize>, calls: &[Call], edits: &Edits) -> Vec<u8> {
+    let mut out = Vec::with_capacity(range.len() + 16);
+    let mut copied = range.start;
+    for call in calls.iter().filter(|c| range.contains(&c.index_bytes.start)) {
         if let Some(&to) = edits.redirected_calls.get(&call.callee) {
-            out.extend_from_slice(&module.bytes[copied..call.index_bytes.start]);
+            out.extend_from_slice(&bytes[copied..call.index_bytes.start]);
             to.encode(&mut out);
             copied = call.index_bytes.end;
         }
     }
-    out.extend_from_slice(&module.bytes[copied..body.range.end]);
+    out.extend_from_slice(&bytes[copied..range.end]);
     out
 }
 

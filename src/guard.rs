@@ -8,7 +8,8 @@
 //! at once, before any original code runs. Exceptions keep the count: wrappers and import
 //! call sites catch, settle the count, and rethrow.
 //!
-//! Imports are not changed: their call sites are redirected to one shim per import.
+//! Imports are not changed: their call sites, `ref.func`s and table entries are redirected to
+//! one shim per import.
 
 use wasm_encoder::{
     BlockType, Catch, ConstExpr, ExportKind, Function, GlobalType, InstructionSink, ValType,
@@ -67,7 +68,7 @@ pub fn install(module: &Module<'_>, encoding: Option<Encoding>, edits: &mut Edit
     edits.exports.push((STATE_EXPORT.into(), ExportKind::Func, state));
 
     let mut called = vec![false; module.imported_functions() as usize];
-    for call in module.bodies.iter().flat_map(|b| &b.calls) {
+    for call in module.bodies.iter().flat_map(|b| &b.calls).chain(&module.table_functions) {
         if let Some(seen) = called.get_mut(call.callee as usize) {
             *seen = true;
         }

@@ -13,6 +13,7 @@ mod edits;
 mod encode;
 mod error;
 mod guard;
+mod inspect;
 mod load;
 mod wrap;
 
@@ -21,6 +22,7 @@ use wasm_encoder::ExportKind;
 pub use detect::{Encoding, Found};
 pub use error::{Error, Result};
 pub use guard::STATE_EXPORT;
+pub use inspect::{ExportRow, Inspection, inspect};
 pub use load::{MARKER_SECTION, read_input};
 pub use wrap::ExportOutcome;
 
@@ -134,7 +136,7 @@ pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
         report.output_size = bytes.len();
         return Ok(Processed { wasm: bytes.into_owned(), report });
     }
-    edits.marker = marker(&report);
+    edits.marker = marker(&report, edits.first_function());
 
     let encoded = encode::encode(&module, &edits, options.add_names);
     report.warnings = encoded.warnings;
@@ -158,10 +160,11 @@ fn check_globs(module: &load::Module<'_>, option: &'static str, globs: &[String]
 }
 
 /// The marker section's text: what a later run or `inspect` needs to know about this one.
-fn marker(report: &Report) -> String {
+/// Functions from `added-from` on are ours, which is how `inspect` tells wrapped exports.
+fn marker(report: &Report, first_added: u32) -> String {
     let encoding = report.encoding.map_or_else(|| "none".to_string(), |e| e.to_string());
     format!(
-        "wasm-unwind {}; encoding={encoding}; wrapped={}; abort-guard={}",
+        "wasm-unwind {}; encoding={encoding}; wrapped={}; abort-guard={}; added-from={first_added}",
         env!("CARGO_PKG_VERSION"),
         report.wrapped(),
         if report.abort_guard { "on" } else { "off" },

@@ -130,6 +130,9 @@ pub struct Module<'a> {
     /// Bodies of the defined functions, in order.
     pub bodies: Vec<Body>,
     pub eh: EhUse,
+    /// Functions placed in tables by element segments (any indirect call may reach them), with
+    /// where each index sits so that it can be repointed like a call.
+    pub table_functions: Vec<Call>,
     pub names: Names<'a>,
     /// The text of our marker section, when the input was produced by wasm-unwind.
     pub marker: Option<&'a str>,
@@ -157,17 +160,6 @@ impl<'a> Module<'a> {
 
     pub fn section(&self, id: u8) -> Option<&Section<'a>> {
         self.sections.iter().find(|s| s.id == id)
-    }
-
-    /// A readable name for function `index`: the name section's, else an export's, else `func[N]`.
-    pub fn function_name(&self, index: u32) -> String {
-        if let Some(name) = self.names.functions.get(&index) {
-            return (*name).to_string();
-        }
-        self.exports
-            .iter()
-            .find(|e| e.kind == ExternalKind::Func && e.index == index)
-            .map_or_else(|| format!("func[{index}]"), |e| e.name.to_string())
     }
 }
 
@@ -236,6 +228,7 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
         exports: Vec::new(),
         bodies: Vec::new(),
         eh: EhUse::default(),
+        table_functions: Vec::new(),
         names: Names::default(),
         marker: None,
     };
@@ -283,6 +276,11 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
                 for export in reader {
                     let export = export?;
                     module.exports.push(Export { name: export.name, kind: export.kind, index: export.index });
+                }
+            }
+            Payload::ElementSection(reader) => {
+                for element in reader {
+                    read_element_functions(bytes, element?.items, &mut module.table_functions)?;
                 }
             }
             Payload::CustomSection(reader) => match reader.name() {
@@ -385,6 +383,39 @@ fn scan_body(
     }
     ops.finish()?;
     Ok(facts)
+}
+
+fn read_element_functions(
+    bytes: &[u8],
+    items: wasmparser::ElementItems<'_>,
+    into: &mut Vec<Call>,
+) -> Result<(), wasmparser::BinaryReaderError> {
+    match items {
+        wasmparser::ElementItems::Functions(indices) => {
+            for entry in indices.into_iter_with_offsets() {
+                let (at, callee) = entry?;
+                // A LEB128 ends at the first byte without the continuation bit.
+                let width = bytes[at..].iter().position(|b| b & 0x80 == 0).map_or(1, |p| p + 1);
+                into.push(Call { callee, index_bytes: at..at + width, reference: true });
+            }
+        }
+        wasmparser::ElementItems::Expressions(_, exprs) => {
+            for expr in exprs {
+                let mut ops = expr?.get_operators_reader();
+                while !ops.eof() {
+                    let (op, at) = ops.read_with_offset()?;
+                    if let Operator::RefFunc { function_index } = op {
+                        into.push(Call {
+                            callee: function_index,
+                            index_bytes: at + 1..ops.original_position(),
+                            reference: true,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads the function, global and tag names. A malformed name section is ignored, as engines do.

@@ -1,0 +1,222 @@
+//! Inspect: what a module is and what each export can do, for people and for scripts.
+//!
+//! "Can unwind" and "can trap" are static reachability over the call graph: an export can unwind
+//! when it reaches `throw`, `throw_ref` or `rethrow`, and can trap when it reaches `unreachable`
+//! (what Rust's aborts compile to) or a host import. Calls through a table or a reference are
+//! taken to reach every function whose address is taken, so the answers err towards "yes".
+
+use std::collections::HashSet;
+use std::fmt::Write;
+
+use wasmparser::{ExternalKind, FuncType};
+
+use crate::detect::{self, Encoding, Found};
+use crate::error::Result;
+use crate::load::{self, Module};
+
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub encoding: std::result::Result<Option<Encoding>, String>,
+    pub unwind_tag: std::result::Result<Option<Found>, String>,
+    pub stack_pointer: std::result::Result<Found, String>,
+    /// The marker text of an earlier wasm-unwind run.
+    pub processed: Option<String>,
+    pub exports: Vec<ExportRow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportRow {
+    pub name: String,
+    pub kind: &'static str,
+    /// The signature of a function export.
+    pub signature: Option<String>,
+    pub can_unwind: bool,
+    pub can_trap: bool,
+    pub wrapped: bool,
+}
+
+/// Inspects `input` (binary or text). Detection problems are reported, not raised.
+pub fn inspect(input: &[u8]) -> Result<Inspection> {
+    let bytes = load::read_input(input)?;
+    let module = load::load(&bytes)?;
+    let first_added = module.marker.and_then(first_added_function);
+    let unwinds = reaches(&module, |m, f| m.body(f).is_some_and(|b| !b.throws.is_empty() || b.rethrows));
+    let traps = reaches(&module, |m, f| m.body(f).is_none_or(|b| b.has_unreachable));
+
+    let exports = module
+        .exports
+        .iter()
+        .map(|e| {
+            let is_func = e.kind == ExternalKind::Func;
+            ExportRow {
+                name: e.name.to_string(),
+                kind: kind_name(e.kind),
+                signature: is_func.then(|| signature(module.function_type(e.index))),
+                can_unwind: is_func && unwinds.contains(&e.index),
+                can_trap: is_func && traps.contains(&e.index),
+                wrapped: is_func && first_added.is_some_and(|first| e.index >= first) && !e.name.starts_with(crate::ADDED_PREFIX),
+            }
+        })
+        .collect();
+    let encoding = detect::encoding(&module, None).map_err(|e| e.to_string());
+    Ok(Inspection {
+        unwind_tag: detect::unwind_tag(&module, None).map_err(|e| e.to_string()),
+        stack_pointer: detect::stack_pointer(&module, None).map_err(|e| e.to_string()),
+        encoding,
+        processed: module.marker.map(str::to_string),
+        exports,
+    })
+}
+
+/// The index of the first function wasm-unwind added, as the marker records it.
+fn first_added_function(marker: &str) -> Option<u32> {
+    marker.split("; ").find_map(|field| field.strip_prefix("added-from=")).and_then(|n| n.parse().ok())
+}
+
+/// Every function from which a function satisfying `seed` is reachable.
+fn reaches(module: &Module<'_>, seed: impl Fn(&Module<'_>, u32) -> bool) -> HashSet<u32> {
+    let imported = module.imported_functions();
+    let mut callers: Vec<Vec<u32>> = vec![Vec::new(); module.function_count() as usize];
+    let mut indirect_callers = Vec::new();
+    let mut address_taken: HashSet<u32> = module.table_functions.iter().map(|c| c.callee).collect();
+    for (i, body) in module.bodies.iter().enumerate() {
+        let caller = imported + i as u32;
+        for call in &body.calls {
+            if call.reference {
+                address_taken.insert(call.callee);
+            } else {
+                callers[call.callee as usize].push(caller);
+            }
+        }
+        if body.calls_indirectly {
+            indirect_callers.push(caller);
+        }
+    }
+
+    let mut reached: HashSet<u32> = (0..module.function_count()).filter(|&f| seed(module, f)).collect();
+    let mut work: Vec<u32> = reached.iter().copied().collect();
+    let mut indirect_done = false;
+    while let Some(f) = work.pop() {
+        let via_table = !indirect_done && address_taken.contains(&f);
+        indirect_done |= via_table;
+        let more = callers[f as usize].iter().chain(if via_table { &indirect_callers[..] } else { &[] });
+        for &caller in more {
+            if reached.insert(caller) {
+                work.push(caller);
+            }
+        }
+    }
+    reached
+}
+
+fn kind_name(kind: ExternalKind) -> &'static str {
+    match kind {
+        ExternalKind::Func | ExternalKind::FuncExact => "func",
+        ExternalKind::Table => "table",
+        ExternalKind::Memory => "memory",
+        ExternalKind::Global => "global",
+        ExternalKind::Tag => "tag",
+    }
+}
+
+fn signature(ty: &FuncType) -> String {
+    let list = |types: &[wasmparser::ValType]| types.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+    format!("({}) -> ({})", list(ty.params()), list(ty.results()))
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+fn found_text<T: std::fmt::Display>(value: &std::result::Result<Option<T>, String>, none: &str) -> String {
+    match value {
+        Ok(Some(v)) => v.to_string(),
+        Ok(None) => none.to_string(),
+        Err(e) => format!("unknown: {e}"),
+    }
+}
+
+impl Inspection {
+    /// A table for people.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let sp = self.stack_pointer.clone().map(Some);
+        let _ = writeln!(out, "encoding       {}", found_text(&self.encoding, "none (no exception handling)"));
+        let _ = writeln!(out, "unwind tag     {}", found_text(&self.unwind_tag, "none"));
+        let _ = writeln!(out, "stack pointer  {}", found_text(&sp, "none"));
+        let _ = writeln!(out, "processed      {}", self.processed.as_deref().unwrap_or("no"));
+        let _ = writeln!(out);
+        let width = self.exports.iter().map(|e| e.name.len()).max().unwrap_or(0).max(6);
+        let sig_width = self.exports.iter().filter_map(|e| e.signature.as_ref()).map(|s| s.len()).max().unwrap_or(0).max(4);
+        let _ = writeln!(out, "{:width$}  {:6}  {:sig_width$}  {:7}  {:5}  wrapped", "export", "kind", "type", "unwinds", "traps");
+        for e in &self.exports {
+            let (unwinds, traps, wrapped) = match e.signature {
+                Some(_) => (yes_no(e.can_unwind), yes_no(e.can_trap), yes_no(e.wrapped)),
+                None => ("-", "-", "-"),
+            };
+            let sig = e.signature.as_deref().unwrap_or("-");
+            let _ = writeln!(out, "{:width$}  {:6}  {sig:sig_width$}  {unwinds:7}  {traps:5}  {wrapped}", e.name, e.kind);
+        }
+        out
+    }
+
+    /// The same facts as JSON, for scripts.
+    pub fn to_json(&self) -> String {
+        let text = |v: &str| json_string(v);
+        let opt = |v: &std::result::Result<Option<String>, String>| match v {
+            Ok(Some(s)) => text(s),
+            Ok(None) => "null".to_string(),
+            Err(e) => format!("{{\"error\":{}}}", text(e)),
+        };
+        let found = |f: &Found| {
+            format!("{{\"index\":{},\"name\":{},\"how\":{}}}", f.index, f.name.as_deref().map_or("null".into(), text), text(f.how))
+        };
+        let found_opt = |v: &std::result::Result<Option<Found>, String>| match v {
+            Ok(Some(f)) => found(f),
+            Ok(None) => "null".to_string(),
+            Err(e) => format!("{{\"error\":{}}}", text(e)),
+        };
+        let exports: Vec<String> = self
+            .exports
+            .iter()
+            .map(|e| {
+                let func = e.signature.is_some();
+                let flag = |b: bool| if func { b.to_string() } else { "null".to_string() };
+                format!(
+                    "{{\"name\":{},\"kind\":{},\"type\":{},\"can_unwind\":{},\"can_trap\":{},\"wrapped\":{}}}",
+                    text(&e.name),
+                    text(e.kind),
+                    e.signature.as_deref().map_or("null".into(), text),
+                    flag(e.can_unwind),
+                    flag(e.can_trap),
+                    flag(e.wrapped),
+                )
+            })
+            .collect();
+        format!(
+            "{{\"encoding\":{},\"unwind_tag\":{},\"stack_pointer\":{},\"processed\":{},\"exports\":[{}]}}\n",
+            opt(&self.encoding.clone().map(|e| e.map(|e| e.to_string()))),
+            found_opt(&self.unwind_tag),
+            found_opt(&self.stack_pointer.clone().map(Some)),
+            self.processed.as_deref().map_or("null".into(), text),
+            exports.join(","),
+        )
+    }
+}
+
+fn json_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
