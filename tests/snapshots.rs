@@ -1,0 +1,71 @@
+//! The code wasm-unwind adds, as WebAssembly text, for review: wrappers, guard helpers and an
+//! import shim, in both EH encodings and for a module without EH.
+//!
+//! Update with `INSTA_UPDATE=always cargo test --test snapshots` (or `cargo insta review`), then
+//! read the diff: these snapshots are the emitted code.
+
+use std::path::Path;
+
+use wasm_unwind::Options;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wasm").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// The text of the functions named `$<name>` in `wat`, in the order asked, separated by blank
+/// lines. wasmprinter prints each function from `  (func $name ` to a line `  )`.
+fn added_functions(wat: &str, names: &[&str]) -> String {
+    let lines: Vec<&str> = wat.lines().collect();
+    let mut out = Vec::new();
+    for name in names {
+        let head = format!("  (func ${name} ");
+        let start = lines
+            .iter()
+            .position(|l| l.starts_with(&head))
+            .unwrap_or_else(|| panic!("no function `{name}` in the output"));
+        let len = lines[start..].iter().position(|l| *l == "  )").expect("function end") + 1;
+        out.push(lines[start..start + len].join("\n"));
+    }
+    out.join("\n\n") + "\n"
+}
+
+fn processed_text(fixture_name: &str) -> String {
+    let processed = wasm_unwind::process(&fixture(fixture_name), &Options::default()).unwrap();
+    wasmprinter::print_bytes(&processed.wasm).unwrap()
+}
+
+const GUARD: [&str; 4] = ["wasm_unwind::enter", "wasm_unwind::leave", "wasm_unwind::returned", "wasm_unwind::state"];
+
+fn panics_selection() -> Vec<&'static str> {
+    let mut names = vec![
+        "wasm_unwind::wrap::add",
+        "wasm_unwind::wrap::panic_static",
+        "wasm_unwind::wrap::panic_fmt",
+        "wasm_unwind::wrap::call_host",
+    ];
+    names.extend(GUARD);
+    names.push("wasm_unwind::import::env.host_callback");
+    names
+}
+
+#[test]
+fn exnref_wrappers() {
+    let text = processed_text("panics.exnref.wasm");
+    insta::assert_snapshot!("exnref_wrappers", added_functions(&text, &panics_selection()));
+}
+
+#[test]
+fn legacy_wrappers() {
+    let text = processed_text("panics.legacy.wasm");
+    insta::assert_snapshot!("legacy_wrappers", added_functions(&text, &panics_selection()));
+}
+
+#[test]
+fn abort_wrappers() {
+    let text = processed_text("abort.wasm");
+    let mut names = vec!["wasm_unwind::wrap::add", "wasm_unwind::wrap::call_host"];
+    names.extend(GUARD);
+    names.push("wasm_unwind::import::env.host_callback");
+    insta::assert_snapshot!("abort_wrappers", added_functions(&text, &names));
+}
