@@ -113,21 +113,29 @@ pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
     check_globs(&module, "export", &options.exports)?;
     check_globs(&module, "skip-export", &options.skip_exports)?;
 
+    let selection = wrap::Selection { include: options.exports.clone(), exclude: options.skip_exports.clone() };
+    report.exports = wrap::choose_exports(&module, &selection);
     let mut edits = edits::Edits::new(&module);
-    let guard = options.abort_guard.then(|| {
+    // Without a wrapped export nothing counts activations, so a guard would guard nothing.
+    let guard = (options.abort_guard && report.wrapped() > 0).then(|| {
         let (guard, shims) = guard::install(&module, report.encoding, &mut edits);
         report.import_shims = shims;
         guard
     });
     report.abort_guard = guard.is_some();
     if report.encoding.is_some() || guard.is_some() {
-        let selection = wrap::Selection { include: options.exports.clone(), exclude: options.skip_exports.clone() };
         let plan = wrap::Plan {
             encoding: report.encoding,
             stack_pointer: report.stack_pointer.as_ref(),
             guard: guard.as_ref(),
         };
-        report.exports = wrap::wrap_exports(&module, &selection, &plan, &mut edits);
+        wrap::wrap_exports(&module, &report.exports, &plan, &mut edits);
+    } else {
+        // Nothing to contain and no guard: every export stays as it is.
+        for export in &mut report.exports {
+            export.wrapped = false;
+            export.reason = Some("no exception handling and no abort guard");
+        }
     }
     if let Some(tag) = &report.unwind_tag {
         edits.exports.push((TAG_EXPORT.to_string(), ExportKind::Tag, tag.index));

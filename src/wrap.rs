@@ -17,7 +17,7 @@ use wasmparser::ExternalKind;
 use crate::detect::{Encoding, Found};
 use crate::edits::{Edits, val_type};
 use crate::guard::Guard;
-use crate::load::Module;
+use crate::load::{Export, Module};
 
 /// What happened to one function export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,37 +50,45 @@ pub struct Plan<'p> {
     pub guard: Option<&'p Guard>,
 }
 
-/// Wraps the chosen exports. One wrapper per function, shared by all its chosen exports.
-pub fn wrap_exports(
-    module: &Module<'_>,
-    selection: &Selection,
-    plan: &Plan<'_>,
-    edits: &mut Edits,
-) -> Vec<ExportOutcome> {
+/// Decides, for every function export, whether it is wrapped and why not.
+pub fn choose_exports(module: &Module<'_>, selection: &Selection) -> Vec<ExportOutcome> {
+    function_exports(module)
+        .map(|(_, export)| {
+            let reason = if !selection.chooses(export.name) {
+                Some("not selected")
+            } else if export.index < module.imported_functions() {
+                Some("re-exports an import: no Rust code runs in it")
+            } else {
+                None
+            };
+            ExportOutcome { name: export.name.to_string(), wrapped: reason.is_none(), reason }
+        })
+        .collect()
+}
+
+/// Wraps the exports `choose_exports` chose. One wrapper per function, shared by its exports.
+pub fn wrap_exports(module: &Module<'_>, chosen: &[ExportOutcome], plan: &Plan<'_>, edits: &mut Edits) {
     let mut wrappers: HashMap<u32, u32> = HashMap::new();
-    let mut outcomes = Vec::new();
-    for (position, export) in module.exports.iter().enumerate() {
-        if export.kind != ExternalKind::Func || export.name.starts_with(crate::ADDED_PREFIX) {
+    for ((position, export), outcome) in function_exports(module).zip(chosen) {
+        if !outcome.wrapped {
             continue;
         }
-        let reason = if !selection.chooses(export.name) {
-            Some("not selected")
-        } else if export.index < module.imported_functions() {
-            Some("re-exports an import: no Rust code runs in it")
-        } else {
-            None
-        };
-        if reason.is_none() {
-            let wrapper = *wrappers.entry(export.index).or_insert_with(|| {
-                let body = wrapper_body(module, export.index, plan);
-                let ty = module.function_types[export.index as usize];
-                edits.add_function(ty, format!("wasm_unwind::wrap::{}", export.name), body)
-            });
-            edits.repointed_exports.insert(position, wrapper);
-        }
-        outcomes.push(ExportOutcome { name: export.name.to_string(), wrapped: reason.is_none(), reason });
+        let wrapper = *wrappers.entry(export.index).or_insert_with(|| {
+            let body = wrapper_body(module, export.index, plan);
+            let ty = module.function_types[export.index as usize];
+            edits.add_function(ty, format!("wasm_unwind::wrap::{}", export.name), body)
+        });
+        edits.repointed_exports.insert(position, wrapper);
     }
-    outcomes
+}
+
+/// The input's function exports with their positions, leaving out any we added earlier.
+fn function_exports<'m, 'a>(module: &'m Module<'a>) -> impl Iterator<Item = (usize, &'m Export<'a>)> {
+    module
+        .exports
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == ExternalKind::Func && !e.name.starts_with(crate::ADDED_PREFIX))
 }
 
 /// The wrapper around `target`; see the module comment. In the exnref encoding:
