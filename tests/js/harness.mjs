@@ -1,0 +1,108 @@
+// Shared helpers for the Node tests of the legacy EH encoding (not a test file itself).
+//
+// The modules come from tests/node_legacy.rs, which runs the fixtures through the library and
+// writes them into a fresh directory named by WASM_UNWIND_JS_DIR:
+//   panics.legacy.wasm              fixtures/wasm/panics.legacy.wasm, processed (defaults)
+//   panics.legacy.noguard.wasm      the same, processed with abort_guard: false
+//   panics.legacy.unprocessed.wasm  the fixture as built, untouched
+//   abort.wasm                      fixtures/wasm/abort.wasm, processed (defaults)
+//   probe.catch_all.wasm            a hand-written legacy-EH probe of the engine (see abort_guard.test.mjs)
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const DIR_ENV = 'WASM_UNWIND_JS_DIR';
+
+function dir() {
+  const d = process.env[DIR_ENV];
+  // Not a skip: without the modules nothing here can be tested.
+  assert.ok(d, `${DIR_ENV} is not set: run these tests through \`cargo test --test node_legacy\``);
+  return d;
+}
+
+const compiled = new Map();
+
+/** The compiled module `name` from the test directory. */
+export function module(name) {
+  if (!compiled.has(name)) {
+    compiled.set(name, new WebAssembly.Module(readFileSync(join(dir(), name))));
+  }
+  return compiled.get(name);
+}
+
+/**
+ * A fresh instance of `name` with counting host imports. The callbacks' behaviour is set per
+ * test through `host.callback` / `host.nounwind` (default: return the argument).
+ */
+export function instantiate(name) {
+  const host = {
+    calls: { host_callback: 0, host_callback_nounwind: 0 },
+    callback: (x) => x,
+    nounwind: (x) => x,
+  };
+  const env = {
+    host_callback: (x) => {
+      host.calls.host_callback++;
+      return host.callback(x);
+    },
+    host_callback_nounwind: (x) => {
+      host.calls.host_callback_nounwind++;
+      return host.nounwind(x);
+    },
+  };
+  const instance = new WebAssembly.Instance(module(name), { env });
+  return { instance, exports: instance.exports, host };
+}
+
+/** Calls `f` and returns what it threw; fails the test when it returns. */
+export function thrown(f, what) {
+  let value;
+  try {
+    value = f();
+  } catch (err) {
+    return err;
+  }
+  assert.fail(`${what} returned ${value} instead of throwing`);
+}
+
+/** Every function export, by name, except the ones in `except`. */
+export function functionExports(exports, except = []) {
+  return Object.entries(exports).filter(
+    ([name, value]) => typeof value === 'function' && !except.includes(name),
+  );
+}
+
+/** Calls an export with every argument 1 (all the fixtures' parameters are i32). */
+export function callWithOnes(fn) {
+  return fn(...new Array(fn.length).fill(1));
+}
+
+/** SHA-256 of a whole memory, read through views in 64 MiB pieces (no copy of the memory). */
+export function memoryHash(memory) {
+  const buffer = memory.buffer;
+  const hash = createHash('sha256');
+  const piece = 64 * 1024 * 1024;
+  for (let offset = 0; offset < buffer.byteLength; offset += piece) {
+    hash.update(new Uint8Array(buffer, offset, Math.min(piece, buffer.byteLength - offset)));
+  }
+  return hash.digest('hex');
+}
+
+/** The first offset at which two byte arrays differ, or -1. */
+export function firstDifference(a, b) {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return i;
+  }
+  return a.length === b.length ? -1 : n;
+}
+
+/** The exception class at the start of Rust's `_Unwind_Exception` header. */
+export const RUST_EXCEPTION_CLASS = 'MOZ\0RUST';
+
+/** The 8 bytes at `address` in `memory`, as a latin1 string. */
+export function classAt(memory, address) {
+  return Buffer.from(memory.buffer, address, 8).toString('latin1');
+}
