@@ -1,0 +1,73 @@
+//! `inspect`: snapshots of the table and the JSON for fixtures as built and as processed, and
+//! checks of the facts a user reads from them.
+
+use wasm_unwind::{Inspection, Options, inspect, process};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/fixtures/wasm/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+fn processed(name: &str) -> Vec<u8> {
+    process(&fixture(name), &Options::default()).expect("fixture processes").wasm
+}
+
+fn row<'i>(inspection: &'i Inspection, name: &str) -> &'i wasm_unwind::ExportRow {
+    inspection.exports.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("no export {name}"))
+}
+
+#[test]
+fn table_of_the_exnref_fixture_as_built() {
+    insta::assert_snapshot!(inspect(&fixture("panics.exnref.wasm")).unwrap().to_table());
+}
+
+#[test]
+fn table_of_the_legacy_fixture_processed() {
+    insta::assert_snapshot!(inspect(&processed("panics.legacy.wasm")).unwrap().to_table());
+}
+
+#[test]
+fn json_of_the_abort_fixture_as_built_and_processed() {
+    insta::assert_snapshot!("abort_built", inspect(&fixture("abort.wasm")).unwrap().to_json());
+    insta::assert_snapshot!("abort_processed", inspect(&processed("abort.wasm")).unwrap().to_json());
+}
+
+/// What can unwind and trap follows the code, not the names: `add` does neither, a panicking
+/// export unwinds, an abort traps, a host call may trap (the host can), a nounwind export that
+/// panics traps through its terminate pad.
+#[test]
+fn reachability_matches_what_the_exports_do() {
+    let built = inspect(&fixture("panics.exnref.wasm")).unwrap();
+    let add = row(&built, "add");
+    assert!(!add.can_unwind && !add.can_trap, "{add:?}");
+    assert!(row(&built, "panic_fmt").can_unwind);
+    assert!(row(&built, "abort_now").can_trap);
+    assert!(row(&built, "call_host").can_trap);
+    assert!(row(&built, "panic_nounwind").can_trap);
+    assert!(built.exports.iter().all(|e| !e.wrapped));
+    assert!(built.processed.is_none());
+}
+
+#[test]
+fn processed_modules_show_their_wrappers_and_options() {
+    let after = inspect(&processed("panics.exnref.wasm")).unwrap();
+    let marker = after.processed.as_deref().expect("marker");
+    assert!(marker.contains("encoding=exnref") && marker.contains("abort-guard=on"), "{marker}");
+    for e in after.exports.iter().filter(|e| e.kind == "func") {
+        assert_eq!(e.wrapped, !e.name.starts_with("__wasm_unwind_"), "{e:?}");
+    }
+    let partial = process(
+        &fixture("panics.exnref.wasm"),
+        &Options { exports: vec!["add".into()], ..Options::default() },
+    )
+    .unwrap();
+    let partial = inspect(&partial.wasm).unwrap();
+    assert!(row(&partial, "add").wrapped);
+    assert!(!row(&partial, "panic_fmt").wrapped);
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    assert!(inspect(b"").is_err());
+    assert!(inspect(b"\0asm\x01\0\0\0\x01").is_err());
+}
