@@ -35,6 +35,8 @@ pub struct Edits {
     pub exports: Vec<(String, ExportKind, u32)>,
     /// Direct calls and `ref.func`s of the key that now go to the value instead.
     pub redirected_calls: HashMap<u32, u32>,
+    /// Added functions that code takes with `ref.func`, which validation requires be declared.
+    pub declared_functions: Vec<u32>,
     /// Text of the marker section: what was done, so a second run can say so.
     pub marker: String,
 }
@@ -51,6 +53,7 @@ impl Edits {
             repointed_exports: HashMap::new(),
             exports: Vec::new(),
             redirected_calls: HashMap::new(),
+            declared_functions: Vec::new(),
             marker: String::new(),
         }
     }

@@ -56,7 +56,7 @@ pub fn encode(module: &Module<'_>, edits: &Edits, add_names: bool) -> Encoded {
     let mut dropped_dwarf = false;
 
     // Sections the edits need that the input lacks, in binary order.
-    let mut missing: Vec<u8> = [TYPE, FUNCTION, GLOBAL, EXPORT, CODE]
+    let mut missing: Vec<u8> = [TYPE, FUNCTION, GLOBAL, EXPORT, ELEMENT, CODE]
         .into_iter()
         .filter(|&id| module.section(id).is_none() && needs(id, edits))
         .collect();
@@ -105,6 +105,7 @@ fn needs(id: u8, edits: &Edits) -> bool {
         FUNCTION | CODE => !edits.functions.is_empty(),
         GLOBAL => !edits.globals.is_empty(),
         EXPORT => !edits.exports.is_empty(),
+        ELEMENT => !edits.declared_functions.is_empty(),
         _ => false,
     }
 }
@@ -141,7 +142,17 @@ fn write_known(out: &mut Vec<u8>, module: &Module<'_>, edits: &Edits, section: &
             append_items(data, edits.globals.len(), &added, false)
         }
         EXPORT => exports(module, edits),
-        ELEMENT => repoint(module.bytes, section.range.clone(), &module.table_functions, edits),
+        ELEMENT => {
+            let segments = repoint(module.bytes, section.range.clone(), &module.table_functions, edits);
+            if edits.declared_functions.is_empty() {
+                segments
+            } else {
+                // One declarative segment (flags 3: declared, elemkind funcref, function indices).
+                added.extend_from_slice(&[3, 0]);
+                edits.declared_functions.encode(&mut added);
+                append_items(&segments, 1, &added, false)
+            }
+        }
         CODE => code(module, edits, data),
         _ => data.to_vec(),
     };

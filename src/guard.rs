@@ -68,8 +68,14 @@ pub fn install(module: &Module<'_>, encoding: Option<Encoding>, edits: &mut Edit
     edits.exports.push((STATE_EXPORT.into(), ExportKind::Func, state));
 
     let mut called = vec![false; module.imported_functions() as usize];
+    let mut referenced = vec![false; module.imported_functions() as usize];
     for call in module.bodies.iter().flat_map(|b| &b.calls).chain(&module.table_functions) {
         if let Some(seen) = called.get_mut(call.callee as usize) {
+            *seen = true;
+        }
+    }
+    for call in module.bodies.iter().flat_map(|b| &b.calls).filter(|c| c.reference) {
+        if let Some(seen) = referenced.get_mut(call.callee as usize) {
             *seen = true;
         }
     }
@@ -83,6 +89,9 @@ pub fn install(module: &Module<'_>, encoding: Option<Encoding>, edits: &mut Edit
             body,
         );
         edits.redirected_calls.insert(import, shim);
+        if referenced[import as usize] {
+            edits.declared_functions.push(shim);
+        }
         shims += 1;
     }
     (Guard { enter, leave }, shims)
