@@ -110,7 +110,8 @@ fn needs(id: u8, edits: &Edits) -> bool {
     }
 }
 
-fn redirects(body: &crate::load::Body, edits: &Edits) -> bool {
+/// Whether `body` has a call or reference the edits redirect, so that the encoder rewrites it.
+pub fn redirects(body: &crate::load::Body, edits: &Edits) -> bool {
     !edits.redirected_calls.is_empty() && body.calls.iter().any(|c| edits.redirected_calls.contains_key(&c.callee))
 }
 

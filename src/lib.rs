@@ -148,7 +148,8 @@ pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
 
     let encoded = encode::encode(&module, &edits, options.add_names);
     report.warnings = encoded.warnings;
-    load::load(&encoded.wasm).map_err(|e| Error::OutputInvalid(e.to_string()))?;
+    let unchanged = |f: u32| f < edits.first_function() && module.body(f).is_some_and(|b| !encode::redirects(b, &edits));
+    load::validate_output(&encoded.wasm, unchanged).map_err(|e| Error::OutputInvalid(e.to_string()))?;
     report.output_size = encoded.wasm.len();
     Ok(Processed { wasm: encoded.wasm, report })
 }

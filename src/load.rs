@@ -204,6 +204,25 @@ pub fn load(bytes: &[u8]) -> Result<Module<'_>> {
     }
 }
 
+/// Validates a module this tool wrote. Bodies for which `unchanged` holds are skipped: they are
+/// the input's bytes, already validated in `load`, and every index and type they use kept its
+/// meaning, since the encoder only appends. Everything else is validated in full.
+pub fn validate_output(bytes: &[u8], unchanged: impl Fn(u32) -> bool) -> Result<(), wasmparser::BinaryReaderError> {
+    let mut validator = Validator::new_with_features(supported_features());
+    let mut allocations = Default::default();
+    for payload in Parser::new(0).parse_all(bytes) {
+        if let ValidPayload::Func(to_validate, body) = validator.payload(&payload?)? {
+            if unchanged(to_validate.index) {
+                continue;
+            }
+            let mut func = to_validate.into_validator(allocations);
+            func.validate(&body)?;
+            allocations = func.into_allocations();
+        }
+    }
+    Ok(())
+}
+
 enum LoadError {
     Component,
     Binary(wasmparser::BinaryReaderError),
