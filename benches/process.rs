@@ -1,0 +1,416 @@
+//! How long processing a module takes, against the validation floor and a `wasm-opt` round trip,
+//! and how much memory the command line needs. `cargo bench --bench process`; see BENCHMARKS.md.
+//!
+//! Per fixture, each round measures, one right after the other:
+//!   (a) `wasm_unwind::process(&bytes, &Options::default())`, in process;
+//!   (b) the floor: one `wasmparser` validation of the input with every feature on, in process;
+//!       and, untimed in the goal but shown, the same for the output (processing validates the
+//!       input once and its output once, so input + output validation is the floor of any
+//!       processing that checks its work);
+//!   (c) the command line end to end: `wasm-unwind IN -o OUT -q` as a subprocess (read, process,
+//!       write; process start-up included);
+//!   (d) `wasm-opt --enable-exception-handling IN -o OUT`, no passes: read, parse into Binaryen IR,
+//!       write. wasm-opt from `benches/setup.sh` (npm `binaryen`), or `$WASM_OPT`.
+//! Figures are medians over BENCH_RUNS rounds (default 9), after one warm-up round.
+//!
+//! Peak memory: the maximum resident set size of the same subprocesses, from GNU time
+//! (`/usr/bin/time -f %M`), in separate, untimed runs.
+//!
+//! The first row is an empty module (8 bytes): its times are the start-up floors of the two tools.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use wasmparser::{Validator, WasmFeatures};
+
+const FIXTURES: &[&str] =
+    &["panics.exnref", "panics.legacy", "abort", "medium.exnref", "medium.legacy", "large.exnref", "large.legacy"];
+
+const GNU_TIME: &str = "/usr/bin/time";
+/// How many untimed runs to take the peak memory from (median).
+const RSS_RUNS: usize = 3;
+
+struct Input {
+    name: String,
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Samples {
+    process: Vec<f64>,
+    validate: Vec<f64>,
+    validate_out: Vec<f64>,
+    cli: Vec<f64>,
+    wasm_opt: Vec<f64>,
+    cli_rss: Vec<f64>,
+    wasm_opt_rss: Vec<f64>,
+}
+
+struct Row {
+    name: String,
+    size: usize,
+    output_size: usize,
+    process_ms: f64,
+    validate_ms: f64,
+    validate_out_ms: f64,
+    cli_ms: f64,
+    wasm_opt_ms: Option<f64>,
+    cli_rss_kib: Option<f64>,
+    wasm_opt_rss_kib: Option<f64>,
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument selects fixtures by substring.
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let runs = bench_runs();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let cli = PathBuf::from(env!("CARGO_BIN_EXE_wasm-unwind"));
+    let wasm_opt = find_wasm_opt(&root);
+    let gnu_time = Path::new(GNU_TIME).exists().then(|| PathBuf::from(GNU_TIME));
+    let work = tempfile::tempdir().expect("temporary directory");
+
+    println!("benches/process.rs: medians of {runs} rounds (BENCH_RUNS), after one warm-up round");
+    println!("machine: {} cores, load average at start {}", cores(), loadavg());
+    println!("wasm-unwind: {}", cli.display());
+    match &wasm_opt {
+        Some(path) => println!("wasm-opt:    {} ({})", path.display(), tool_version(path)),
+        None => println!(
+            "wasm-opt:    not found; the wasm-opt columns are left empty. Install it with `bash benches/setup.sh` \
+             (npm binaryen, into benches/node_modules), or set WASM_OPT=/path/to/wasm-opt"
+        ),
+    }
+    if gnu_time.is_none() {
+        println!("peak memory: {GNU_TIME} not found (`apt-get install time`); memory columns left empty");
+    }
+
+    let empty_path = work.path().join("empty.wasm");
+    std::fs::write(&empty_path, b"\0asm\x01\0\0\0").unwrap();
+    let mut inputs =
+        vec![Input { name: "(empty module)".into(), path: empty_path, bytes: b"\0asm\x01\0\0\0".to_vec() }];
+    for name in FIXTURES {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let path = root.join("fixtures/wasm").join(format!("{name}.wasm"));
+        match std::fs::read(&path) {
+            Ok(bytes) => inputs.push(Input { name: name.to_string(), path, bytes }),
+            Err(_) => println!("skipped {name}: fixtures/wasm/{name}.wasm is missing"),
+        }
+    }
+    println!();
+
+    let mut rows = Vec::new();
+    for input in &inputs {
+        eprint!("measuring {} ({} bytes) ...", input.name, input.bytes.len());
+        let row = measure(input, runs, &cli, wasm_opt.as_deref(), gnu_time.as_deref(), work.path());
+        eprintln!(" done");
+        rows.push(row);
+    }
+
+    print_times(&rows);
+    println!();
+    print_memory(&rows);
+    println!();
+    print_goals(&rows);
+    println!();
+    println!("load average at end {}", loadavg());
+}
+
+fn measure(
+    input: &Input,
+    runs: usize,
+    cli: &Path,
+    wasm_opt: Option<&Path>,
+    gnu_time: Option<&Path>,
+    work: &Path,
+) -> Row {
+    let stem = input.name.replace(['(', ')', ' '], "");
+    let cli_out = work.join(format!("{stem}.wasm-unwind.wasm"));
+    let opt_out = work.join(format!("{stem}.wasm-opt.wasm"));
+    let options = wasm_unwind::Options::default();
+
+    let processed = wasm_unwind::process(&input.bytes, &options)
+        .unwrap_or_else(|e| panic!("{}: wasm_unwind::process failed: {e}", input.name));
+    let output_size = processed.wasm.len();
+
+    let cli_cmd = || {
+        let mut c = Command::new(cli);
+        c.arg(&input.path).arg("-o").arg(&cli_out).arg("-q");
+        c
+    };
+    let opt_cmd = |path: &Path| {
+        let mut c = Command::new(path);
+        c.arg("--enable-exception-handling").arg(&input.path).arg("-o").arg(&opt_out);
+        c
+    };
+
+    let mut s = Samples::default();
+    for round in 0..=runs {
+        // (a) the library
+        let t = Instant::now();
+        let out = wasm_unwind::process(black_box(&input.bytes), &options);
+        let a = t.elapsed();
+        black_box(out.expect("processed once already"));
+        // (b) the validation floor
+        let t = Instant::now();
+        let valid = Validator::new_with_features(WasmFeatures::all()).validate_all(black_box(&input.bytes));
+        let b = t.elapsed();
+        black_box(valid.expect("fixture validates"));
+        // (b') validating the output too: what processing does at least (it checks its result)
+        let t = Instant::now();
+        let valid = Validator::new_with_features(WasmFeatures::all()).validate_all(black_box(&processed.wasm));
+        let b_out = t.elapsed();
+        black_box(valid.expect("output validates"));
+        // (c) the command line
+        let c = run_timed(&mut cli_cmd(), "wasm-unwind");
+        // (d) wasm-opt
+        let d = wasm_opt.map(|path| run_timed(&mut opt_cmd(path), "wasm-opt"));
+        if round == 0 {
+            // warm-up; and the command line writes what the library returns
+            let written = std::fs::read(&cli_out).expect("CLI output");
+            if written != processed.wasm {
+                println!("note: {}: the CLI output differs from the library's", input.name);
+            }
+            continue;
+        }
+        s.process.push(ms(a));
+        s.validate.push(ms(b));
+        s.validate_out.push(ms(b_out));
+        s.cli.push(ms(c));
+        if let Some(d) = d {
+            s.wasm_opt.push(ms(d));
+        }
+    }
+
+    if let Some(time) = gnu_time {
+        for _ in 0..RSS_RUNS.min(runs) {
+            s.cli_rss.push(max_rss_kib(time, &mut cli_cmd()));
+            if let Some(path) = wasm_opt {
+                s.wasm_opt_rss.push(max_rss_kib(time, &mut opt_cmd(path)));
+            }
+        }
+    }
+
+    Row {
+        name: input.name.clone(),
+        size: input.bytes.len(),
+        output_size,
+        process_ms: median(s.process),
+        validate_ms: median(s.validate),
+        validate_out_ms: median(s.validate_out),
+        cli_ms: median(s.cli),
+        wasm_opt_ms: (!s.wasm_opt.is_empty()).then(|| median(s.wasm_opt)),
+        cli_rss_kib: (!s.cli_rss.is_empty()).then(|| median(s.cli_rss)),
+        wasm_opt_rss_kib: (!s.wasm_opt_rss.is_empty()).then(|| median(s.wasm_opt_rss)),
+    }
+}
+
+fn print_times(rows: &[Row]) {
+    println!("## time (ms, median)");
+    println!();
+    println!(
+        "| fixture | size | process ms | validate ms | process/validate | process/(validate in+out) | CLI ms | wasm-opt ms | wasm-opt/CLI | output growth |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let growth = r.output_size as f64 - r.size as f64;
+        println!(
+            "| {} | {} | {} | {} | {:.2}x | {:.2}x | {} | {} | {} | +{} B ({:+.1}%) |",
+            r.name,
+            bytes(r.size),
+            fmt_ms(r.process_ms),
+            fmt_ms(r.validate_ms),
+            r.process_ms / r.validate_ms,
+            r.process_ms / (r.validate_ms + r.validate_out_ms),
+            fmt_ms(r.cli_ms),
+            r.wasm_opt_ms.map_or("-".into(), fmt_ms),
+            r.wasm_opt_ms.map_or("-".into(), |w| format!("{:.1}x", w / r.cli_ms)),
+            growth as i64,
+            100.0 * growth / r.size as f64,
+        );
+    }
+}
+
+fn print_memory(rows: &[Row]) {
+    let baseline = rows.first().and_then(|r| r.cli_rss_kib);
+    println!("## peak memory (max RSS, median of {RSS_RUNS} untimed runs)");
+    println!();
+    println!("The empty module's row is the CLI's fixed floor (executable, libc, allocator).");
+    println!();
+    println!(
+        "| fixture | size | CLI max RSS | RSS/size | CLI RSS above empty | (above empty)/size | wasm-opt max RSS |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (i, r) in rows.iter().enumerate() {
+        let (rss, ratio, above, above_ratio) = match (r.cli_rss_kib, baseline) {
+            (Some(rss), Some(_)) if i == 0 => (kib(rss), "-".into(), "-".into(), "-".into()),
+            (Some(rss), Some(base)) => {
+                let above = (rss - base).max(0.0);
+                (
+                    kib(rss),
+                    format!("{:.1}x", rss * 1024.0 / r.size as f64),
+                    kib(above),
+                    format!("{:.2}x", above * 1024.0 / r.size as f64),
+                )
+            }
+            _ => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        println!(
+            "| {} | {} | {rss} | {ratio} | {above} | {above_ratio} | {} |",
+            r.name,
+            bytes(r.size),
+            r.wasm_opt_rss_kib.map_or("-".into(), kib)
+        );
+    }
+}
+
+fn print_goals(rows: &[Row]) {
+    let Some(empty) = rows.first() else { return };
+    println!("## goals (fixtures only)");
+    println!();
+    for r in rows.iter().skip(1) {
+        let mut parts = vec![];
+        let pv = r.process_ms / r.validate_ms;
+        parts.push(format!("process within 3x of validation: {:.2}x {}", pv, verdict(pv <= 3.0)));
+        if let Some(w) = r.wasm_opt_ms {
+            let ratio = w / r.cli_ms;
+            parts.push(format!("5x faster than wasm-opt (end to end): {ratio:.1}x {}", verdict(ratio >= 5.0)));
+            if let Some(we) = empty.wasm_opt_ms {
+                // both tools' start-up taken off: the work itself (meaningless when the CLI's work is
+                // below the noise of its start-up)
+                let work_opt = w - we;
+                let work_cli = r.cli_ms - empty.cli_ms;
+                if work_cli >= 1.0 {
+                    parts.push(format!("(start-up excluded: {:.1}x)", work_opt / work_cli));
+                } else {
+                    parts.push("(start-up excluded: n/a, the CLI's work is within its start-up noise)".into());
+                }
+            }
+        }
+        if let (Some(rss), Some(base)) = (r.cli_rss_kib, empty.cli_rss_kib) {
+            let above = (rss - base).max(0.0) * 1024.0 / r.size as f64;
+            parts.push(format!(
+                "peak memory within 4x input: {:.1}x total {}, {:.2}x above the empty-module floor {}",
+                rss * 1024.0 / r.size as f64,
+                verdict(rss * 1024.0 <= 4.0 * r.size as f64),
+                above,
+                verdict(above <= 4.0)
+            ));
+        }
+        println!("- {}: {}", r.name, parts.join("; "));
+    }
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "(met)" } else { "(NOT met)" }
+}
+
+/// Runs `cmd` to completion; panics when it fails.
+fn run_timed(cmd: &mut Command, what: &str) -> Duration {
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let t = Instant::now();
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let elapsed = t.elapsed();
+    if !out.status.success() {
+        panic!("{what} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+    }
+    elapsed
+}
+
+/// Peak resident set size of `cmd`, in KiB, from GNU time.
+fn max_rss_kib(time: &Path, cmd: &mut Command) -> f64 {
+    let mut wrapped = Command::new(time);
+    wrapped.arg("-f").arg("maxrss_kib=%M").arg(cmd.get_program()).args(cmd.get_args());
+    wrapped.stdin(Stdio::null()).stdout(Stdio::null());
+    let out = wrapped.output().expect("run GNU time");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        panic!("{:?} failed: {stderr}", cmd.get_program());
+    }
+    stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("maxrss_kib="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maxrss in GNU time's output: {stderr}"))
+}
+
+fn find_wasm_opt(root: &Path) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("WASM_OPT") {
+        let path = PathBuf::from(path);
+        if !path.exists() {
+            println!("WASM_OPT={} does not exist", path.display());
+            return None;
+        }
+        return Some(path);
+    }
+    let local = root.join("benches/node_modules/.bin/wasm-opt");
+    local.exists().then_some(local)
+}
+
+fn tool_version(path: &Path) -> String {
+    Command::new(path)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|e| format!("--version failed: {e}"))
+}
+
+fn bench_runs() -> usize {
+    match std::env::var("BENCH_RUNS") {
+        Ok(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| panic!("BENCH_RUNS={v}: not a positive integer")),
+        Err(_) => 9,
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    assert!(!v.is_empty());
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn fmt_ms(v: f64) -> String {
+    if v < 1.0 {
+        format!("{v:.3}")
+    } else if v < 100.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn bytes(n: usize) -> String {
+    if n < 10 * 1024 {
+        format!("{n} B")
+    } else if n < 10 * 1024 * 1024 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
+    }
+}
+
+fn kib(v: f64) -> String {
+    if v < 10.0 * 1024.0 { format!("{v:.0} KiB") } else { format!("{:.1} MiB", v / 1024.0) }
+}
