@@ -25,8 +25,15 @@ use std::time::{Duration, Instant};
 
 use wasmparser::{Validator, WasmFeatures};
 
-const FIXTURES: &[&str] =
-    &["panics.exnref", "panics.legacy", "abort", "medium.exnref", "medium.legacy", "large.exnref", "large.legacy"];
+const FIXTURES: &[&str] = &[
+    "panics.exnref",
+    "panics.legacy",
+    "abort",
+    "medium.exnref",
+    "medium.legacy",
+    "large.exnref",
+    "large.legacy",
+];
 
 const GNU_TIME: &str = "/usr/bin/time";
 /// How many untimed runs to take the peak memory from (median).
@@ -64,16 +71,25 @@ struct Row {
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument selects fixtures by substring.
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let runs = bench_runs();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cli = PathBuf::from(env!("CARGO_BIN_EXE_wasm-unwind"));
     let wasm_opt = find_wasm_opt(&root);
-    let gnu_time = Path::new(GNU_TIME).exists().then(|| PathBuf::from(GNU_TIME));
+    let gnu_time = Path::new(GNU_TIME)
+        .exists()
+        .then(|| PathBuf::from(GNU_TIME));
     let work = tempfile::tempdir().expect("temporary directory");
 
     println!("benches/process.rs: medians of {runs} rounds (BENCH_RUNS), after one warm-up round");
-    println!("machine: {} cores, load average at start {}", cores(), loadavg());
+    println!(
+        "machine: {} cores, load average at start {}",
+        cores(),
+        loadavg()
+    );
     println!("wasm-unwind: {}", cli.display());
     match &wasm_opt {
         Some(path) => println!("wasm-opt:    {} ({})", path.display(), tool_version(path)),
@@ -83,20 +99,29 @@ fn main() {
         ),
     }
     if gnu_time.is_none() {
-        println!("peak memory: {GNU_TIME} not found (`apt-get install time`); memory columns left empty");
+        println!(
+            "peak memory: {GNU_TIME} not found (`apt-get install time`); memory columns left empty"
+        );
     }
 
     let empty_path = work.path().join("empty.wasm");
     std::fs::write(&empty_path, b"\0asm\x01\0\0\0").unwrap();
-    let mut inputs =
-        vec![Input { name: "(empty module)".into(), path: empty_path, bytes: b"\0asm\x01\0\0\0".to_vec() }];
+    let mut inputs = vec![Input {
+        name: "(empty module)".into(),
+        path: empty_path,
+        bytes: b"\0asm\x01\0\0\0".to_vec(),
+    }];
     for name in FIXTURES {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
         let path = root.join("fixtures/wasm").join(format!("{name}.wasm"));
         match std::fs::read(&path) {
-            Ok(bytes) => inputs.push(Input { name: name.to_string(), path, bytes }),
+            Ok(bytes) => inputs.push(Input {
+                name: name.to_string(),
+                path,
+                bytes,
+            }),
             Err(_) => println!("skipped {name}: fixtures/wasm/{name}.wasm is missing"),
         }
     }
@@ -105,7 +130,14 @@ fn main() {
     let mut rows = Vec::new();
     for input in &inputs {
         eprint!("measuring {} ({} bytes) ...", input.name, input.bytes.len());
-        let row = measure(input, runs, &cli, wasm_opt.as_deref(), gnu_time.as_deref(), work.path());
+        let row = measure(
+            input,
+            runs,
+            &cli,
+            wasm_opt.as_deref(),
+            gnu_time.as_deref(),
+            work.path(),
+        );
         eprintln!(" done");
         rows.push(row);
     }
@@ -143,7 +175,10 @@ fn measure(
     };
     let opt_cmd = |path: &Path| {
         let mut c = Command::new(path);
-        c.arg("--enable-exception-handling").arg(&input.path).arg("-o").arg(&opt_out);
+        c.arg("--enable-exception-handling")
+            .arg(&input.path)
+            .arg("-o")
+            .arg(&opt_out);
         c
     };
 
@@ -156,12 +191,14 @@ fn measure(
         black_box(out.expect("processed once already"));
         // (b) the validation floor
         let t = Instant::now();
-        let valid = Validator::new_with_features(WasmFeatures::all()).validate_all(black_box(&input.bytes));
+        let valid =
+            Validator::new_with_features(WasmFeatures::all()).validate_all(black_box(&input.bytes));
         let b = t.elapsed();
         black_box(valid.expect("fixture validates"));
         // (b') validating the output too: what processing does at least (it checks its result)
         let t = Instant::now();
-        let valid = Validator::new_with_features(WasmFeatures::all()).validate_all(black_box(&processed.wasm));
+        let valid = Validator::new_with_features(WasmFeatures::all())
+            .validate_all(black_box(&processed.wasm));
         let b_out = t.elapsed();
         black_box(valid.expect("output validates"));
         // (c) the command line
@@ -172,7 +209,10 @@ fn measure(
             // warm-up; and the command line writes what the library returns
             let written = std::fs::read(&cli_out).expect("CLI output");
             if written != processed.wasm {
-                println!("note: {}: the CLI output differs from the library's", input.name);
+                println!(
+                    "note: {}: the CLI output differs from the library's",
+                    input.name
+                );
             }
             continue;
         }
@@ -227,7 +267,8 @@ fn print_times(rows: &[Row]) {
             r.process_ms / (r.validate_ms + r.validate_out_ms),
             fmt_ms(r.cli_ms),
             r.wasm_opt_ms.map_or("-".into(), fmt_ms),
-            r.wasm_opt_ms.map_or("-".into(), |w| format!("{:.1}x", w / r.cli_ms)),
+            r.wasm_opt_ms
+                .map_or("-".into(), |w| format!("{:.1}x", w / r.cli_ms)),
             growth as i64,
             100.0 * growth / r.size as f64,
         );
@@ -274,10 +315,17 @@ fn print_goals(rows: &[Row]) {
     for r in rows.iter().skip(1) {
         let mut parts = vec![];
         let pv = r.process_ms / r.validate_ms;
-        parts.push(format!("process within 3x of validation: {:.2}x {}", pv, verdict(pv <= 3.0)));
+        parts.push(format!(
+            "process within 3x of validation: {:.2}x {}",
+            pv,
+            verdict(pv <= 3.0)
+        ));
         if let Some(w) = r.wasm_opt_ms {
             let ratio = w / r.cli_ms;
-            parts.push(format!("5x faster than wasm-opt (end to end): {ratio:.1}x {}", verdict(ratio >= 5.0)));
+            parts.push(format!(
+                "5x faster than wasm-opt (end to end): {ratio:.1}x {}",
+                verdict(ratio >= 5.0)
+            ));
             if let Some(we) = empty.wasm_opt_ms {
                 // both tools' start-up taken off: the work itself (meaningless when the CLI's work is
                 // below the noise of its start-up)
@@ -286,7 +334,10 @@ fn print_goals(rows: &[Row]) {
                 if work_cli >= 1.0 {
                     parts.push(format!("(start-up excluded: {:.1}x)", work_opt / work_cli));
                 } else {
-                    parts.push("(start-up excluded: n/a, the CLI's work is within its start-up noise)".into());
+                    parts.push(
+                        "(start-up excluded: n/a, the CLI's work is within its start-up noise)"
+                            .into(),
+                    );
                 }
             }
         }
@@ -310,12 +361,20 @@ fn verdict(met: bool) -> &'static str {
 
 /// Runs `cmd` to completion; panics when it fails.
 fn run_timed(cmd: &mut Command, what: &str) -> Duration {
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let t = Instant::now();
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
     let elapsed = t.elapsed();
     if !out.status.success() {
-        panic!("{what} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "{what} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     elapsed
 }
@@ -323,7 +382,11 @@ fn run_timed(cmd: &mut Command, what: &str) -> Duration {
 /// Peak resident set size of `cmd`, in KiB, from GNU time.
 fn max_rss_kib(time: &Path, cmd: &mut Command) -> f64 {
     let mut wrapped = Command::new(time);
-    wrapped.arg("-f").arg("maxrss_kib=%M").arg(cmd.get_program()).args(cmd.get_args());
+    wrapped
+        .arg("-f")
+        .arg("maxrss_kib=%M")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
     wrapped.stdin(Stdio::null()).stdout(Stdio::null());
     let out = wrapped.output().expect("run GNU time");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -384,7 +447,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     assert!(!v.is_empty());
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -412,5 +479,9 @@ fn bytes(n: usize) -> String {
 }
 
 fn kib(v: f64) -> String {
-    if v < 10.0 * 1024.0 { format!("{v:.0} KiB") } else { format!("{:.1} MiB", v / 1024.0) }
+    if v < 10.0 * 1024.0 {
+        format!("{v:.0} KiB")
+    } else {
+        format!("{:.1} MiB", v / 1024.0)
+    }
 }

@@ -26,15 +26,23 @@ use std::time::Instant;
 
 use wasmparser::{BinaryReader, Name, NameSectionReader, Parser, Payload, TypeRef};
 use wasmtime::{
-    AsContextMut, Caller, Config, Engine, Instance, Linker, Module, RootScope, Store, ThrownException, TypedFunc,
+    AsContextMut, Caller, Config, Engine, Instance, Linker, Module, RootScope, Store,
+    ThrownException, TypedFunc,
 };
 
 const FIXTURE: &str = "panics.exnref";
 /// Fresh instance of the unprocessed module after this many escaped panics.
 const UNPROCESSED_PANICS_PER_INSTANCE: usize = 5_000;
 /// Fixtures whose added code is measured (when present).
-const SIZE_FIXTURES: &[&str] =
-    &["panics.exnref", "panics.legacy", "abort", "medium.exnref", "medium.legacy", "large.exnref", "large.legacy"];
+const SIZE_FIXTURES: &[&str] = &[
+    "panics.exnref",
+    "panics.legacy",
+    "abort",
+    "medium.exnref",
+    "medium.legacy",
+    "large.exnref",
+    "large.legacy",
+];
 
 fn main() {
     let runs = env_count("BENCH_RUNS", 9);
@@ -45,15 +53,25 @@ fn main() {
     println!(
         "benches/runtime.rs: Wasmtime 48 (dev-dependency), medians of {runs} rounds (BENCH_RUNS), after one warm-up round"
     );
-    println!("machine: {} cores, load average at start {}", cores(), loadavg());
+    println!(
+        "machine: {} cores, load average at start {}",
+        cores(),
+        loadavg()
+    );
     println!();
 
     let path = root.join("fixtures/wasm").join(format!("{FIXTURE}.wasm"));
-    let original = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let processed = wasm_unwind::process(&original, &wasm_unwind::Options::default()).expect("process").wasm;
+    let original =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let processed = wasm_unwind::process(&original, &wasm_unwind::Options::default())
+        .expect("process")
+        .wasm;
     let no_guard = wasm_unwind::process(
         &original,
-        &wasm_unwind::Options { abort_guard: false, ..wasm_unwind::Options::default() },
+        &wasm_unwind::Options {
+            abort_guard: false,
+            ..wasm_unwind::Options::default()
+        },
     )
     .expect("process without guard")
     .wasm;
@@ -69,7 +87,12 @@ fn main() {
 
     per_call(&variants, runs, calls, "add", |v, store, instance, n| {
         let add: TypedFunc<(i32, i32), i32> = instance.get_typed_func(&mut *store, "add").unwrap();
-        assert_eq!(add.call(&mut *store, (1, 2)).unwrap(), 3, "{}: add(1, 2)", v.label);
+        assert_eq!(
+            add.call(&mut *store, (1, 2)).unwrap(),
+            3,
+            "{}: add(1, 2)",
+            v.label
+        );
         let t = Instant::now();
         for _ in 0..n {
             black_box(add.call(&mut *store, (black_box(1), black_box(2))).unwrap());
@@ -77,15 +100,26 @@ fn main() {
         t.elapsed().as_secs_f64()
     });
     println!();
-    per_call(&variants, runs, calls, "call_host", |v, store, instance, n| {
-        let f: TypedFunc<i32, i32> = instance.get_typed_func(&mut *store, "call_host").unwrap();
-        assert_eq!(f.call(&mut *store, 1).unwrap(), 11, "{}: call_host(1)", v.label);
-        let t = Instant::now();
-        for _ in 0..n {
-            black_box(f.call(&mut *store, black_box(1)).unwrap());
-        }
-        t.elapsed().as_secs_f64()
-    });
+    per_call(
+        &variants,
+        runs,
+        calls,
+        "call_host",
+        |v, store, instance, n| {
+            let f: TypedFunc<i32, i32> = instance.get_typed_func(&mut *store, "call_host").unwrap();
+            assert_eq!(
+                f.call(&mut *store, 1).unwrap(),
+                11,
+                "{}: call_host(1)",
+                v.label
+            );
+            let t = Instant::now();
+            for _ in 0..n {
+                black_box(f.call(&mut *store, black_box(1)).unwrap());
+            }
+            t.elapsed().as_secs_f64()
+        },
+    );
     println!();
     per_panic(&variants, runs, panics);
     println!();
@@ -107,17 +141,35 @@ struct Variant {
 
 impl Variant {
     fn new(engine: &Engine, label: &'static str, wasm: &[u8]) -> Variant {
-        let module = Module::new(engine, wasm).unwrap_or_else(|e| panic!("{label}: wasmtime rejects it: {e:?}"));
+        let module = Module::new(engine, wasm)
+            .unwrap_or_else(|e| panic!("{label}: wasmtime rejects it: {e:?}"));
         let mut linker = Linker::new(engine);
         // Same imports as benches/runtime.mjs: x => x * 10.
-        linker.func_wrap("env", "host_callback", |_: Caller<'_, ()>, x: i32| x.wrapping_mul(10)).unwrap();
-        linker.func_wrap("env", "host_callback_nounwind", |_: Caller<'_, ()>, x: i32| x.wrapping_mul(10)).unwrap();
-        Variant { label, module, linker }
+        linker
+            .func_wrap("env", "host_callback", |_: Caller<'_, ()>, x: i32| {
+                x.wrapping_mul(10)
+            })
+            .unwrap();
+        linker
+            .func_wrap(
+                "env",
+                "host_callback_nounwind",
+                |_: Caller<'_, ()>, x: i32| x.wrapping_mul(10),
+            )
+            .unwrap();
+        Variant {
+            label,
+            module,
+            linker,
+        }
     }
 
     fn instantiate(&self) -> (Store<()>, Instance) {
         let mut store = Store::new(self.module.engine(), ());
-        let instance = self.linker.instantiate(&mut store, &self.module).expect("instantiate");
+        let instance = self
+            .linker
+            .instantiate(&mut store, &self.module)
+            .expect("instantiate");
         (store, instance)
     }
 }
@@ -141,7 +193,9 @@ fn per_call(
             }
         }
     }
-    println!("## per call: `{export}`, {calls} calls a round (ns a call, median; min-max over rounds)");
+    println!(
+        "## per call: `{export}`, {calls} calls a round (ns a call, median; min-max over rounds)"
+    );
     println!();
     println!("| module | ns/call | min-max | overhead vs unprocessed |");
     println!("|---|---:|---:|---:|");
@@ -173,11 +227,23 @@ struct Lane<'a> {
 fn per_panic(variants: &[Variant], runs: usize, panics: usize) {
     let lane = |label, variant: &'static str, fresh| {
         let variant = variants.iter().find(|v| v.label == variant).unwrap();
-        Lane { label, variant, fresh, live: variant.instantiate(), since_fresh: 0, total: 0, us: Vec::new() }
+        Lane {
+            label,
+            variant,
+            fresh,
+            live: variant.instantiate(),
+            since_fresh: 0,
+            total: 0,
+            us: Vec::new(),
+        }
     };
     let mut lanes = [
         // It dies after about 13,000 escaped panics: it cannot run any other way.
-        lane("unprocessed, fresh instance every 5,000", "unprocessed", true),
+        lane(
+            "unprocessed, fresh instance every 5,000",
+            "unprocessed",
+            true,
+        ),
         // The real use: one instance takes every panic and goes on.
         lane("processed, one instance throughout", "processed", false),
         // Same schedule as the unprocessed one, to compare like with like.
@@ -211,9 +277,19 @@ fn per_panic(variants: &[Variant], runs: usize, panics: usize) {
     }
     // The processed instance that took every panic is as it was.
     let (store, instance) = &mut lanes[1].live;
-    let state: TypedFunc<(), i32> = instance.get_typed_func(&mut *store, wasm_unwind::STATE_EXPORT).unwrap();
-    assert_eq!(state.call(&mut *store, ()).unwrap(), 0, "processed instance still live");
-    assert_eq!(stack_pointer(store, instance), sp0, "shadow stack restored after every panic");
+    let state: TypedFunc<(), i32> = instance
+        .get_typed_func(&mut *store, wasm_unwind::STATE_EXPORT)
+        .unwrap();
+    assert_eq!(
+        state.call(&mut *store, ()).unwrap(),
+        0,
+        "processed instance still live"
+    );
+    assert_eq!(
+        stack_pointer(store, instance),
+        sp0,
+        "shadow stack restored after every panic"
+    );
     let add: TypedFunc<(i32, i32), i32> = instance.get_typed_func(&mut *store, "add").unwrap();
     assert_eq!(add.call(&mut *store, (1, 2)).unwrap(), 3);
 
@@ -229,7 +305,11 @@ fn per_panic(variants: &[Variant], runs: usize, panics: usize) {
     for (i, lane) in lanes.iter().enumerate() {
         let m = median(&lane.us);
         let (lo, hi) = min_max(&lane.us);
-        let vs = if i == 0 { "-".to_string() } else { format!("{:+.1}%", 100.0 * (m - base) / base) };
+        let vs = if i == 0 {
+            "-".to_string()
+        } else {
+            format!("{:+.1}%", 100.0 * (m - base) / base)
+        };
         println!("| {} | {:.2} | {:.2}-{:.2} | {vs} |", lane.label, m, lo, hi);
     }
     println!();
@@ -246,17 +326,26 @@ fn panic_batch(label: &str, store: &mut Store<()>, instance: &Instance, batch: u
     let t = Instant::now();
     for _ in 0..batch {
         let mut scope = RootScope::new(&mut *store);
-        let err = f.call(&mut scope, black_box(13)).expect_err("panic_fmt(13) panics");
+        let err = f
+            .call(&mut scope, black_box(13))
+            .expect_err("panic_fmt(13) panics");
         if err.downcast_ref::<ThrownException>().is_none() {
             panic!("{label}: panic_fmt(13) failed with something else than an exception: {err:?}");
         }
-        black_box(scope.as_context_mut().take_pending_exception().expect("pending exception"));
+        black_box(
+            scope
+                .as_context_mut()
+                .take_pending_exception()
+                .expect("pending exception"),
+        );
     }
     t.elapsed().as_secs_f64()
 }
 
 fn stack_pointer(store: &mut Store<()>, instance: &Instance) -> i32 {
-    let f: TypedFunc<(), i32> = instance.get_typed_func(&mut *store, "stack_pointer").unwrap();
+    let f: TypedFunc<(), i32> = instance
+        .get_typed_func(&mut *store, "stack_pointer")
+        .unwrap();
     f.call(&mut *store, ()).unwrap()
 }
 
@@ -265,8 +354,10 @@ fn code_size(name: &str, input: &[u8]) {
     let out = wasm_unwind::process(input, &wasm_unwind::Options::default()).expect("process");
     let report = &out.report;
     let funcs = functions(&out.wasm);
-    let mut groups: Vec<(&str, Vec<&Func>)> =
-        vec![("wasm_unwind::wrap::*", vec![]), ("wasm_unwind::import::*", vec![])];
+    let mut groups: Vec<(&str, Vec<&Func>)> = vec![
+        ("wasm_unwind::wrap::*", vec![]),
+        ("wasm_unwind::import::*", vec![]),
+    ];
     let mut guard = Vec::new();
     for f in &funcs {
         let Some(n) = &f.name else { continue };
@@ -293,7 +384,9 @@ fn code_size(name: &str, input: &[u8]) {
     );
     println!("Name: its entry in the name section (present because the input has one).");
     println!();
-    println!("| added functions | count | body min / median / max | in module min / median / max | name median |");
+    println!(
+        "| added functions | count | body min / median / max | in module min / median / max | name median |"
+    );
     println!("|---|---:|---:|---:|---:|");
     for (label, fs) in &groups {
         if fs.is_empty() {
@@ -314,7 +407,13 @@ fn code_size(name: &str, input: &[u8]) {
         );
     }
     for f in &guard {
-        println!("| `{}` | 1 | {} | {} | {} |", f.name.as_deref().unwrap_or("?"), f.body, f.in_module(), f.name_entry);
+        println!(
+            "| `{}` | 1 | {} | {} | {} |",
+            f.name.as_deref().unwrap_or("?"),
+            f.body,
+            f.in_module(),
+            f.name_entry
+        );
     }
 
     // The marginal cost of one more wrapped export, everything included (body, function-section
@@ -324,10 +423,14 @@ fn code_size(name: &str, input: &[u8]) {
     {
         let one = wasm_unwind::process(
             input,
-            &wasm_unwind::Options { exports: vec![first.clone()], ..wasm_unwind::Options::default() },
+            &wasm_unwind::Options {
+                exports: vec![first.clone()],
+                ..wasm_unwind::Options::default()
+            },
         )
         .expect("process one export");
-        let marginal = (out.wasm.len() as f64 - one.wasm.len() as f64) / (report.wrapped() - 1) as f64;
+        let marginal =
+            (out.wasm.len() as f64 - one.wasm.len() as f64) / (report.wrapped() - 1) as f64;
         println!();
         println!(
             "Whole output, per wrapped export beyond the first (all {} wrapped vs only `{first}`): {marginal:.1} bytes, name entry included.",
@@ -374,7 +477,8 @@ fn functions(wasm: &[u8]) -> Vec<Func> {
             }
             Payload::CodeSectionEntry(body) => bodies.push(body.range().len()),
             Payload::CustomSection(reader) if reader.name() == "name" => {
-                let names_reader = NameSectionReader::new(BinaryReader::new(reader.data(), reader.data_offset()));
+                let names_reader =
+                    NameSectionReader::new(BinaryReader::new(reader.data(), reader.data_offset()));
                 for sub in names_reader {
                     if let Ok(Name::Function(map)) = sub {
                         for naming in map.into_iter().flatten() {
@@ -393,8 +497,16 @@ fn functions(wasm: &[u8]) -> Vec<Func> {
         .map(|(i, (&body, &ty))| {
             let index = imported + i as u32;
             let name = names.get(&index).cloned();
-            let name_entry = name.as_ref().map_or(0, |n| leb_len(index as u64) + leb_len(n.len() as u64) + n.len());
-            Func { name, body, size_prefix: leb_len(body as u64), type_entry: leb_len(ty as u64), name_entry }
+            let name_entry = name.as_ref().map_or(0, |n| {
+                leb_len(index as u64) + leb_len(n.len() as u64) + n.len()
+            });
+            Func {
+                name,
+                body,
+                size_prefix: leb_len(body as u64),
+                type_entry: leb_len(ty as u64),
+                name_entry,
+            }
         })
         .collect()
 }
@@ -425,7 +537,11 @@ fn leb_len(mut v: u64) -> usize {
 
 /// Variant order for a round: forwards on even rounds, backwards on odd ones.
 fn order(n: usize, round: usize) -> Vec<usize> {
-    if round.is_multiple_of(2) { (0..n).collect() } else { (0..n).rev().collect() }
+    if round.is_multiple_of(2) {
+        (0..n).collect()
+    } else {
+        (0..n).rev().collect()
+    }
 }
 
 fn env_count(var: &str, default: usize) -> usize {
@@ -455,9 +571,16 @@ fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 fn min_max(v: &[f64]) -> (f64, f64) {
-    v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+    v.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
 }

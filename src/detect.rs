@@ -83,7 +83,11 @@ pub fn unwind_tag(module: &Module<'_>, choice: Option<&str>) -> Result<Option<Fo
             .get(i as usize)
             .is_some_and(|t| matches!(t.params[..], [ValType::I32] | [ValType::I64]))
     };
-    let found = |index: u32, how| Found { index, name: tag_name(module, index), how };
+    let found = |index: u32, how| Found {
+        index,
+        name: tag_name(module, index),
+        how,
+    };
 
     if let Some(choice) = choice {
         let index = resolve(choice, |name| tag_index_by_name(module, name))
@@ -93,12 +97,18 @@ pub fn unwind_tag(module: &Module<'_>, choice: Option<&str>) -> Result<Option<Fo
     }
     // The thrower itself, when names are kept: `_Unwind_RaiseException`, or Rust's
     // `__rust_start_panic` (its symbol mangled) once LTO has inlined the former into it.
-    let thrower = |name: &str| name == "_Unwind_RaiseException" || name.ends_with("__rust_start_panic");
-    for (&index, _) in module.names.functions.iter().filter(|(_, name)| thrower(name)) {
-        if let Some(&[tag]) = module.body(index).map(|b| &b.throws[..]) {
-            if is_candidate(tag) {
-                return Ok(Some(found(tag, "thrown by Rust's panic entry point")));
-            }
+    let thrower =
+        |name: &str| name == "_Unwind_RaiseException" || name.ends_with("__rust_start_panic");
+    for (&index, _) in module
+        .names
+        .functions
+        .iter()
+        .filter(|(_, name)| thrower(name))
+    {
+        if let Some(&[tag]) = module.body(index).map(|b| &b.throws[..])
+            && is_candidate(tag)
+        {
+            return Ok(Some(found(tag, "thrown by Rust's panic entry point")));
         }
     }
     // LLVM's C++ tag, named or imported.
@@ -106,7 +116,11 @@ pub fn unwind_tag(module: &Module<'_>, choice: Option<&str>) -> Result<Option<Fo
         return Ok(Some(found(index, "named __cpp_exception")));
     }
     // Otherwise the one candidate that is actually thrown.
-    let mut thrown: Vec<u32> = module.bodies.iter().flat_map(|b| b.throws.iter().copied()).collect();
+    let mut thrown: Vec<u32> = module
+        .bodies
+        .iter()
+        .flat_map(|b| b.throws.iter().copied())
+        .collect();
     thrown.sort_unstable();
     thrown.dedup();
     thrown.retain(|&i| is_candidate(i));
@@ -114,7 +128,11 @@ pub fn unwind_tag(module: &Module<'_>, choice: Option<&str>) -> Result<Option<Fo
         [] => Ok(None),
         [index] => Ok(Some(found(index, "the only (param i32) tag thrown"))),
         _ => Err(Error::AmbiguousTag(
-            thrown.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+            thrown
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         )),
     }
 }
@@ -126,7 +144,11 @@ pub fn stack_pointer(module: &Module<'_>, choice: Option<&str>) -> Result<Found>
             g.ty.mutable && matches!(g.ty.content_type, ValType::I32 | ValType::I64)
         })
     };
-    let found = |index: u32, how| Found { index, name: global_name(module, index), how };
+    let found = |index: u32, how| Found {
+        index,
+        name: global_name(module, index),
+        how,
+    };
 
     if let Some(choice) = choice {
         let index = resolve(choice, |name| global_index_by_name(module, name))
@@ -134,7 +156,9 @@ pub fn stack_pointer(module: &Module<'_>, choice: Option<&str>) -> Result<Found>
             .ok_or_else(|| Error::StackPointerNotFound(choice.to_string()))?;
         return Ok(found(index, "from --stack-pointer"));
     }
-    if let Some(index) = global_index_by_name(module, "__stack_pointer").filter(|&i| is_candidate(i)) {
+    if let Some(index) =
+        global_index_by_name(module, "__stack_pointer").filter(|&i| is_candidate(i))
+    {
         return Ok(found(index, "named __stack_pointer"));
     }
     if is_candidate(0) {
@@ -149,23 +173,43 @@ fn resolve(choice: &str, by_name: impl Fn(&str) -> Option<u32>) -> Option<u32> {
 }
 
 fn tag_name(module: &Module<'_>, index: u32) -> Option<String> {
-    display_name(&module.names.tags, module.tags[index as usize].import.as_ref(), index)
+    display_name(
+        &module.names.tags,
+        module.tags[index as usize].import.as_ref(),
+        index,
+    )
 }
 
 fn global_name(module: &Module<'_>, index: u32) -> Option<String> {
-    display_name(&module.names.globals, module.globals[index as usize].import.as_ref(), index)
+    display_name(
+        &module.names.globals,
+        module.globals[index as usize].import.as_ref(),
+        index,
+    )
 }
 
 fn tag_index_by_name(module: &Module<'_>, name: &str) -> Option<u32> {
-    index_by_name(&module.names.tags, module.tags.iter().map(|t| t.import.as_ref()), name)
+    index_by_name(
+        &module.names.tags,
+        module.tags.iter().map(|t| t.import.as_ref()),
+        name,
+    )
 }
 
 fn global_index_by_name(module: &Module<'_>, name: &str) -> Option<u32> {
-    index_by_name(&module.names.globals, module.globals.iter().map(|g| g.import.as_ref()), name)
+    index_by_name(
+        &module.names.globals,
+        module.globals.iter().map(|g| g.import.as_ref()),
+        name,
+    )
 }
 
 /// The name-section name, else `module.name` of the import.
-fn display_name(names: &HashMap<u32, &str>, import: Option<&Import<'_>>, index: u32) -> Option<String> {
+fn display_name(
+    names: &HashMap<u32, &str>,
+    import: Option<&Import<'_>>,
+    index: u32,
+) -> Option<String> {
     names
         .get(&index)
         .map(|n| n.to_string())
@@ -179,9 +223,16 @@ fn index_by_name<'m>(
     name: &str,
 ) -> Option<u32> {
     let named = names.iter().find(|(_, n)| **n == name).map(|(&i, _)| i);
-    named.or_else(|| imports.position(|i| i.is_some_and(|i| import_matches(i, name))).map(|i| i as u32))
+    named.or_else(|| {
+        imports
+            .position(|i| i.is_some_and(|i| import_matches(i, name)))
+            .map(|i| i as u32)
+    })
 }
 
 fn import_matches(import: &Import<'_>, name: &str) -> bool {
-    import.name == name || name.split_once('.').is_some_and(|(m, n)| m == import.module && n == import.name)
+    import.name == name
+        || name
+            .split_once('.')
+            .is_some_and(|(m, n)| m == import.module && n == import.name)
 }

@@ -60,10 +60,14 @@ impl Edits {
 
     /// Index of a function type with this signature among the added ones, adding it if needed.
     pub fn add_type(&mut self, params: &[ValType], results: &[ValType]) -> u32 {
-        let position = self.types.iter().position(|(p, r)| p == params && r == results).unwrap_or_else(|| {
-            self.types.push((params.to_vec(), results.to_vec()));
-            self.types.len() - 1
-        });
+        let position = self
+            .types
+            .iter()
+            .position(|(p, r)| p == params && r == results)
+            .unwrap_or_else(|| {
+                self.types.push((params.to_vec(), results.to_vec()));
+                self.types.len() - 1
+            });
         self.first_type + position as u32
     }
 
@@ -75,7 +79,11 @@ impl Edits {
 
     pub fn add_function(&mut self, type_index: u32, name: String, body: Function) -> u32 {
         let index = self.next_function();
-        self.functions.push(NewFunction { type_index, name, body });
+        self.functions.push(NewFunction {
+            type_index,
+            name,
+            body,
+        });
         index
     }
 

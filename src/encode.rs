@@ -24,16 +24,16 @@ const NAME_GLOBALS: u8 = 7;
 /// The position of a known section in the order the binary format requires.
 fn rank(id: u8) -> u8 {
     match id {
-        1 => 1,  // type
-        2 => 2,  // import
-        3 => 3,  // function
-        4 => 4,  // table
-        5 => 5,  // memory
-        13 => 6, // tag
-        6 => 7,  // global
-        7 => 8,  // export
-        8 => 9,  // start
-        9 => 10, // element
+        1 => 1,   // type
+        2 => 2,   // import
+        3 => 3,   // function
+        4 => 4,   // table
+        5 => 5,   // memory
+        13 => 6,  // tag
+        6 => 7,   // global
+        7 => 8,   // export
+        8 => 9,   // start
+        9 => 10,  // element
         12 => 11, // data count
         10 => 12, // code
         11 => 13, // data
@@ -62,7 +62,11 @@ pub fn encode(module: &Module<'_>, edits: &Edits, add_names: bool) -> Encoded {
         .collect();
     missing.sort_by_key(|&id| rank(id));
     let mut missing = missing.into_iter().peekable();
-    let empty_section = |id| Section { id, range: 0..0, custom_name: None };
+    let empty_section = |id| Section {
+        id,
+        range: 0..0,
+        custom_name: None,
+    };
 
     for section in &module.sections {
         if section.id != 0 {
@@ -75,7 +79,11 @@ pub fn encode(module: &Module<'_>, edits: &Edits, add_names: bool) -> Encoded {
         let data = &module.bytes[section.range.clone()];
         match section.custom_name.unwrap_or_default() {
             "name" => write_custom(&mut out, "name", &names(data, edits)),
-            "producers" => write_custom(&mut out, "producers", &producers(Some((data, section.range.start)))),
+            "producers" => write_custom(
+                &mut out,
+                "producers",
+                &producers(Some((data, section.range.start))),
+            ),
             name if name.starts_with(".debug_") && patches_code => dropped_dwarf = true,
             name => write_custom(&mut out, name, data),
         }
@@ -86,17 +94,25 @@ pub fn encode(module: &Module<'_>, edits: &Edits, add_names: bool) -> Encoded {
     if !module.names.present && add_names {
         write_custom(&mut out, "name", &names(&[], edits));
     }
-    if module.sections.iter().all(|s| s.custom_name != Some("producers")) {
+    if module
+        .sections
+        .iter()
+        .all(|s| s.custom_name != Some("producers"))
+    {
         write_custom(&mut out, "producers", &producers(None));
     }
     write_custom(&mut out, MARKER_SECTION, edits.marker.as_bytes());
 
     if dropped_dwarf {
         warnings.push(
-            "dropped the DWARF sections: redirected import calls moved code they describe".to_string(),
+            "dropped the DWARF sections: redirected import calls moved code they describe"
+                .to_string(),
         );
     }
-    Encoded { wasm: out, warnings }
+    Encoded {
+        wasm: out,
+        warnings,
+    }
 }
 
 fn needs(id: u8, edits: &Edits) -> bool {
@@ -112,7 +128,11 @@ fn needs(id: u8, edits: &Edits) -> bool {
 
 /// Whether `body` has a call or reference the edits redirect, so that the encoder rewrites it.
 pub fn redirects(body: &crate::load::Body, edits: &Edits) -> bool {
-    !edits.redirected_calls.is_empty() && body.calls.iter().any(|c| edits.redirected_calls.contains_key(&c.callee))
+    !edits.redirected_calls.is_empty()
+        && body
+            .calls
+            .iter()
+            .any(|c| edits.redirected_calls.contains_key(&c.callee))
 }
 
 /// Writes a non-custom section, applying the edits that concern it.
@@ -144,7 +164,12 @@ fn write_known(out: &mut Vec<u8>, module: &Module<'_>, edits: &Edits, section: &
         }
         EXPORT => exports(module, edits),
         ELEMENT => {
-            let segments = repoint(module.bytes, section.range.clone(), &module.table_functions, edits);
+            let segments = repoint(
+                module.bytes,
+                section.range.clone(),
+                &module.table_functions,
+                edits,
+            );
             if edits.declared_functions.is_empty() {
                 segments
             } else {
@@ -165,7 +190,11 @@ fn write_known(out: &mut Vec<u8>, module: &Module<'_>, edits: &Edits, section: &
 fn append_items(data: &[u8], count: usize, added: &[u8], keep_width: bool) -> Vec<u8> {
     let (old, items) = split_count(data);
     let mut out = Vec::with_capacity(data.len() + added.len() + 5);
-    let width = if keep_width { data.len() - items.len() } else { 0 };
+    let width = if keep_width {
+        data.len() - items.len()
+    } else {
+        0
+    };
     write_padded_u32(&mut out, old + count as u32, width);
     out.extend_from_slice(items);
     out.extend_from_slice(added);
@@ -202,7 +231,11 @@ fn write_padded_u32(out: &mut Vec<u8>, mut value: u32, min_width: usize) {
 fn exports(module: &Module<'_>, edits: &Edits) -> Vec<u8> {
     let mut section = ExportSection::new();
     for (position, export) in module.exports.iter().enumerate() {
-        let index = edits.repointed_exports.get(&position).copied().unwrap_or(export.index);
+        let index = edits
+            .repointed_exports
+            .get(&position)
+            .copied()
+            .unwrap_or(export.index);
         section.export(export.name, export.kind.into(), index);
     }
     for (name, kind, index) in &edits.exports {
@@ -237,7 +270,11 @@ fn code(module: &Module<'_>, edits: &Edits, data: &[u8]) -> Vec<u8> {
     }
     bodies.extend_from_slice(&added);
     let mut out = Vec::with_capacity(bodies.len() + 5);
-    write_padded_u32(&mut out, (module.bodies.len() + edits.functions.len()) as u32, 0);
+    write_padded_u32(
+        &mut out,
+        (module.bodies.len() + edits.functions.len()) as u32,
+        0,
+    );
     out.extend_from_slice(&bodies);
     out
 }
@@ -246,7 +283,10 @@ fn code(module: &Module<'_>, edits: &Edits, data: &[u8]) -> Vec<u8> {
 fn repoint(bytes: &[u8], range: std::ops::Range<usize>, calls: &[Call], edits: &Edits) -> Vec<u8> {
     let mut out = Vec::with_capacity(range.len() + 16);
     let mut copied = range.start;
-    for call in calls.iter().filter(|c| range.contains(&c.index_bytes.start)) {
+    for call in calls
+        .iter()
+        .filter(|c| range.contains(&c.index_bytes.start))
+    {
         if let Some(&to) = edits.redirected_calls.get(&call.callee) {
             out.extend_from_slice(&bytes[copied..call.index_bytes.start]);
             to.encode(&mut out);
@@ -259,24 +299,46 @@ fn repoint(bytes: &[u8], range: std::ops::Range<usize>, calls: &[Call], edits: &
 
 /// The name section with the added functions and globals named. Other subsections are copied.
 fn names(data: &[u8], edits: &Edits) -> Vec<u8> {
-    let function_names = edits.functions.iter().enumerate().map(|(i, f)| (edits.first_function() + i as u32, &f.name));
-    let global_names = edits.globals.iter().enumerate().map(|(i, g)| (edits.first_global() + i as u32, &g.name));
+    let function_names = edits
+        .functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (edits.first_function() + i as u32, &f.name));
+    let global_names = edits
+        .globals
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (edits.first_global() + i as u32, &g.name));
     let additions = [
         (NAME_FUNCTIONS, encode_names(function_names)),
         (NAME_GLOBALS, encode_names(global_names)),
     ];
 
     let mut out = Vec::with_capacity(data.len() + 256);
-    let mut pending = additions.iter().filter(|(_, (count, _))| *count > 0).peekable();
+    let mut pending = additions
+        .iter()
+        .filter(|(_, (count, _))| *count > 0)
+        .peekable();
     let mut reader = BinaryReader::new(data, 0);
     while !reader.eof() {
-        let (Ok(id), Ok(size)) = (reader.read_u8(), reader.read_var_u32()) else { break };
-        let Ok(sub) = reader.read_bytes(size as usize) else { break };
+        let (Ok(id), Ok(size)) = (reader.read_u8(), reader.read_var_u32()) else {
+            break;
+        };
+        let Ok(sub) = reader.read_bytes(size as usize) else {
+            break;
+        };
         while let Some((new_id, (count, bytes))) = pending.next_if(|(new_id, _)| *new_id <= id) {
-            let payload = if *new_id == id { append_items(sub, *count, bytes, false) } else { append_items(&[], *count, bytes, false) };
+            let payload = if *new_id == id {
+                append_items(sub, *count, bytes, false)
+            } else {
+                append_items(&[], *count, bytes, false)
+            };
             write_section(&mut out, *new_id, &payload);
         }
-        if !additions.iter().any(|(new_id, (count, _))| *new_id == id && *count > 0) {
+        if !additions
+            .iter()
+            .any(|(new_id, (count, _))| *new_id == id && *count > 0)
+        {
             write_section(&mut out, id, sub);
         }
     }
@@ -302,7 +364,9 @@ fn encode_names<'n>(entries: impl Iterator<Item = (u32, &'n String)>) -> (usize,
 /// replaced rather than copied: it carries no meaning an engine uses.
 fn producers(existing: Option<(&[u8], usize)>) -> Vec<u8> {
     let ours = ("wasm-unwind", env!("CARGO_PKG_VERSION"));
-    let reader = existing.and_then(|(data, offset)| ProducersSectionReader::new(BinaryReader::new(data, offset)).ok());
+    let reader = existing.and_then(|(data, offset)| {
+        ProducersSectionReader::new(BinaryReader::new(data, offset)).ok()
+    });
     let mut fields: Vec<(&str, ProducersField)> = Vec::new();
     for field in reader.into_iter().flatten().filter_map(|f| f.ok()) {
         let mut values = ProducersField::new();
@@ -342,4 +406,3 @@ fn write_custom(out: &mut Vec<u8>, name: &str, data: &[u8]) {
     payload.extend_from_slice(data);
     write_section(out, 0, &payload);
 }
-

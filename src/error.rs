@@ -39,7 +39,9 @@ pub enum Error {
     )]
     UnknownEncoding,
 
-    #[error("no Rust unwind tag could be chosen among tags {0}: pass --tag with the right index or name")]
+    #[error(
+        "no Rust unwind tag could be chosen among tags {0}: pass --tag with the right index or name"
+    )]
     AmbiguousTag(String),
 
     #[error("--tag {0}: no such tag, or it is not of type (param i32) / (param i64)")]
@@ -61,7 +63,9 @@ pub enum Error {
     },
 
     /// A module we built failed validation. This is our bug, never the user's.
-    #[error("internal error: the processed module does not validate ({0}); please report this with the input")]
+    #[error(
+        "internal error: the processed module does not validate ({0}); please report this with the input"
+    )]
     OutputInvalid(String),
 
     #[error("cannot read {}: {source}", path.display())]

@@ -33,12 +33,36 @@ pub const STATE_EXPORT: &str = "__wasm_unwind_state";
 
 /// Adds the guard's globals and helpers, the state export, and a shim for every import that
 /// the code calls. Returns the helpers for the export wrappers and the number of shims.
-pub fn install(module: &Module<'_>, encoding: Option<Encoding>, edits: &mut Edits) -> (Guard, usize) {
-    let counter = || GlobalType { val_type: ValType::I32, mutable: true, shared: false };
-    let active = edits.add_global(counter(), ConstExpr::i32_const(0), "wasm_unwind::active".into());
-    let host_depth = edits.add_global(counter(), ConstExpr::i32_const(0), "wasm_unwind::host_depth".into());
-    let terminated = edits.add_global(counter(), ConstExpr::i32_const(0), "wasm_unwind::terminated".into());
-    let globals = Globals { active, host_depth, terminated };
+pub fn install(
+    module: &Module<'_>,
+    encoding: Option<Encoding>,
+    edits: &mut Edits,
+) -> (Guard, usize) {
+    let counter = || GlobalType {
+        val_type: ValType::I32,
+        mutable: true,
+        shared: false,
+    };
+    let active = edits.add_global(
+        counter(),
+        ConstExpr::i32_const(0),
+        "wasm_unwind::active".into(),
+    );
+    let host_depth = edits.add_global(
+        counter(),
+        ConstExpr::i32_const(0),
+        "wasm_unwind::host_depth".into(),
+    );
+    let terminated = edits.add_global(
+        counter(),
+        ConstExpr::i32_const(0),
+        "wasm_unwind::terminated".into(),
+    );
+    let globals = Globals {
+        active,
+        host_depth,
+        terminated,
+    };
 
     let nothing = edits.add_type(&[], &[]);
     let one_i32 = edits.add_type(&[ValType::I32], &[]);
@@ -65,16 +89,28 @@ pub fn install(module: &Module<'_>, encoding: Option<Encoding>, edits: &mut Edit
     globals.broken(&mut f.instructions());
     f.instructions().end();
     let state = edits.add_function(state_type, "wasm_unwind::state".into(), f);
-    edits.exports.push((STATE_EXPORT.into(), ExportKind::Func, state));
+    edits
+        .exports
+        .push((STATE_EXPORT.into(), ExportKind::Func, state));
 
     let mut called = vec![false; module.imported_functions() as usize];
     let mut referenced = vec![false; module.imported_functions() as usize];
-    for call in module.bodies.iter().flat_map(|b| &b.calls).chain(&module.table_functions) {
+    for call in module
+        .bodies
+        .iter()
+        .flat_map(|b| &b.calls)
+        .chain(&module.table_functions)
+    {
         if let Some(seen) = called.get_mut(call.callee as usize) {
             *seen = true;
         }
     }
-    for call in module.bodies.iter().flat_map(|b| &b.calls).filter(|c| c.reference) {
+    for call in module
+        .bodies
+        .iter()
+        .flat_map(|b| &b.calls)
+        .filter(|c| c.reference)
+    {
         if let Some(seen) = referenced.get_mut(call.callee as usize) {
             *seen = true;
         }
@@ -124,13 +160,22 @@ impl Globals {
     }
 
     fn add_to_active(&self, code: &mut InstructionSink<'_>, delta: i32) {
-        code.global_get(self.active).i32_const(delta).i32_add().global_set(self.active);
+        code.global_get(self.active)
+            .i32_const(delta)
+            .i32_add()
+            .global_set(self.active);
     }
 }
 
 /// Calls import `import` with the host depth set, and checks the count when control comes back,
 /// by return or by exception.
-fn shim_body(module: &Module<'_>, import: u32, encoding: Option<Encoding>, globals: &Globals, returned: u32) -> Function {
+fn shim_body(
+    module: &Module<'_>,
+    import: u32,
+    encoding: Option<Encoding>,
+    globals: &Globals,
+    returned: u32,
+) -> Function {
     let params = module.function_type(import).params().len() as u32;
     let outer = params;
     let signature = BlockType::FunctionType(module.function_types[import as usize]);
@@ -149,7 +194,9 @@ fn shim_body(module: &Module<'_>, import: u32, encoding: Option<Encoding>, globa
         Some(Encoding::Exnref) => {
             code.block(BlockType::Result(ValType::EXNREF));
             push_params(&mut code);
-            code.try_table(signature, [Catch::AllRef { label: 0 }]).call(import).end();
+            code.try_table(signature, [Catch::AllRef { label: 0 }])
+                .call(import)
+                .end();
             code.local_get(outer).call(returned).return_().end();
             code.local_get(outer).call(returned).throw_ref();
         }

@@ -40,7 +40,10 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
     let bytes = load::read_input(input)?;
     let module = load::load(&bytes)?;
     let first_added = module.marker.and_then(first_added_function);
-    let unwinds = reaches(&module, |m, f| m.body(f).is_some_and(|b| !b.throws.is_empty() || b.rethrows));
+    let unwinds = reaches(&module, |m, f| {
+        m.body(f)
+            .is_some_and(|b| !b.throws.is_empty() || b.rethrows)
+    });
     let traps = reaches(&module, |m, f| m.body(f).is_none_or(|b| b.has_unreachable));
 
     let exports = module
@@ -54,7 +57,9 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
                 signature: is_func.then(|| signature(module.function_type(e.index))),
                 can_unwind: is_func && unwinds.contains(&e.index),
                 can_trap: is_func && traps.contains(&e.index),
-                wrapped: is_func && first_added.is_some_and(|first| e.index >= first) && !e.name.starts_with(crate::ADDED_PREFIX),
+                wrapped: is_func
+                    && first_added.is_some_and(|first| e.index >= first)
+                    && !e.name.starts_with(crate::ADDED_PREFIX),
             }
         })
         .collect();
@@ -70,7 +75,10 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
 
 /// The index of the first function wasm-unwind added, as the marker records it.
 fn first_added_function(marker: &str) -> Option<u32> {
-    marker.split("; ").find_map(|field| field.strip_prefix("added-from=")).and_then(|n| n.parse().ok())
+    marker
+        .split("; ")
+        .find_map(|field| field.strip_prefix("added-from="))
+        .and_then(|n| n.parse().ok())
 }
 
 /// Every function from which a function satisfying `seed` is reachable.
@@ -93,13 +101,19 @@ fn reaches(module: &Module<'_>, seed: impl Fn(&Module<'_>, u32) -> bool) -> Hash
         }
     }
 
-    let mut reached: HashSet<u32> = (0..module.function_count()).filter(|&f| seed(module, f)).collect();
+    let mut reached: HashSet<u32> = (0..module.function_count())
+        .filter(|&f| seed(module, f))
+        .collect();
     let mut work: Vec<u32> = reached.iter().copied().collect();
     let mut indirect_done = false;
     while let Some(f) = work.pop() {
         let via_table = !indirect_done && address_taken.contains(&f);
         indirect_done |= via_table;
-        let more = callers[f as usize].iter().chain(if via_table { &indirect_callers[..] } else { &[] });
+        let more = callers[f as usize].iter().chain(if via_table {
+            &indirect_callers[..]
+        } else {
+            &[]
+        });
         for &caller in more {
             if reached.insert(caller) {
                 work.push(caller);
@@ -120,7 +134,13 @@ fn kind_name(kind: ExternalKind) -> &'static str {
 }
 
 fn signature(ty: &FuncType) -> String {
-    let list = |types: &[wasmparser::ValType]| types.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+    let list = |types: &[wasmparser::ValType]| {
+        types
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     format!("({}) -> ({})", list(ty.params()), list(ty.results()))
 }
 
@@ -128,7 +148,10 @@ fn yes_no(value: bool) -> &'static str {
     if value { "yes" } else { "no" }
 }
 
-fn found_text<T: std::fmt::Display>(value: &std::result::Result<Option<T>, String>, none: &str) -> String {
+fn found_text<T: std::fmt::Display>(
+    value: &std::result::Result<Option<T>, String>,
+    none: &str,
+) -> String {
     match value {
         Ok(Some(v)) => v.to_string(),
         Ok(None) => none.to_string(),
@@ -141,21 +164,54 @@ impl Inspection {
     pub fn to_table(&self) -> String {
         let mut out = String::new();
         let sp = self.stack_pointer.clone().map(Some);
-        let _ = writeln!(out, "encoding       {}", found_text(&self.encoding, "none (no exception handling)"));
-        let _ = writeln!(out, "unwind tag     {}", found_text(&self.unwind_tag, "none"));
+        let _ = writeln!(
+            out,
+            "encoding       {}",
+            found_text(&self.encoding, "none (no exception handling)")
+        );
+        let _ = writeln!(
+            out,
+            "unwind tag     {}",
+            found_text(&self.unwind_tag, "none")
+        );
         let _ = writeln!(out, "stack pointer  {}", found_text(&sp, "none"));
-        let _ = writeln!(out, "processed      {}", self.processed.as_deref().unwrap_or("no"));
+        let _ = writeln!(
+            out,
+            "processed      {}",
+            self.processed.as_deref().unwrap_or("no")
+        );
         let _ = writeln!(out);
-        let width = self.exports.iter().map(|e| e.name.len()).max().unwrap_or(0).max(6);
-        let sig_width = self.exports.iter().filter_map(|e| e.signature.as_ref()).map(|s| s.len()).max().unwrap_or(0).max(4);
-        let _ = writeln!(out, "{:width$}  {:6}  {:sig_width$}  {:7}  {:5}  wrapped", "export", "kind", "type", "unwinds", "traps");
+        let width = self
+            .exports
+            .iter()
+            .map(|e| e.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let sig_width = self
+            .exports
+            .iter()
+            .filter_map(|e| e.signature.as_ref())
+            .map(|s| s.len())
+            .max()
+            .unwrap_or(0)
+            .max(4);
+        let _ = writeln!(
+            out,
+            "{:width$}  {:6}  {:sig_width$}  {:7}  {:5}  wrapped",
+            "export", "kind", "type", "unwinds", "traps"
+        );
         for e in &self.exports {
             let (unwinds, traps, wrapped) = match e.signature {
                 Some(_) => (yes_no(e.can_unwind), yes_no(e.can_trap), yes_no(e.wrapped)),
                 None => ("-", "-", "-"),
             };
             let sig = e.signature.as_deref().unwrap_or("-");
-            let _ = writeln!(out, "{:width$}  {:6}  {sig:sig_width$}  {unwinds:7}  {traps:5}  {wrapped}", e.name, e.kind);
+            let _ = writeln!(
+                out,
+                "{:width$}  {:6}  {sig:sig_width$}  {unwinds:7}  {traps:5}  {wrapped}",
+                e.name, e.kind
+            );
         }
         out
     }
@@ -169,7 +225,12 @@ impl Inspection {
             Err(e) => format!("{{\"error\":{}}}", text(e)),
         };
         let found = |f: &Found| {
-            format!("{{\"index\":{},\"name\":{},\"how\":{}}}", f.index, f.name.as_deref().map_or("null".into(), text), text(f.how))
+            format!(
+                "{{\"index\":{},\"name\":{},\"how\":{}}}",
+                f.index,
+                f.name.as_deref().map_or("null".into(), text),
+                text(f.how)
+            )
         };
         let found_opt = |v: &std::result::Result<Option<Found>, String>| match v {
             Ok(Some(f)) => found(f),

@@ -98,22 +98,34 @@ pub struct Processed {
 pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
     let bytes = read_input(input)?;
     let module = load::load(&bytes)?;
-    let mut report = Report { input_size: input.len(), ..Report::default() };
+    let mut report = Report {
+        input_size: input.len(),
+        ..Report::default()
+    };
     if let Some(marker) = module.marker {
         report.already_processed = Some(marker.to_string());
         report.output_size = bytes.len();
-        return Ok(Processed { wasm: bytes.into_owned(), report });
+        return Ok(Processed {
+            wasm: bytes.into_owned(),
+            report,
+        });
     }
 
     report.encoding = detect::encoding(&module, options.encoding)?;
     if report.encoding.is_some() {
         report.unwind_tag = detect::unwind_tag(&module, options.tag.as_deref())?;
-        report.stack_pointer = Some(detect::stack_pointer(&module, options.stack_pointer.as_deref())?);
+        report.stack_pointer = Some(detect::stack_pointer(
+            &module,
+            options.stack_pointer.as_deref(),
+        )?);
     }
     check_globs(&module, "export", &options.exports)?;
     check_globs(&module, "skip-export", &options.skip_exports)?;
 
-    let selection = wrap::Selection { include: options.exports.clone(), exclude: options.skip_exports.clone() };
+    let selection = wrap::Selection {
+        include: options.exports.clone(),
+        exclude: options.skip_exports.clone(),
+    };
     report.exports = wrap::choose_exports(&module, &selection);
     let mut edits = edits::Edits::new(&module);
     // Without a wrapped export nothing counts activations, so a guard would guard nothing.
@@ -138,20 +150,34 @@ pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
         }
     }
     if let Some(tag) = &report.unwind_tag {
-        edits.exports.push((TAG_EXPORT.to_string(), ExportKind::Tag, tag.index));
+        edits
+            .exports
+            .push((TAG_EXPORT.to_string(), ExportKind::Tag, tag.index));
     }
     if edits.is_empty() {
         report.output_size = bytes.len();
-        return Ok(Processed { wasm: bytes.into_owned(), report });
+        return Ok(Processed {
+            wasm: bytes.into_owned(),
+            report,
+        });
     }
     edits.marker = marker(&report, edits.first_function());
 
     let encoded = encode::encode(&module, &edits, options.add_names);
     report.warnings = encoded.warnings;
-    let unchanged = |f: u32| f < edits.first_function() && module.body(f).is_some_and(|b| !encode::redirects(b, &edits));
-    load::validate_output(&encoded.wasm, unchanged).map_err(|e| Error::OutputInvalid(e.to_string()))?;
+    let unchanged = |f: u32| {
+        f < edits.first_function()
+            && module
+                .body(f)
+                .is_some_and(|b| !encode::redirects(b, &edits))
+    };
+    load::validate_output(&encoded.wasm, unchanged)
+        .map_err(|e| Error::OutputInvalid(e.to_string()))?;
     report.output_size = encoded.wasm.len();
-    Ok(Processed { wasm: encoded.wasm, report })
+    Ok(Processed {
+        wasm: encoded.wasm,
+        report,
+    })
 }
 
 /// A glob given on the command line that matches no function export is almost surely a typo.
@@ -162,7 +188,11 @@ fn check_globs(module: &load::Module<'_>, option: &'static str, globs: &[String]
             .iter()
             .any(|e| e.kind == wasmparser::ExternalKind::Func && wrap::glob_match(glob, e.name));
         if !matches {
-            return Err(Error::BadOption { option, value: glob.clone(), reason: "matches no function export" });
+            return Err(Error::BadOption {
+                option,
+                value: glob.clone(),
+                reason: "matches no function export",
+            });
         }
     }
     Ok(())
@@ -171,7 +201,9 @@ fn check_globs(module: &load::Module<'_>, option: &'static str, globs: &[String]
 /// The marker section's text: what a later run or `inspect` needs to know about this one.
 /// Functions from `added-from` on are ours, which is how `inspect` tells wrapped exports.
 fn marker(report: &Report, first_added: u32) -> String {
-    let encoding = report.encoding.map_or_else(|| "none".to_string(), |e| e.to_string());
+    let encoding = report
+        .encoding
+        .map_or_else(|| "none".to_string(), |e| e.to_string());
     format!(
         "wasm-unwind {}; encoding={encoding}; wrapped={}; abort-guard={}; added-from={first_added}",
         env!("CARGO_PKG_VERSION"),

@@ -9,8 +9,9 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use wasmparser::{
-    BinaryReader, CompositeInnerType, Encoding, ExternalKind, FuncType, FunctionBody, GlobalType, Name,
-    NameSectionReader, Operator, Parser, Payload, TypeRef, ValidPayload, Validator, WasmFeatures,
+    BinaryReader, CompositeInnerType, Encoding, ExternalKind, FuncType, FunctionBody, GlobalType,
+    Name, NameSectionReader, Operator, Parser, Payload, TypeRef, ValidPayload, Validator,
+    WasmFeatures,
 };
 
 use crate::error::{Error, Result};
@@ -150,12 +151,16 @@ impl<'a> Module<'a> {
     /// The signature of function `index`.
     pub fn function_type(&self, index: u32) -> &FuncType {
         let ty = self.function_types[index as usize];
-        self.types[ty as usize].as_ref().expect("validated: functions have function types")
+        self.types[ty as usize]
+            .as_ref()
+            .expect("validated: functions have function types")
     }
 
     /// The body of function `index`, or `None` for an imported function.
     pub fn body(&self, index: u32) -> Option<&Body> {
-        index.checked_sub(self.imported_functions()).map(|i| &self.bodies[i as usize])
+        index
+            .checked_sub(self.imported_functions())
+            .map(|i| &self.bodies[i as usize])
     }
 
     pub fn section(&self, id: u8) -> Option<&Section<'a>> {
@@ -207,7 +212,10 @@ pub fn load(bytes: &[u8]) -> Result<Module<'_>> {
 /// Validates a module this tool wrote. Bodies for which `unchanged` holds are skipped: they are
 /// the input's bytes, already validated in `load`, and every index and type they use kept its
 /// meaning, since the encoder only appends. Everything else is validated in full.
-pub fn validate_output(bytes: &[u8], unchanged: impl Fn(u32) -> bool) -> Result<(), wasmparser::BinaryReaderError> {
+pub fn validate_output(
+    bytes: &[u8],
+    unchanged: impl Fn(u32) -> bool,
+) -> Result<(), wasmparser::BinaryReaderError> {
     let mut validator = Validator::new_with_features(supported_features());
     let mut allocations = Default::default();
     for payload in Parser::new(0).parse_all(bytes) {
@@ -259,7 +267,11 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
 
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
-        if let Payload::Version { encoding: Encoding::Component, .. } = payload {
+        if let Payload::Version {
+            encoding: Encoding::Component,
+            ..
+        } = payload
+        {
             return Err(LoadError::Component);
         }
         let valid = validator.payload(&payload)?;
@@ -268,13 +280,20 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
                 Payload::CustomSection(c) => (c.data_offset()..c.range().end, Some(c.name())),
                 _ => (range, None),
             };
-            module.sections.push(Section { id, range, custom_name });
+            module.sections.push(Section {
+                id,
+                range,
+                custom_name,
+            });
         }
         match payload {
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
                     let import = import?;
-                    let named = Import { module: import.module, name: import.name };
+                    let named = Import {
+                        module: import.module,
+                        name: import.name,
+                    };
                     match import.ty {
                         TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
                             module.function_types.push(ty);
@@ -294,7 +313,11 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             Payload::ExportSection(reader) => {
                 for export in reader {
                     let export = export?;
-                    module.exports.push(Export { name: export.name, kind: export.kind, index: export.index });
+                    module.exports.push(Export {
+                        name: export.name,
+                        kind: export.kind,
+                        index: export.index,
+                    });
                 }
             }
             Payload::ElementSection(reader) => {
@@ -319,14 +342,19 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             ValidPayload::End(types) => {
                 let types = types.as_ref();
                 module.types = (0..types.core_type_count_in_module())
-                    .map(|i| match &types[types.core_type_at_in_module(i)].composite_type.inner {
-                        CompositeInnerType::Func(f) => Some(f.clone()),
-                        _ => None,
-                    })
+                    .map(
+                        |i| match &types[types.core_type_at_in_module(i)].composite_type.inner {
+                            CompositeInnerType::Func(f) => Some(f.clone()),
+                            _ => None,
+                        },
+                    )
                     .collect();
                 let mut global_imports = global_imports.drain(..);
                 module.globals = (0..types.global_count())
-                    .map(|i| Global { ty: types.global_at(i), import: None })
+                    .map(|i| Global {
+                        ty: types.global_at(i),
+                        import: None,
+                    })
                     .collect();
                 for global in module.globals.iter_mut().take(global_imports.len()) {
                     global.import = global_imports.next();
@@ -336,7 +364,11 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
                 module.tags = (0..types.tag_count())
                     .map(|i| Tag {
                         params: types[types.tag_at(i)].unwrap_func().params().to_vec(),
-                        import: if (i as usize) < imported_tags { tag_imports.next() } else { None },
+                        import: if (i as usize) < imported_tags {
+                            tag_imports.next()
+                        } else {
+                            None
+                        },
                     })
                     .collect();
             }
@@ -352,7 +384,10 @@ fn scan_body(
     func: &mut wasmparser::FuncValidator<wasmparser::ValidatorResources>,
     eh: &mut EhUse,
 ) -> Result<Body, wasmparser::BinaryReaderError> {
-    let mut facts = Body { range: body.range(), ..Body::default() };
+    let mut facts = Body {
+        range: body.range(),
+        ..Body::default()
+    };
     let mut reader = body.get_binary_reader();
     func.read_locals(&mut reader)?;
     let mut ops = wasmparser::OperatorsReader::new(reader);
@@ -414,8 +449,15 @@ fn read_element_functions(
             for entry in indices.into_iter_with_offsets() {
                 let (at, callee) = entry?;
                 // A LEB128 ends at the first byte without the continuation bit.
-                let width = bytes[at..].iter().position(|b| b & 0x80 == 0).map_or(1, |p| p + 1);
-                into.push(Call { callee, index_bytes: at..at + width, reference: true });
+                let width = bytes[at..]
+                    .iter()
+                    .position(|b| b & 0x80 == 0)
+                    .map_or(1, |p| p + 1);
+                into.push(Call {
+                    callee,
+                    index_bytes: at..at + width,
+                    reference: true,
+                });
             }
         }
         wasmparser::ElementItems::Expressions(_, exprs) => {
@@ -439,7 +481,10 @@ fn read_element_functions(
 
 /// Reads the function, global and tag names. A malformed name section is ignored, as engines do.
 fn read_names(data: &[u8], offset: usize) -> Names<'_> {
-    let mut names = Names { present: true, ..Names::default() };
+    let mut names = Names {
+        present: true,
+        ..Names::default()
+    };
     for subsection in NameSectionReader::new(BinaryReader::new(data, offset)) {
         let (map, into) = match subsection {
             Ok(Name::Function(map)) => (map, &mut names.functions),
@@ -448,7 +493,11 @@ fn read_names(data: &[u8], offset: usize) -> Names<'_> {
             Ok(_) => continue,
             Err(_) => break,
         };
-        into.extend(map.into_iter().filter_map(|n| n.ok()).map(|n| (n.index, n.name)));
+        into.extend(
+            map.into_iter()
+                .filter_map(|n| n.ok())
+                .map(|n| (n.index, n.name)),
+        );
     }
     names
 }

@@ -61,13 +61,22 @@ pub fn choose_exports(module: &Module<'_>, selection: &Selection) -> Vec<ExportO
             } else {
                 None
             };
-            ExportOutcome { name: export.name.to_string(), wrapped: reason.is_none(), reason }
+            ExportOutcome {
+                name: export.name.to_string(),
+                wrapped: reason.is_none(),
+                reason,
+            }
         })
         .collect()
 }
 
 /// Wraps the exports `choose_exports` chose. One wrapper per function, shared by its exports.
-pub fn wrap_exports(module: &Module<'_>, chosen: &[ExportOutcome], plan: &Plan<'_>, edits: &mut Edits) {
+pub fn wrap_exports(
+    module: &Module<'_>,
+    chosen: &[ExportOutcome],
+    plan: &Plan<'_>,
+    edits: &mut Edits,
+) {
     let mut wrappers: HashMap<u32, u32> = HashMap::new();
     for ((position, export), outcome) in function_exports(module).zip(chosen) {
         if !outcome.wrapped {
@@ -83,7 +92,9 @@ pub fn wrap_exports(module: &Module<'_>, chosen: &[ExportOutcome], plan: &Plan<'
 }
 
 /// The input's function exports with their positions, leaving out any we added earlier.
-fn function_exports<'m, 'a>(module: &'m Module<'a>) -> impl Iterator<Item = (usize, &'m Export<'a>)> {
+fn function_exports<'m, 'a>(
+    module: &'m Module<'a>,
+) -> impl Iterator<Item = (usize, &'m Export<'a>)> {
     module
         .exports
         .iter()
@@ -110,9 +121,15 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Plan<'_>) -> Function {
     let ty = module.function_type(target);
     let params = ty.params().len() as u32;
     let signature = BlockType::FunctionType(module.function_types[target as usize]);
-    let stack_pointer = plan.stack_pointer.filter(|_| plan.encoding.is_some()).map(|sp| {
-        (sp.index, val_type(module.globals[sp.index as usize].ty.content_type))
-    });
+    let stack_pointer = plan
+        .stack_pointer
+        .filter(|_| plan.encoding.is_some())
+        .map(|sp| {
+            (
+                sp.index,
+                val_type(module.globals[sp.index as usize].ty.content_type),
+            )
+        });
     let saved = params;
 
     let mut f = Function::new(stack_pointer.map(|(_, ty)| (1, ty)));
@@ -135,7 +152,9 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Plan<'_>) -> Function {
         Some(Encoding::Exnref) => {
             code.block(BlockType::Result(ValType::EXNREF));
             push_params(&mut code, params);
-            code.try_table(signature, [Catch::AllRef { label: 0 }]).call(target).end();
+            code.try_table(signature, [Catch::AllRef { label: 0 }])
+                .call(target)
+                .end();
             if let Some(guard) = plan.guard {
                 code.call(guard.leave);
             }

@@ -18,7 +18,9 @@ const FIXTURES: [&str; 3] = ["panics.exnref.wasm", "panics.legacy.wasm", "abort.
 // Helpers
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wasm").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/wasm")
+        .join(name)
 }
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
@@ -134,10 +136,15 @@ fn producers(bytes: &[u8]) -> BTreeMap<String, Vec<String>> {
             if c.name() != "producers" {
                 continue;
             }
-            let reader = ProducersSectionReader::new(BinaryReader::new(c.data(), c.data_offset())).unwrap();
+            let reader =
+                ProducersSectionReader::new(BinaryReader::new(c.data(), c.data_offset())).unwrap();
             for field in reader {
                 let field = field.unwrap();
-                let values = field.values.into_iter().map(|v| v.unwrap().name.to_string()).collect();
+                let values = field
+                    .values
+                    .into_iter()
+                    .map(|v| v.unwrap().name.to_string())
+                    .collect();
                 out.insert(field.name.to_string(), values);
             }
         }
@@ -150,7 +157,11 @@ fn wrapped_exports(bytes: &[u8]) -> Vec<String> {
     let names = function_names(bytes);
     let mut wrapped: Vec<String> = function_exports(bytes)
         .into_iter()
-        .filter(|(_, index)| names.get(index).is_some_and(|n| n.starts_with("wasm_unwind::wrap::")))
+        .filter(|(_, index)| {
+            names
+                .get(index)
+                .is_some_and(|n| n.starts_with("wasm_unwind::wrap::"))
+        })
         .map(|(name, _)| name)
         .collect();
     wrapped.sort();
@@ -192,22 +203,35 @@ fn processes_each_fixture_and_summarises_on_stderr() {
         let out = dir.path().join("out.wasm");
         let output = run(&[path_str(&fixture(name)), "-o", path_str(&out)], None);
         assert_success(&output, name);
-        assert!(output.stdout.is_empty(), "{name}: nothing on stdout when writing a file");
+        assert!(
+            output.stdout.is_empty(),
+            "{name}: nothing on stdout when writing a file"
+        );
 
         let bytes = std::fs::read(&out).expect("output written");
         validate(&bytes);
         let exports = original_function_export_names(&fixture_bytes(name)).len();
         assert!(exports > 0);
-        assert_eq!(wrapped_exports(&bytes).len(), exports, "{name}: every function export wrapped");
+        assert_eq!(
+            wrapped_exports(&bytes).len(),
+            exports,
+            "{name}: every function export wrapped"
+        );
 
         let summary = stderr(&output);
-        assert!(summary.contains(encoding), "{name}: summary names the encoding:\n{summary}");
+        assert!(
+            summary.contains(encoding),
+            "{name}: summary names the encoding:\n{summary}"
+        );
         assert!(
             summary.contains(&format!("wrapped {exports} of {exports} function exports")),
             "{name}: summary counts the wrapped exports:\n{summary}"
         );
         let sizes = format!("{} -> {} bytes", fixture_bytes(name).len(), bytes.len());
-        assert!(summary.contains(&sizes), "{name}: summary gives sizes `{sizes}`:\n{summary}");
+        assert!(
+            summary.contains(&sizes),
+            "{name}: summary gives sizes `{sizes}`:\n{summary}"
+        );
     }
 }
 
@@ -215,7 +239,15 @@ fn processes_each_fixture_and_summarises_on_stderr() {
 fn quiet_prints_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
-    let output = run(&[path_str(&fixture("panics.exnref.wasm")), "-q", "-o", path_str(&out)], None);
+    let output = run(
+        &[
+            path_str(&fixture("panics.exnref.wasm")),
+            "-q",
+            "-o",
+            path_str(&out),
+        ],
+        None,
+    );
     assert_success(&output, "-q");
     assert!(output.stdout.is_empty(), "stdout: {}", stdout(&output));
     assert!(output.stderr.is_empty(), "stderr: {}", stderr(&output));
@@ -229,9 +261,17 @@ fn stdin_to_stdout() {
     assert_success(&output, "- -o -");
     validate(&output.stdout);
     // The same bytes as the library gives: stdout carries the module and nothing else.
-    let expected = wasm_unwind::process(&input, &Options::default()).unwrap().wasm;
-    assert!(output.stdout == expected, "stdout differs from the library's output");
-    assert!(stderr(&output).contains("legacy exception handling"), "summary still on stderr");
+    let expected = wasm_unwind::process(&input, &Options::default())
+        .unwrap()
+        .wasm;
+    assert!(
+        output.stdout == expected,
+        "stdout differs from the library's output"
+    );
+    assert!(
+        stderr(&output).contains("legacy exception handling"),
+        "summary still on stderr"
+    );
 }
 
 #[test]
@@ -249,15 +289,32 @@ fn emit_text_parses_back_with_the_same_exports() {
         let dir = tempfile::tempdir().unwrap();
         let (text_out, binary_out) = (dir.path().join("out.wat"), dir.path().join("out.wasm"));
         let input = fixture(name);
-        assert_success(&run(&[path_str(&input), "-S", "-q", "-o", path_str(&text_out)], None), "-S");
-        assert_success(&run(&[path_str(&input), "-q", "-o", path_str(&binary_out)], None), name);
+        assert_success(
+            &run(
+                &[path_str(&input), "-S", "-q", "-o", path_str(&text_out)],
+                None,
+            ),
+            "-S",
+        );
+        assert_success(
+            &run(&[path_str(&input), "-q", "-o", path_str(&binary_out)], None),
+            name,
+        );
 
         let text = std::fs::read_to_string(&text_out).expect("-S writes UTF-8 text");
-        assert!(text.starts_with("(module"), "{name}: -S writes a text module");
-        let reparsed = wat::parse_str(&text).unwrap_or_else(|e| panic!("{name}: -S output does not parse: {e}"));
+        assert!(
+            text.starts_with("(module"),
+            "{name}: -S writes a text module"
+        );
+        let reparsed = wat::parse_str(&text)
+            .unwrap_or_else(|e| panic!("{name}: -S output does not parse: {e}"));
         validate(&reparsed);
         let binary = std::fs::read(&binary_out).unwrap();
-        assert_eq!(exports(&reparsed), exports(&binary), "{name}: text and binary outputs export the same");
+        assert_eq!(
+            exports(&reparsed),
+            exports(&binary),
+            "{name}: text and binary outputs export the same"
+        );
     }
 }
 
@@ -269,15 +326,25 @@ fn check_prints_the_plan_and_writes_nothing() {
     let output = run(&[path_str(&input), "--check", "-o", path_str(&out)], None);
     assert_success(&output, "--check");
     assert!(!out.exists(), "--check must not write the output");
-    assert_eq!(dir_listing(dir.path()), Vec::<String>::new(), "--check leaves no file behind");
+    assert_eq!(
+        dir_listing(dir.path()),
+        Vec::<String>::new(),
+        "--check leaves no file behind"
+    );
 
     let plan = stdout(&output);
     let exports = original_function_export_names(&fixture_bytes("panics.exnref.wasm"));
     assert!(plan.contains("exnref"), "plan names the encoding:\n{plan}");
     let n = exports.len();
-    assert!(plan.contains(&format!("would wrap {n} of {n} function exports")), "plan:\n{plan}");
+    assert!(
+        plan.contains(&format!("would wrap {n} of {n} function exports")),
+        "plan:\n{plan}"
+    );
     for export in &exports {
-        assert!(plan.contains(&format!("wrap {export}\n")), "plan lists `{export}`:\n{plan}");
+        assert!(
+            plan.contains(&format!("wrap {export}\n")),
+            "plan lists `{export}`:\n{plan}"
+        );
     }
 
     // Without -o too.
@@ -290,19 +357,39 @@ fn check_prints_the_plan_and_writes_nothing() {
 fn debuginfo_adds_names_to_a_module_without_them() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.wasm");
-    std::fs::write(&input, wat::parse_str(r#"(module (func (export "f")))"#).unwrap()).unwrap();
+    std::fs::write(
+        &input,
+        wat::parse_str(r#"(module (func (export "f")))"#).unwrap(),
+    )
+    .unwrap();
     assert!(!has_name_section(&std::fs::read(&input).unwrap()));
 
     let plain = dir.path().join("plain.wasm");
-    assert_success(&run(&[path_str(&input), "-q", "-o", path_str(&plain)], None), "no -g");
-    assert!(!has_name_section(&std::fs::read(&plain).unwrap()), "no name section is invented without -g");
+    assert_success(
+        &run(&[path_str(&input), "-q", "-o", path_str(&plain)], None),
+        "no -g",
+    );
+    assert!(
+        !has_name_section(&std::fs::read(&plain).unwrap()),
+        "no name section is invented without -g"
+    );
 
     let named = dir.path().join("named.wasm");
-    assert_success(&run(&[path_str(&input), "-g", "-q", "-o", path_str(&named)], None), "-g");
+    assert_success(
+        &run(
+            &[path_str(&input), "-g", "-q", "-o", path_str(&named)],
+            None,
+        ),
+        "-g",
+    );
     let bytes = std::fs::read(&named).unwrap();
     validate(&bytes);
     assert_eq!(wrapped_exports(&bytes), ["f"], "-g names the wrapper");
-    assert!(function_names(&bytes).values().any(|n| n == "wasm_unwind::enter"));
+    assert!(
+        function_names(&bytes)
+            .values()
+            .any(|n| n == "wasm_unwind::enter")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,11 +436,31 @@ fn bad_inputs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     vec![
         ("empty", Vec::new(), "empty"),
         ("random bytes", random, "not WebAssembly"),
-        ("truncated fixture", exnref[..exnref.len() / 2].to_vec(), "truncated"),
-        ("header + garbage section id", b"\0asm\x01\0\0\0\x2a\x01\x00".to_vec(), "not a valid module"),
-        ("i32.add without operands", invalid_module(), "not a valid module"),
-        ("bad text", b"(module (func i32.bogus))".to_vec(), "invalid WebAssembly text"),
-        ("component", wat::parse_str("(component)").unwrap(), "component"),
+        (
+            "truncated fixture",
+            exnref[..exnref.len() / 2].to_vec(),
+            "truncated",
+        ),
+        (
+            "header + garbage section id",
+            b"\0asm\x01\0\0\0\x2a\x01\x00".to_vec(),
+            "not a valid module",
+        ),
+        (
+            "i32.add without operands",
+            invalid_module(),
+            "not a valid module",
+        ),
+        (
+            "bad text",
+            b"(module (func i32.bogus))".to_vec(),
+            "invalid WebAssembly text",
+        ),
+        (
+            "component",
+            wat::parse_str("(component)").unwrap(),
+            "component",
+        ),
         ("stack switching", stack_switching, "does not support"),
         ("legacy and exnref mixed", mixed, "mixes"),
     ]
@@ -361,17 +468,46 @@ fn bad_inputs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
 
 /// Exit 1, one line `error: ...` containing `needle`, nothing on stdout, `out` untouched and no
 /// stray file next to it.
-fn assert_refused(output: &Output, what: &str, needle: &str, dir: &Path, out: &Path, before: &[u8]) {
+fn assert_refused(
+    output: &Output,
+    what: &str,
+    needle: &str,
+    dir: &Path,
+    out: &Path,
+    before: &[u8],
+) {
     let err = stderr(output);
-    assert_eq!(output.status.code(), Some(1), "{what}: expected exit 1\nstderr:\n{err}");
-    assert_eq!(err.lines().count(), 1, "{what}: exactly one line on stderr:\n{err}");
-    assert!(err.starts_with("error: "), "{what}: starts with `error: `:\n{err}");
-    assert!(err.contains(needle), "{what}: the message names the problem ({needle:?}):\n{err}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{what}: expected exit 1\nstderr:\n{err}"
+    );
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "{what}: exactly one line on stderr:\n{err}"
+    );
+    assert!(
+        err.starts_with("error: "),
+        "{what}: starts with `error: `:\n{err}"
+    );
+    assert!(
+        err.contains(needle),
+        "{what}: the message names the problem ({needle:?}):\n{err}"
+    );
     assert!(output.stdout.is_empty(), "{what}: nothing on stdout");
-    assert_eq!(std::fs::read(out).unwrap(), before, "{what}: existing output left untouched");
+    assert_eq!(
+        std::fs::read(out).unwrap(),
+        before,
+        "{what}: existing output left untouched"
+    );
     let mut files = vec!["in".to_string(), "out.wasm".to_string()];
     files.retain(|f| dir.join(f).exists());
-    assert_eq!(dir_listing(dir), files, "{what}: no temporary file left behind");
+    assert_eq!(
+        dir_listing(dir),
+        files,
+        "{what}: no temporary file left behind"
+    );
 }
 
 #[test]
@@ -388,9 +524,23 @@ fn bad_input_is_refused_with_one_line_and_nothing_written() {
         // The same from stdin to stdout, and with --check: still refused, still one line, and
         // nothing on stdout.
         let output = run(&["-", "-o", "-"], Some(&input));
-        assert_refused(&output, &format!("{what} (stdin)"), needle, dir.path(), &out, &before);
+        assert_refused(
+            &output,
+            &format!("{what} (stdin)"),
+            needle,
+            dir.path(),
+            &out,
+            &before,
+        );
         let output = run(&[path_str(&in_path), "--check"], None);
-        assert_refused(&output, &format!("{what} (--check)"), needle, dir.path(), &out, &before);
+        assert_refused(
+            &output,
+            &format!("{what} (--check)"),
+            needle,
+            dir.path(),
+            &out,
+            &before,
+        );
     }
 }
 
@@ -401,10 +551,16 @@ fn unreadable_input_is_refused() {
     let before = b"previous output".to_vec();
     std::fs::write(&out, &before).unwrap();
     let missing = dir.path().join("missing.wasm");
-    for (what, input) in [("missing file", missing.as_path()), ("a directory", dir.path())] {
+    for (what, input) in [
+        ("missing file", missing.as_path()),
+        ("a directory", dir.path()),
+    ] {
         let output = run(&[path_str(input), "-o", path_str(&out)], None);
         assert_refused(&output, what, "cannot read", dir.path(), &out, &before);
-        assert!(stderr(&output).contains(path_str(input)), "{what}: names the path");
+        assert!(
+            stderr(&output).contains(path_str(input)),
+            "{what}: names the path"
+        );
     }
 }
 
@@ -412,7 +568,10 @@ fn unreadable_input_is_refused() {
 fn unwritable_output_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("no/such/folder/out.wasm");
-    let output = run(&[path_str(&fixture("abort.wasm")), "-o", path_str(&out)], None);
+    let output = run(
+        &[path_str(&fixture("abort.wasm")), "-o", path_str(&out)],
+        None,
+    );
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "stderr:\n{err}");
     assert_eq!(err.lines().count(), 1, "one line:\n{err}");
@@ -426,14 +585,29 @@ fn bad_usage_exits_2() {
     let out = dir.path().join("out.wasm");
     let input = fixture("abort.wasm");
     for (what, args) in [
-        ("unknown flag", vec![path_str(&input), "--bogus", "-o", path_str(&out)]),
+        (
+            "unknown flag",
+            vec![path_str(&input), "--bogus", "-o", path_str(&out)],
+        ),
         ("no output and no --check", vec![path_str(&input)]),
         ("no input", vec!["-o", path_str(&out)]),
-        ("bad --encoding", vec![path_str(&input), "--encoding", "new", "-o", path_str(&out)]),
+        (
+            "bad --encoding",
+            vec![path_str(&input), "--encoding", "new", "-o", path_str(&out)],
+        ),
     ] {
         let output = run(&args, None);
-        assert_eq!(output.status.code(), Some(2), "{what}: stderr:\n{}", stderr(&output));
-        assert!(stderr(&output).starts_with("error: "), "{what}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{what}: stderr:\n{}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).starts_with("error: "),
+            "{what}: {}",
+            stderr(&output)
+        );
         assert!(!out.exists(), "{what}: nothing written");
     }
 }
@@ -446,21 +620,42 @@ fn running_on_its_own_output_does_nothing_and_says_so() {
     for name in FIXTURES {
         let dir = tempfile::tempdir().unwrap();
         let (once, twice) = (dir.path().join("once.wasm"), dir.path().join("twice.wasm"));
-        assert_success(&run(&[path_str(&fixture(name)), "-q", "-o", path_str(&once)], None), name);
+        assert_success(
+            &run(
+                &[path_str(&fixture(name)), "-q", "-o", path_str(&once)],
+                None,
+            ),
+            name,
+        );
         let output = run(&[path_str(&once), "-o", path_str(&twice)], None);
         assert_success(&output, &format!("{name} again"));
-        assert!(stderr(&output).contains("already processed"), "{name}: says so:\n{}", stderr(&output));
-        let (once, twice) = (std::fs::read(&once).unwrap(), std::fs::read(&twice).unwrap());
+        assert!(
+            stderr(&output).contains("already processed"),
+            "{name}: says so:\n{}",
+            stderr(&output)
+        );
+        let (once, twice) = (
+            std::fs::read(&once).unwrap(),
+            std::fs::read(&twice).unwrap(),
+        );
         assert!(once == twice, "{name}: second run changed the module");
 
         // Also in place, and from the text form of the output.
         let output = run(&["-", "--check"], Some(&once));
         assert_success(&output, "--check on processed input");
-        assert!(stdout(&output).contains("already processed"), "{}", stdout(&output));
+        assert!(
+            stdout(&output).contains("already processed"),
+            "{}",
+            stdout(&output)
+        );
         let text = wasmprinter::print_bytes(&once).unwrap();
         let output = run(&["-", "-o", "-"], Some(text.as_bytes()));
         assert_success(&output, "processed text input");
-        assert!(stderr(&output).contains("already processed"), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("already processed"),
+            "{}",
+            stderr(&output)
+        );
     }
 }
 
@@ -474,7 +669,11 @@ fn processes_in_place() {
     let bytes = std::fs::read(&module).unwrap();
     validate(&bytes);
     assert_eq!(wrapped_exports(&bytes).len(), 21);
-    assert_eq!(dir_listing(dir.path()), ["app.wasm"], "no temporary file left behind");
+    assert_eq!(
+        dir_listing(dir.path()),
+        ["app.wasm"],
+        "no temporary file left behind"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -486,19 +685,47 @@ fn export_globs_choose_what_is_wrapped() {
     let out = dir.path().join("out.wasm");
     let input = fixture("panics.exnref.wasm");
     let output = run(
-        &[path_str(&input), "--export", "add", "--export", "counter_*", "-o", path_str(&out)],
+        &[
+            path_str(&input),
+            "--export",
+            "add",
+            "--export",
+            "counter_*",
+            "-o",
+            path_str(&out),
+        ],
         None,
     );
     assert_success(&output, "--export");
     let bytes = std::fs::read(&out).unwrap();
     validate(&bytes);
-    assert_eq!(wrapped_exports(&bytes), ["add", "counter_get", "counter_inc"]);
-    assert!(stderr(&output).contains("wrapped 3 of 21 function exports"), "{}", stderr(&output));
+    assert_eq!(
+        wrapped_exports(&bytes),
+        ["add", "counter_get", "counter_inc"]
+    );
+    assert!(
+        stderr(&output).contains("wrapped 3 of 21 function exports"),
+        "{}",
+        stderr(&output)
+    );
 
-    let output = run(&[path_str(&input), "--check", "--export", "add", "--export", "counter_*"], None);
+    let output = run(
+        &[
+            path_str(&input),
+            "--check",
+            "--export",
+            "add",
+            "--export",
+            "counter_*",
+        ],
+        None,
+    );
     assert_success(&output, "--check --export");
     let plan = stdout(&output);
-    assert!(plan.contains("wrap add\n") && plan.contains("wrap counter_inc\n"), "{plan}");
+    assert!(
+        plan.contains("wrap add\n") && plan.contains("wrap counter_inc\n"),
+        "{plan}"
+    );
     assert!(plan.contains("skip panic_fmt (not selected)"), "{plan}");
 }
 
@@ -508,20 +735,33 @@ fn skip_export_globs_leave_exports_alone() {
     let out = dir.path().join("out.wasm");
     let input = fixture("panics.legacy.wasm");
     let output = run(
-        &[path_str(&input), "--skip-export", "panic_*", "--skip-export", "trap_?o?", "-q", "-o", path_str(&out)],
+        &[
+            path_str(&input),
+            "--skip-export",
+            "panic_*",
+            "--skip-export",
+            "trap_?o?",
+            "-q",
+            "-o",
+            path_str(&out),
+        ],
         None,
     );
     assert_success(&output, "--skip-export");
     let bytes = std::fs::read(&out).unwrap();
     validate(&bytes);
-    let expected: Vec<String> = original_function_export_names(&fixture_bytes("panics.legacy.wasm"))
-        .into_iter()
-        .filter(|n| !n.starts_with("panic_") && n != "trap_oob" && n != "trap_oom")
-        .collect();
+    let expected: Vec<String> =
+        original_function_export_names(&fixture_bytes("panics.legacy.wasm"))
+            .into_iter()
+            .filter(|n| !n.starts_with("panic_") && n != "trap_oob" && n != "trap_oom")
+            .collect();
     assert_eq!(wrapped_exports(&bytes), expected);
     // Skipped exports still point at their original function.
     let names = function_names(&bytes);
-    let (_, index) = function_exports(&bytes).into_iter().find(|(n, _)| n == "panic_fmt").unwrap();
+    let (_, index) = function_exports(&bytes)
+        .into_iter()
+        .find(|(n, _)| n == "panic_fmt")
+        .unwrap();
     assert_eq!(names[&index], "panic_fmt");
 }
 
@@ -531,11 +771,25 @@ fn a_glob_that_matches_nothing_is_an_error() {
     let out = dir.path().join("out.wasm");
     let input = fixture("panics.exnref.wasm");
     for option in ["--export", "--skip-export"] {
-        let output = run(&[path_str(&input), option, "add", option, "nosuch_*", "-o", path_str(&out)], None);
+        let output = run(
+            &[
+                path_str(&input),
+                option,
+                "add",
+                option,
+                "nosuch_*",
+                "-o",
+                path_str(&out),
+            ],
+            None,
+        );
         let err = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{option}: {err}");
         assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.starts_with("error: ") && err.contains("nosuch_*"), "{option}: names the glob: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains("nosuch_*"),
+            "{option}: names the glob: {err}"
+        );
         assert!(!out.exists());
     }
 }
@@ -547,7 +801,9 @@ fn a_glob_that_matches_nothing_is_an_error() {
 fn describe(types: &wasmparser::types::Types, ty: wasmparser::types::EntityType) -> String {
     use wasmparser::types::EntityType;
     match ty {
-        EntityType::Func(id) | EntityType::FuncExact(id) => format!("func {:?}", types[id].unwrap_func()),
+        EntityType::Func(id) | EntityType::FuncExact(id) => {
+            format!("func {:?}", types[id].unwrap_func())
+        }
         EntityType::Tag(id) => format!("tag {:?}", types[id].unwrap_func()),
         EntityType::Table(t) => format!("{t:?}"),
         EntityType::Memory(m) => format!("{m:?}"),
@@ -562,8 +818,15 @@ fn imports_of(bytes: &[u8]) -> Vec<(String, String, String)> {
         if let Payload::ImportSection(reader) = payload.unwrap() {
             for import in reader.into_imports() {
                 let import = import.unwrap();
-                let ty = types.as_ref().entity_type_from_import(&import).expect("import type");
-                out.push((import.module.to_string(), import.name.to_string(), describe(&types, ty)));
+                let ty = types
+                    .as_ref()
+                    .entity_type_from_import(&import)
+                    .expect("import type");
+                out.push((
+                    import.module.to_string(),
+                    import.name.to_string(),
+                    describe(&types, ty),
+                ));
             }
         }
     }
@@ -577,7 +840,10 @@ fn exports_of(bytes: &[u8]) -> BTreeMap<String, (ExternalKind, String)> {
         if let Payload::ExportSection(reader) = payload.unwrap() {
             for export in reader {
                 let export = export.unwrap();
-                let ty = types.as_ref().entity_type_from_export(&export).expect("export type");
+                let ty = types
+                    .as_ref()
+                    .entity_type_from_export(&export)
+                    .expect("export type");
                 out.insert(export.name.to_string(), (export.kind, describe(&types, ty)));
             }
         }
@@ -589,21 +855,40 @@ fn exports_of(bytes: &[u8]) -> BTreeMap<String, (ExternalKind, String)> {
 fn output_keeps_the_interface() {
     for name in FIXTURES {
         let input = fixture_bytes(name);
-        let output = wasm_unwind::process(&input, &Options::default()).unwrap().wasm;
+        let output = wasm_unwind::process(&input, &Options::default())
+            .unwrap()
+            .wasm;
         validate(&output);
 
-        assert_eq!(imports_of(&output), imports_of(&input), "{name}: imports kept exactly, in order");
+        assert_eq!(
+            imports_of(&output),
+            imports_of(&input),
+            "{name}: imports kept exactly, in order"
+        );
 
         let (before, after) = (exports_of(&input), exports_of(&output));
         for (export, kind_and_type) in &before {
-            assert_eq!(after.get(export), Some(kind_and_type), "{name}: export `{export}` kept as it was");
+            assert_eq!(
+                after.get(export),
+                Some(kind_and_type),
+                "{name}: export `{export}` kept as it was"
+            );
         }
         let added: Vec<&String> = after.keys().filter(|e| !before.contains_key(*e)).collect();
-        assert!(!added.is_empty(), "{name}: at least the state export is added");
+        assert!(
+            !added.is_empty(),
+            "{name}: at least the state export is added"
+        );
         for export in added {
-            assert!(export.starts_with(ADDED_PREFIX), "{name}: added export `{export}` has our prefix");
+            assert!(
+                export.starts_with(ADDED_PREFIX),
+                "{name}: added export `{export}` has our prefix"
+            );
         }
-        assert!(after.contains_key(wasm_unwind::STATE_EXPORT), "{name}: state export");
+        assert!(
+            after.contains_key(wasm_unwind::STATE_EXPORT),
+            "{name}: state export"
+        );
     }
 }
 
@@ -611,18 +896,29 @@ fn output_keeps_the_interface() {
 fn output_keeps_names_and_names_what_it_adds() {
     for name in FIXTURES {
         let input = fixture_bytes(name);
-        let output = wasm_unwind::process(&input, &Options::default()).unwrap().wasm;
+        let output = wasm_unwind::process(&input, &Options::default())
+            .unwrap()
+            .wasm;
         let (before, after) = (function_names(&input), function_names(&output));
         assert!(!before.is_empty(), "{name}: fixtures keep their names");
         for (index, function) in &before {
-            assert_eq!(after.get(index), Some(function), "{name}: function {index} keeps its name");
+            assert_eq!(
+                after.get(index),
+                Some(function),
+                "{name}: function {index} keeps its name"
+            );
         }
         let input_functions = validate(&input).as_ref().function_count();
         let output_functions = validate(&output).as_ref().function_count();
         assert!(output_functions > input_functions);
         for index in input_functions..output_functions {
-            let added = after.get(&index).unwrap_or_else(|| panic!("{name}: added function {index} unnamed"));
-            assert!(added.starts_with("wasm_unwind::"), "{name}: added function {index} is `{added}`");
+            let added = after
+                .get(&index)
+                .unwrap_or_else(|| panic!("{name}: added function {index} unnamed"));
+            assert!(
+                added.starts_with("wasm_unwind::"),
+                "{name}: added function {index} is `{added}`"
+            );
         }
     }
 }
@@ -631,15 +927,22 @@ fn output_keeps_names_and_names_what_it_adds() {
 fn producers_section_records_the_tool() {
     for name in FIXTURES {
         let input = fixture_bytes(name);
-        let output = wasm_unwind::process(&input, &Options::default()).unwrap().wasm;
+        let output = wasm_unwind::process(&input, &Options::default())
+            .unwrap()
+            .wasm;
         let (before, after) = (producers(&input), producers(&output));
         assert!(
-            after.get("processed-by").is_some_and(|v| v.iter().any(|n| n == "wasm-unwind")),
+            after
+                .get("processed-by")
+                .is_some_and(|v| v.iter().any(|n| n == "wasm-unwind")),
             "{name}: processed-by wasm-unwind: {after:?}"
         );
         for (field, values) in &before {
             for value in values {
-                assert!(after[field].contains(value), "{name}: producers {field} {value} kept: {after:?}");
+                assert!(
+                    after[field].contains(value),
+                    "{name}: producers {field} {value} kept: {after:?}"
+                );
             }
         }
     }

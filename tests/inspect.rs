@@ -9,11 +9,17 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn processed(name: &str) -> Vec<u8> {
-    process(&fixture(name), &Options::default()).expect("fixture processes").wasm
+    process(&fixture(name), &Options::default())
+        .expect("fixture processes")
+        .wasm
 }
 
 fn row<'i>(inspection: &'i Inspection, name: &str) -> &'i wasm_unwind::ExportRow {
-    inspection.exports.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("no export {name}"))
+    inspection
+        .exports
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| panic!("no export {name}"))
 }
 
 #[test]
@@ -23,13 +29,23 @@ fn table_of_the_exnref_fixture_as_built() {
 
 #[test]
 fn table_of_the_legacy_fixture_processed() {
-    insta::assert_snapshot!(inspect(&processed("panics.legacy.wasm")).unwrap().to_table());
+    insta::assert_snapshot!(
+        inspect(&processed("panics.legacy.wasm"))
+            .unwrap()
+            .to_table()
+    );
 }
 
 #[test]
 fn json_of_the_abort_fixture_as_built_and_processed() {
-    insta::assert_snapshot!("abort_built", inspect(&fixture("abort.wasm")).unwrap().to_json());
-    insta::assert_snapshot!("abort_processed", inspect(&processed("abort.wasm")).unwrap().to_json());
+    insta::assert_snapshot!(
+        "abort_built",
+        inspect(&fixture("abort.wasm")).unwrap().to_json()
+    );
+    insta::assert_snapshot!(
+        "abort_processed",
+        inspect(&processed("abort.wasm")).unwrap().to_json()
+    );
 }
 
 /// What can unwind and trap follows the code, not the names: `add` does neither, a panicking
@@ -52,13 +68,19 @@ fn reachability_matches_what_the_exports_do() {
 fn processed_modules_show_their_wrappers_and_options() {
     let after = inspect(&processed("panics.exnref.wasm")).unwrap();
     let marker = after.processed.as_deref().expect("marker");
-    assert!(marker.contains("encoding=exnref") && marker.contains("abort-guard=on"), "{marker}");
+    assert!(
+        marker.contains("encoding=exnref") && marker.contains("abort-guard=on"),
+        "{marker}"
+    );
     for e in after.exports.iter().filter(|e| e.kind == "func") {
         assert_eq!(e.wrapped, !e.name.starts_with("__wasm_unwind_"), "{e:?}");
     }
     let partial = process(
         &fixture("panics.exnref.wasm"),
-        &Options { exports: vec!["add".into()], ..Options::default() },
+        &Options {
+            exports: vec!["add".into()],
+            ..Options::default()
+        },
     )
     .unwrap();
     let partial = inspect(&partial.wasm).unwrap();

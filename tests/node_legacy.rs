@@ -62,52 +62,94 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// Processes `input`, checks the report for what every test here relies on, returns the module.
 fn process(name: &str, input: &[u8], options: &Options, check: impl FnOnce(&Report)) -> Vec<u8> {
-    let processed = wasm_unwind::process(input, options).unwrap_or_else(|e| panic!("processing {name}: {e}"));
+    let processed =
+        wasm_unwind::process(input, options).unwrap_or_else(|e| panic!("processing {name}: {e}"));
     let report = &processed.report;
-    assert_eq!(report.already_processed, None, "{name}: the fixture is already processed");
-    assert_eq!(report.abort_guard, options.abort_guard, "{name}: abort guard");
+    assert_eq!(
+        report.already_processed, None,
+        "{name}: the fixture is already processed"
+    );
+    assert_eq!(
+        report.abort_guard, options.abort_guard,
+        "{name}: abort guard"
+    );
     assert!(report.wrapped() > 0, "{name}: nothing wrapped");
-    assert_eq!(report.wrapped(), report.exports.len(), "{name}: not every export wrapped: {:?}", report.exports);
+    assert_eq!(
+        report.wrapped(),
+        report.exports.len(),
+        "{name}: not every export wrapped: {:?}",
+        report.exports
+    );
     check(report);
     processed.wasm
 }
 
 fn legacy_eh(name: &str) -> impl FnOnce(&Report) {
     move |report| {
-        assert_eq!(report.encoding, Some(Encoding::Legacy), "{name}: not detected as legacy EH");
+        assert_eq!(
+            report.encoding,
+            Some(Encoding::Legacy),
+            "{name}: not detected as legacy EH"
+        );
         assert!(report.unwind_tag.is_some(), "{name}: no unwind tag found");
-        assert!(report.stack_pointer.is_some(), "{name}: no stack pointer found");
+        assert!(
+            report.stack_pointer.is_some(),
+            "{name}: no stack pointer found"
+        );
     }
 }
 
 /// Writes the modules the JS tests use (listed in `tests/js/harness.mjs`) into a fresh directory.
 fn write_modules() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new().prefix("wasm-unwind-node-").tempdir().expect("temp dir");
+    let dir = tempfile::Builder::new()
+        .prefix("wasm-unwind-node-")
+        .tempdir()
+        .expect("temp dir");
     let write = |name: &str, bytes: &[u8]| {
-        std::fs::write(dir.path().join(name), bytes).unwrap_or_else(|e| panic!("writing {name}: {e}"));
+        std::fs::write(dir.path().join(name), bytes)
+            .unwrap_or_else(|e| panic!("writing {name}: {e}"));
     };
 
     let legacy = fixture("panics.legacy.wasm");
-    let guarded = process("panics.legacy.wasm", &legacy, &Options::default(), legacy_eh("panics.legacy.wasm"));
+    let guarded = process(
+        "panics.legacy.wasm",
+        &legacy,
+        &Options::default(),
+        legacy_eh("panics.legacy.wasm"),
+    );
     write("panics.legacy.wasm", &guarded);
-    let options = Options { abort_guard: false, ..Default::default() };
+    let options = Options {
+        abort_guard: false,
+        ..Default::default()
+    };
     let name = "panics.legacy.wasm (abort_guard: false)";
-    write("panics.legacy.noguard.wasm", &process(name, &legacy, &options, legacy_eh(name)));
+    write(
+        "panics.legacy.noguard.wasm",
+        &process(name, &legacy, &options, legacy_eh(name)),
+    );
     write("panics.legacy.unprocessed.wasm", &legacy);
 
     let abort = fixture("abort.wasm");
     let abort = process("abort.wasm", &abort, &Options::default(), |report| {
-        assert_eq!(report.encoding, None, "abort.wasm: a panic=abort build has no EH encoding");
+        assert_eq!(
+            report.encoding, None,
+            "abort.wasm: a panic=abort build has no EH encoding"
+        );
     });
     write("abort.wasm", &abort);
 
-    write("probe.catch_all.wasm", &wat::parse_str(CATCH_ALL_PROBE).expect("the catch_all probe"));
+    write(
+        "probe.catch_all.wasm",
+        &wat::parse_str(CATCH_ALL_PROBE).expect("the catch_all probe"),
+    );
     dir
 }
 
 /// `NODE` when set, else `node` from `PATH`.
 fn node() -> OsString {
-    std::env::var_os("NODE").filter(|n| !n.is_empty()).unwrap_or_else(|| "node".into())
+    std::env::var_os("NODE")
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "node".into())
 }
 
 /// The engine's version; panics (fails the test) when it cannot be run.
@@ -119,7 +161,10 @@ fn node_version(node: &OsString) -> String {
             node
         )
     });
-    assert!(output.status.success(), "{node:?} --version failed: {output:?}");
+    assert!(
+        output.status.success(),
+        "{node:?} --version failed: {output:?}"
+    );
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
@@ -141,7 +186,9 @@ fn say(line: &str) {
 
 /// The totals at the end of a TAP report (`# pass 3`, ...).
 fn tap_count(tap: &str, key: &str) -> Option<u64> {
-    tap.lines().rev().find_map(|line| line.strip_prefix(&format!("# {key} "))?.trim().parse().ok())
+    tap.lines()
+        .rev()
+        .find_map(|line| line.strip_prefix(&format!("# {key} "))?.trim().parse().ok())
 }
 
 /// Runs `tests/js/<file>` in Node; panics when Node is missing, fails, or runs no tests.
@@ -154,7 +201,10 @@ fn run_js(file: &str) {
     let tap = modules.path().join("report.tap");
 
     let prefix = format!("[{file}] ");
-    say(&format!("{prefix}node {version}, modules in {}", modules.path().display()));
+    say(&format!(
+        "{prefix}node {version}, modules in {}",
+        modules.path().display()
+    ));
     let started = Instant::now();
     let mut child = Command::new(&node)
         .arg("--test")
@@ -175,10 +225,17 @@ fn run_js(file: &str) {
     let status = child.wait().expect("waiting for node");
     out.join().unwrap();
     err.join().unwrap();
-    say(&format!("{prefix}node exited with {status} after {:.1} s", started.elapsed().as_secs_f64()));
+    say(&format!(
+        "{prefix}node exited with {status} after {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
 
-    let report = std::fs::read_to_string(&tap).unwrap_or_else(|e| panic!("no TAP report from node ({e})"));
-    let count = |key| tap_count(&report, key).unwrap_or_else(|| panic!("no `# {key}` in node's TAP report:\n{report}"));
+    let report =
+        std::fs::read_to_string(&tap).unwrap_or_else(|e| panic!("no TAP report from node ({e})"));
+    let count = |key| {
+        tap_count(&report, key)
+            .unwrap_or_else(|| panic!("no `# {key}` in node's TAP report:\n{report}"))
+    };
     let (tests, pass, fail) = (count("tests"), count("pass"), count("fail"));
     let (cancelled, skipped, todo) = (count("cancelled"), count("skipped"), count("todo"));
     assert!(
@@ -186,7 +243,10 @@ fn run_js(file: &str) {
         "{file}: {fail} of {tests} JS tests failed, {cancelled} cancelled (node: {status}); see the output above"
     );
     assert_eq!((skipped, todo), (0, 0), "{file}: JS tests skipped or todo");
-    assert!(pass > 0 && pass == tests, "{file}: {pass} of {tests} JS tests passed");
+    assert!(
+        pass > 0 && pass == tests,
+        "{file}: {pass} of {tests} JS tests passed"
+    );
 }
 
 fn arg(flag: &str, path: &Path) -> OsString {

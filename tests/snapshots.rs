@@ -9,7 +9,9 @@ use std::path::Path;
 use wasm_unwind::Options;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wasm").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/wasm")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
@@ -24,7 +26,11 @@ fn added_functions(wat: &str, names: &[&str]) -> String {
             .iter()
             .position(|l| l.starts_with(&head))
             .unwrap_or_else(|| panic!("no function `{name}` in the output"));
-        let len = lines[start..].iter().position(|l| *l == "  )").expect("function end") + 1;
+        let len = lines[start..]
+            .iter()
+            .position(|l| *l == "  )")
+            .expect("function end")
+            + 1;
         out.push(lines[start..start + len].join("\n"));
     }
     out.join("\n\n") + "\n"
@@ -35,7 +41,12 @@ fn processed_text(fixture_name: &str) -> String {
     wasmprinter::print_bytes(&processed.wasm).unwrap()
 }
 
-const GUARD: [&str; 4] = ["wasm_unwind::enter", "wasm_unwind::leave", "wasm_unwind::returned", "wasm_unwind::state"];
+const GUARD: [&str; 4] = [
+    "wasm_unwind::enter",
+    "wasm_unwind::leave",
+    "wasm_unwind::returned",
+    "wasm_unwind::state",
+];
 
 fn panics_selection() -> Vec<&'static str> {
     let mut names = vec![
@@ -52,13 +63,19 @@ fn panics_selection() -> Vec<&'static str> {
 #[test]
 fn exnref_wrappers() {
     let text = processed_text("panics.exnref.wasm");
-    insta::assert_snapshot!("exnref_wrappers", added_functions(&text, &panics_selection()));
+    insta::assert_snapshot!(
+        "exnref_wrappers",
+        added_functions(&text, &panics_selection())
+    );
 }
 
 #[test]
 fn legacy_wrappers() {
     let text = processed_text("panics.legacy.wasm");
-    insta::assert_snapshot!("legacy_wrappers", added_functions(&text, &panics_selection()));
+    insta::assert_snapshot!(
+        "legacy_wrappers",
+        added_functions(&text, &panics_selection())
+    );
 }
 
 #[test]

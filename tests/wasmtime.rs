@@ -12,7 +12,9 @@ mod common;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use common::{Failure, Host, MemorySnapshot, Run, caller_func, classify, compile, failure, fixture};
+use common::{
+    Failure, Host, MemorySnapshot, Run, caller_func, classify, compile, failure, fixture,
+};
 use wasm_unwind::{Options, STATE_EXPORT, TAG_EXPORT};
 use wasmtime::{AsContextMut, Caller, Module, ThrownException, Trap, Val};
 
@@ -34,15 +36,24 @@ fn panics() -> &'static Module {
 fn panics_fast() -> &'static Module {
     static M: OnceLock<Module> = OnceLock::new();
     M.get_or_init(|| {
-        common::compile_for(common::fast_engine(), &common::process(&fixture("panics.exnref.wasm")))
+        common::compile_for(
+            common::fast_engine(),
+            &common::process(&fixture("panics.exnref.wasm")),
+        )
     })
 }
 
 fn panics_no_guard() -> &'static Module {
     static M: OnceLock<Module> = OnceLock::new();
     M.get_or_init(|| {
-        let options = Options { abort_guard: false, ..Options::default() };
-        compile(&common::process_with(&fixture("panics.exnref.wasm"), &options))
+        let options = Options {
+            abort_guard: false,
+            ..Options::default()
+        };
+        compile(&common::process_with(
+            &fixture("panics.exnref.wasm"),
+            &options,
+        ))
     })
 }
 
@@ -79,11 +90,20 @@ fn add(run: &mut Run, a: i32, b: i32) -> wasmtime::Result<i32> {
 /// whose class is Rust's. `rust_tag` is `None` for the unprocessed module (no tag export): then
 /// only the exception class is checked.
 fn assert_rust_panic_pending(run: &mut Run, rust_tag: Option<&wasmtime::Tag>, what: &str) {
-    assert!(run.store.has_pending_exception(), "{what}: no pending exception in the store");
+    assert!(
+        run.store.has_pending_exception(),
+        "{what}: no pending exception in the store"
+    );
     let (tag, pointer) = run.take_exception().expect("pending exception");
     if let Some(rust_tag) = rust_tag {
-        assert!(run.same_tag(&tag, rust_tag), "{what}: exception tag is not {TAG_EXPORT}");
-        assert!(!run.same_tag(&tag, &run.host_tag()), "{what}: exception carries the host tag");
+        assert!(
+            run.same_tag(&tag, rust_tag),
+            "{what}: exception tag is not {TAG_EXPORT}"
+        );
+        assert!(
+            !run.same_tag(&tag, &run.host_tag()),
+            "{what}: exception carries the host tag"
+        );
     }
     let at = pointer as u32 as usize;
     let class = run.memory().get(at..at + 8).map(<[u8]>::to_vec);
@@ -100,7 +120,9 @@ fn assert_rust_panic_pending(run: &mut Run, rust_tag: Option<&wasmtime::Tag>, wh
 #[test]
 fn panics_reach_host_as_rust_exceptions_with_stack_pointer_restored_and_state_kept() {
     let mut run = Run::new(panics());
-    let rust_tag = run.tag_export(TAG_EXPORT).expect("processed module exports the Rust tag");
+    let rust_tag = run
+        .tag_export(TAG_EXPORT)
+        .expect("processed module exports the Rust tag");
     let sp0 = run.stack_pointer();
     assert_eq!(add(&mut run, 2, 3).unwrap(), 5);
     assert_eq!(call_i32s(&mut run, "panic_fmt", &[4]).unwrap(), [8]);
@@ -120,9 +142,17 @@ fn panics_reach_host_as_rust_exceptions_with_stack_pointer_restored_and_state_ke
             let drops_before = run.call::<(), u32>("drops_get", ()).unwrap();
             let err = call_i32s(&mut run, name, args).expect_err(&what);
             assert_eq!(classify(&err), Failure::Exception, "{what}: {err:?}");
-            assert_eq!(err.root_cause().to_string(), "thrown Wasm exception", "{what}: {err:?}");
+            assert_eq!(
+                err.root_cause().to_string(),
+                "thrown Wasm exception",
+                "{what}: {err:?}"
+            );
             assert_rust_panic_pending(&mut run, Some(&rust_tag), &what);
-            assert_eq!(run.stack_pointer(), sp0, "{what}: stack pointer not restored");
+            assert_eq!(
+                run.stack_pointer(),
+                sp0,
+                "{what}: stack pointer not restored"
+            );
             assert_eq!(
                 run.call::<(), u32>("drops_get", ()).unwrap() - drops_before,
                 drops,
@@ -131,7 +161,11 @@ fn panics_reach_host_as_rust_exceptions_with_stack_pointer_restored_and_state_ke
             let next = counter_inc(&mut run);
             assert_eq!(next, counter + 1, "{what}: counter state lost");
             counter = next;
-            assert_eq!(run.state(), 0, "{what}: a panic must not terminate the instance");
+            assert_eq!(
+                run.state(),
+                0,
+                "{what}: a panic must not terminate the instance"
+            );
         }
     }
     assert_eq!(run.call::<(), u32>("counter_get", ()).unwrap(), counter);
@@ -184,10 +218,16 @@ fn unprocessed_module_leaks_shadow_stack_on_each_panic_and_dies_early() {
     assert!(run.func(STATE_EXPORT).is_none());
     let sp0 = run.stack_pointer();
 
-    assert_eq!(failure(call_i32s(&mut run, "panic_fmt", &[13])), Failure::Exception);
+    assert_eq!(
+        failure(call_i32s(&mut run, "panic_fmt", &[13])),
+        Failure::Exception
+    );
     assert_rust_panic_pending(&mut run, None, "first panic");
     let sp1 = run.stack_pointer();
-    assert!(sp1 < sp0, "stack pointer did not drift down: {sp0} -> {sp1}");
+    assert!(
+        sp1 < sp0,
+        "stack pointer did not drift down: {sp0} -> {sp1}"
+    );
     let leak = sp0 - sp1;
 
     let panic_fmt = run.typed::<(i32,), i32>("panic_fmt");
@@ -209,10 +249,15 @@ fn unprocessed_module_leaks_shadow_stack_on_each_panic_and_dies_early() {
         }
     }
     let (at, how) = died.unwrap_or_else(|| panic!("unprocessed module survived {LIMIT} panics"));
-    eprintln!("unprocessed: {leak} bytes of shadow stack leaked a panic; died at panic {at}: {how:?}");
+    eprintln!(
+        "unprocessed: {leak} bytes of shadow stack leaked a panic; died at panic {at}: {how:?}"
+    );
     assert!(matches!(how, Failure::Trap(_)), "died by {how:?}");
     // It dies once the stack is used up: at most sp0 / leak panics fit.
-    assert!(at as i64 <= i64::from(sp0) / i64::from(leak) + 1, "died at {at}, later than the stack allows");
+    assert!(
+        at as i64 <= i64::from(sp0) / i64::from(leak) + 1,
+        "died at {at}, later than the stack allows"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,13 +273,22 @@ fn host_exception_passes_through_an_export_unchanged_with_stack_pointer_restored
     let sp0 = run.stack_pointer();
     run.store.data_mut().callback = throw_3x;
     for round in 1..=3 {
-        let err = run.call::<(i32,), i32>("call_host", (7,)).expect_err("host throws");
+        let err = run
+            .call::<(i32,), i32>("call_host", (7,))
+            .expect_err("host throws");
         assert_eq!(classify(&err), Failure::Exception, "{err:?}");
         let (tag, value) = run.take_exception().expect("pending exception");
-        assert!(run.same_tag(&tag, &run.host_tag()), "the host's exception came back with another tag");
+        assert!(
+            run.same_tag(&tag, &run.host_tag()),
+            "the host's exception came back with another tag"
+        );
         assert_eq!(value, 21, "payload changed on the way");
         assert_eq!(run.stack_pointer(), sp0, "round {round}");
-        assert_eq!(run.call::<(), u32>("counter_get", ()).unwrap(), round, "call_host counts before calling");
+        assert_eq!(
+            run.call::<(), u32>("counter_get", ()).unwrap(),
+            round,
+            "call_host counts before calling"
+        );
         assert_eq!(run.state(), 0);
     }
     assert_eq!(run.store.data().calls, 3);
@@ -248,7 +302,9 @@ fn host_exception_through_a_nounwind_export_aborts_and_the_instance_is_refused()
     let mut run = Run::new(panics());
     run.store.data_mut().nounwind_callback = throw_3x;
     assert_eq!(
-        run.call::<(i32,), i32>("call_host_nounwind", (1,)).err().map(|e| classify(&e)),
+        run.call::<(i32,), i32>("call_host_nounwind", (1,))
+            .err()
+            .map(|e| classify(&e)),
         Some(Failure::Trap(Trap::UnreachableCodeReached))
     );
     assert_eq!(run.store.data().nounwind_calls, 1);
@@ -268,10 +324,19 @@ fn host_error_inside_an_import_is_seen_by_the_host_not_by_the_module() {
     }
     let mut run = Run::new(panics());
     run.store.data_mut().callback = host_error;
-    let err = run.call::<(i32,), i32>("call_host", (1,)).expect_err("host error");
-    assert!(matches!(classify(&err), Failure::Other(ref s) if s.contains("host failure")), "{err:?}");
+    let err = run
+        .call::<(i32,), i32>("call_host", (1,))
+        .expect_err("host error");
+    assert!(
+        matches!(classify(&err), Failure::Other(ref s) if s.contains("host failure")),
+        "{err:?}"
+    );
     assert!(!run.store.has_pending_exception());
-    assert_eq!(run.state(), 0, "the module cannot see a host error; if it now can, update the README");
+    assert_eq!(
+        run.state(),
+        0,
+        "the module cannot see a host error; if it now can, update the README"
+    );
     assert_eq!(run.call::<(i32, i32), i32>("add", (2, 3)).expect("add"), 5);
 }
 
@@ -300,11 +365,18 @@ fn assert_all_exports_refused(run: &mut Run) {
                     "{name}({arg}) was not refused by the guard: {e:?}"
                 ),
             }
-            assert!(!run.store.has_pending_exception(), "{name}({arg}) left an exception");
+            assert!(
+                !run.store.has_pending_exception(),
+                "{name}({arg}) left an exception"
+            );
         }
     }
     let data = run.store.data();
-    assert_eq!((data.calls, data.nounwind_calls), (calls, nounwind_calls), "a refused call reached the host");
+    assert_eq!(
+        (data.calls, data.nounwind_calls),
+        (calls, nounwind_calls),
+        "a refused call reached the host"
+    );
     if let Some(difference) = snapshot.first_difference(run.memory()) {
         panic!("linear memory changed by refused calls: {difference}");
     }
@@ -319,7 +391,11 @@ fn trap_terminates_instance(name: &str, args: &[i32], expected: Trap) {
     assert_eq!(run.call::<(i32,), i32>("call_host", (1,)).unwrap(), 2);
     assert_eq!(run.state(), 0);
     let err = call_i32s(&mut run, name, args).expect_err("must trap");
-    assert_eq!(classify(&err), Failure::Trap(expected), "{name}{args:?}: {err:?}");
+    assert_eq!(
+        classify(&err),
+        Failure::Trap(expected),
+        "{name}{args:?}: {err:?}"
+    );
     assert!(!run.store.has_pending_exception());
     assert_eq!(run.state(), 1, "{name}: state after the trap");
     assert_all_exports_refused(&mut run);
@@ -374,15 +450,24 @@ fn guard_refuses_everything_after_indirect_call_signature_mismatch() {
 /// left behind.
 #[test]
 fn unprocessed_module_keeps_running_after_a_trap() {
-    for (name, expected) in
-        [("abort_now", Trap::UnreachableCodeReached), ("trap_oob", Trap::MemoryOutOfBounds)]
-    {
+    for (name, expected) in [
+        ("abort_now", Trap::UnreachableCodeReached),
+        ("trap_oob", Trap::MemoryOutOfBounds),
+    ] {
         let mut run = Run::new(panics_raw());
         assert_eq!(counter_inc(&mut run), 1);
-        assert_eq!(failure(call_i32s(&mut run, name, &[])), Failure::Trap(expected), "{name}");
+        assert_eq!(
+            failure(call_i32s(&mut run, name, &[])),
+            Failure::Trap(expected),
+            "{name}"
+        );
         assert_eq!(add(&mut run, 2, 3).unwrap(), 5, "after {name}");
         assert_eq!(counter_inc(&mut run), 2, "after {name}");
-        assert_eq!(run.call::<(i32,), i32>("call_host", (1,)).unwrap(), 2, "after {name}");
+        assert_eq!(
+            run.call::<(i32,), i32>("call_host", (1,)).unwrap(),
+            2,
+            "after {name}"
+        );
         assert_eq!(run.store.data().calls, 1);
     }
 }
@@ -421,13 +506,27 @@ fn reenter_trap_oob(caller: &mut Caller<'_, Host>, _: i32) -> wasmtime::Result<i
 fn nested_trap_stops_the_outer_call(callback: common::Callback, nested: &str) {
     let mut run = Run::new(panics());
     run.store.data_mut().callback = callback;
-    let err = run.call::<(i32,), i32>("call_host_twice", (1,)).expect_err("outer call must fail");
-    assert_eq!(classify(&err), Failure::Trap(Trap::UnreachableCodeReached), "{err:?}");
+    let err = run
+        .call::<(i32,), i32>("call_host_twice", (1,))
+        .expect_err("outer call must fail");
+    assert_eq!(
+        classify(&err),
+        Failure::Trap(Trap::UnreachableCodeReached),
+        "{err:?}"
+    );
     let host = run.store.data();
-    assert_eq!(host.calls, 1, "host_callback called again after the nested trap (args {:?})", host.args);
+    assert_eq!(
+        host.calls, 1,
+        "host_callback called again after the nested trap (args {:?})",
+        host.args
+    );
     assert_eq!(host.args, [1]);
     assert_eq!(host.notes.len(), 2, "{:?}", host.notes);
-    assert!(host.notes[0].starts_with(&format!("{nested}: Trap(")), "nested call: {:?}", host.notes);
+    assert!(
+        host.notes[0].starts_with(&format!("{nested}: Trap(")),
+        "nested call: {:?}",
+        host.notes
+    );
     assert_eq!(
         host.notes[1], "add: Trap(UnreachableCodeReached)",
         "re-entry after the nested trap must be refused"
@@ -455,8 +554,14 @@ fn nested_trap_propagated_by_host_terminates_the_instance() {
     }
     let mut run = Run::new(panics());
     run.store.data_mut().callback = propagate;
-    let err = run.call::<(i32,), i32>("call_host_twice", (1,)).expect_err("outer call must fail");
-    assert_eq!(classify(&err), Failure::Trap(Trap::UnreachableCodeReached), "{err:?}");
+    let err = run
+        .call::<(i32,), i32>("call_host_twice", (1,))
+        .expect_err("outer call must fail");
+    assert_eq!(
+        classify(&err),
+        Failure::Trap(Trap::UnreachableCodeReached),
+        "{err:?}"
+    );
     assert_eq!(run.store.data().calls, 1);
     assert_eq!(run.state(), 1);
     assert_all_exports_refused(&mut run);
@@ -473,7 +578,10 @@ fn legitimate_reentry_is_allowed_by_the_guard() {
     let mut run = Run::new(panics());
     let sp0 = run.stack_pointer();
     run.store.data_mut().callback = reenter_counter_inc;
-    assert_eq!(run.call::<(i32,), i32>("call_host_twice", (4,)).unwrap(), 40 + 50);
+    assert_eq!(
+        run.call::<(i32,), i32>("call_host_twice", (4,)).unwrap(),
+        40 + 50
+    );
     assert_eq!(run.store.data().calls, 2);
     assert_eq!(run.store.data().args, [4, 5]);
     assert_eq!(
@@ -483,7 +591,10 @@ fn legitimate_reentry_is_allowed_by_the_guard() {
     );
     assert_eq!(run.state(), 0);
     assert_eq!(run.stack_pointer(), sp0);
-    assert_eq!(run.call::<(i32,), i32>("call_host_twice", (1,)).unwrap(), 10 + 20);
+    assert_eq!(
+        run.call::<(i32,), i32>("call_host_twice", (1,)).unwrap(),
+        10 + 20
+    );
     assert_eq!(run.store.data().calls, 4);
 }
 
@@ -504,7 +615,10 @@ fn nested_panic_caught_by_the_host_keeps_the_instance_live() {
     let mut run = Run::new(panics());
     let sp0 = run.stack_pointer();
     run.store.data_mut().callback = reenter_panic_and_catch;
-    assert_eq!(run.call::<(i32,), i32>("call_host_twice", (4,)).unwrap(), 4 + 5);
+    assert_eq!(
+        run.call::<(i32,), i32>("call_host_twice", (4,)).unwrap(),
+        4 + 5
+    );
     assert_eq!(run.store.data().calls, 2);
     assert_eq!(run.state(), 0);
     assert_eq!(run.stack_pointer(), sp0);
@@ -563,7 +677,11 @@ fn mixed_calls_panics_and_reentry_never_terminate_the_instance() {
             2 => {
                 seen[2] += 1;
                 let n = if a == 13 { 14 } else { a };
-                assert_eq!(panic_fmt.call(&mut run.store, (n,)).unwrap(), n * 2, "call {i}");
+                assert_eq!(
+                    panic_fmt.call(&mut run.store, (n,)).unwrap(),
+                    n * 2,
+                    "call {i}"
+                );
             }
             _ => {
                 let x = a;
@@ -576,18 +694,28 @@ fn mixed_calls_panics_and_reentry_never_terminate_the_instance() {
                     let err = result.expect_err("host exception");
                     assert!(err.is::<ThrownException>(), "call {i}: {err:?}");
                     let (tag, value) = run.take_exception().unwrap();
-                    assert!(run.same_tag(&tag, &run.host_tag()) && value == x, "call {i}: wrong exception");
+                    assert!(
+                        run.same_tag(&tag, &run.host_tag()) && value == x,
+                        "call {i}: wrong exception"
+                    );
                 } else {
                     assert_eq!(result.unwrap(), x + 1, "call {i} (mode {mode})");
                 }
             }
         }
         if i % 1000 == 0 {
-            assert_eq!(state.call(&mut run.store, ()).unwrap(), 0, "terminated by call {i}");
+            assert_eq!(
+                state.call(&mut run.store, ()).unwrap(),
+                0,
+                "terminated by call {i}"
+            );
         }
     }
     eprintln!("{N} mixed calls in {:?}: {seen:?}", start.elapsed());
-    assert!(seen.iter().all(|&n| n > 1000), "every kind of call ran: {seen:?}");
+    assert!(
+        seen.iter().all(|&n| n > 1000),
+        "every kind of call ran: {seen:?}"
+    );
     assert_eq!(run.state(), 0);
     assert_eq!(run.store.data().calls, host_calls);
     assert_eq!(run.call::<(), u32>("counter_get", ()).unwrap(), counter);
@@ -601,13 +729,19 @@ fn mixed_calls_panics_and_reentry_never_terminate_the_instance() {
 #[test]
 fn abort_module_processed_refuses_everything_after_panic() {
     let mut run = Run::new(abort_processed());
-    assert!(run.tag_export(TAG_EXPORT).is_none(), "no EH in abort.wasm, so no tag to export");
+    assert!(
+        run.tag_export(TAG_EXPORT).is_none(),
+        "no EH in abort.wasm, so no tag to export"
+    );
     assert_eq!(run.state(), 0);
     assert_eq!(run.call::<(i32,), i32>("call_host", (41,)).unwrap(), 42);
     assert_eq!(run.store.data().calls, 1);
     assert_eq!(add(&mut run, 2, 3).unwrap(), 5);
     assert_eq!(counter_inc(&mut run), 2, "call_host counted once");
-    assert_eq!(failure(call_i32s(&mut run, "panic_now", &[])), Failure::Trap(Trap::UnreachableCodeReached));
+    assert_eq!(
+        failure(call_i32s(&mut run, "panic_now", &[])),
+        Failure::Trap(Trap::UnreachableCodeReached)
+    );
     assert_eq!(run.state(), 1);
     assert_all_exports_refused(&mut run);
 }
@@ -615,7 +749,10 @@ fn abort_module_processed_refuses_everything_after_panic() {
 #[test]
 fn abort_module_unprocessed_keeps_running_after_panic() {
     let mut run = Run::new(abort_raw());
-    assert_eq!(failure(call_i32s(&mut run, "panic_now", &[])), Failure::Trap(Trap::UnreachableCodeReached));
+    assert_eq!(
+        failure(call_i32s(&mut run, "panic_now", &[])),
+        Failure::Trap(Trap::UnreachableCodeReached)
+    );
     assert_eq!(add(&mut run, 2, 3).unwrap(), 5);
     assert_eq!(counter_inc(&mut run), 1);
 }
@@ -623,14 +760,31 @@ fn abort_module_unprocessed_keeps_running_after_panic() {
 #[test]
 fn without_abort_guard_calls_still_run_after_a_trap_but_panics_are_contained() {
     let mut run = Run::new(panics_no_guard());
-    assert!(run.func(STATE_EXPORT).is_none(), "no {STATE_EXPORT} export without the guard");
+    assert!(
+        run.func(STATE_EXPORT).is_none(),
+        "no {STATE_EXPORT} export without the guard"
+    );
     let rust_tag = run.tag_export(TAG_EXPORT).expect("tag still exported");
     let sp0 = run.stack_pointer();
-    assert_eq!(failure(call_i32s(&mut run, "panic_fmt", &[13])), Failure::Exception);
+    assert_eq!(
+        failure(call_i32s(&mut run, "panic_fmt", &[13])),
+        Failure::Exception
+    );
     assert_rust_panic_pending(&mut run, Some(&rust_tag), "panic_fmt(13)");
-    assert_eq!(run.stack_pointer(), sp0, "wrappers still restore the stack pointer");
-    assert_eq!(failure(call_i32s(&mut run, "abort_now", &[])), Failure::Trap(Trap::UnreachableCodeReached));
-    assert_eq!(add(&mut run, 2, 3).unwrap(), 5, "documented opt-out: calls still run after a trap");
+    assert_eq!(
+        run.stack_pointer(),
+        sp0,
+        "wrappers still restore the stack pointer"
+    );
+    assert_eq!(
+        failure(call_i32s(&mut run, "abort_now", &[])),
+        Failure::Trap(Trap::UnreachableCodeReached)
+    );
+    assert_eq!(
+        add(&mut run, 2, 3).unwrap(),
+        5,
+        "documented opt-out: calls still run after a trap"
+    );
     assert_eq!(counter_inc(&mut run), 1);
     assert_eq!(run.call::<(i32,), i32>("call_host", (1,)).unwrap(), 2);
 }

@@ -14,8 +14,13 @@ pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
     let result = if path == Path::new("-") {
         std::io::stdin().read_to_end(&mut bytes).map(|_| ())
     } else {
-        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map(|_| ())
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map(|_| ())
     };
-    result.map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    result.map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(bytes)
 }

@@ -95,7 +95,10 @@ pub fn run(cli: &Args) -> Result<(), Error> {
     } else {
         processed.wasm
     };
-    let path = cli.output.as_deref().expect("clap requires --output without --check");
+    let path = cli
+        .output
+        .as_deref()
+        .expect("clap requires --output without --check");
     write(path, &output)?;
     if !cli.quiet {
         eprint!("{}", describe(report, false));
@@ -106,10 +109,16 @@ pub fn run(cli: &Args) -> Result<(), Error> {
 /// Writes through a temporary file in the same folder and renames it over `path`, so that a
 /// failure never leaves a half-written or clobbered output.
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let error = |source| Error::Write { path: path.to_path_buf(), source };
+    let error = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     if path == Path::new("-") {
         let mut stdout = std::io::stdout().lock();
-        return stdout.write_all(bytes).and_then(|()| stdout.flush()).map_err(error);
+        return stdout
+            .write_all(bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(error);
     }
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -135,10 +144,15 @@ fn describe(report: &Report, check: bool) -> String {
     }
     match report.encoding {
         Some(encoding) => line(format!("{encoding} exception handling")),
-        None => line("no exception handling (a panic=abort build): no unwind can reach an export".into()),
+        None => line(
+            "no exception handling (a panic=abort build): no unwind can reach an export".into(),
+        ),
     }
     if let Some(tag) = &report.unwind_tag {
-        line(format!("unwind tag {tag}, exported as {}", wasm_unwind::TAG_EXPORT));
+        line(format!(
+            "unwind tag {tag}, exported as {}",
+            wasm_unwind::TAG_EXPORT
+        ));
     } else if report.encoding.is_some() {
         line("no Rust unwind tag found; wrappers still catch every exception".into());
     }
@@ -147,7 +161,10 @@ fn describe(report: &Report, check: bool) -> String {
     }
     let verb = if check { "would wrap" } else { "wrapped" };
     let total = report.exports.len();
-    line(format!("{verb} {} of {total} function exports", report.wrapped()));
+    line(format!(
+        "{verb} {} of {total} function exports",
+        report.wrapped()
+    ));
     if check {
         for export in &report.exports {
             match export.reason {
@@ -169,6 +186,9 @@ fn describe(report: &Report, check: bool) -> String {
         line(format!("warning: {warning}"));
     }
     let delta = report.output_size as i64 - report.input_size as i64;
-    line(format!("{} -> {} bytes ({delta:+})", report.input_size, report.output_size));
+    line(format!(
+        "{} -> {} bytes ({delta:+})",
+        report.input_size, report.output_size
+    ));
     out
 }

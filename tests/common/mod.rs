@@ -8,13 +8,15 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use wasmtime::{
-    AsContextMut, Caller, Config, Engine, ExnRef, ExnRefPre, ExnType, Extern, Func, Instance, Linker, Module,
-    Store, Tag, ThrownException, Trap, Val, ValType,
+    AsContextMut, Caller, Config, Engine, ExnRef, ExnRefPre, ExnType, Extern, Func, Instance,
+    Linker, Module, Store, Tag, ThrownException, Trap, Val, ValType,
 };
 
 /// Path of a committed fixture under `fixtures/wasm/`.
 pub fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/wasm").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/wasm")
+        .join(name)
 }
 
 /// Bytes of a committed fixture under `fixtures/wasm/`.
@@ -117,20 +119,28 @@ impl Default for Host {
 pub fn linker(engine: &Engine) -> Linker<Host> {
     let mut linker = Linker::new(engine);
     linker
-        .func_wrap("env", "host_callback", |mut caller: Caller<'_, Host>, x: i32| {
-            let host = caller.data_mut();
-            host.calls += 1;
-            host.args.push(x);
-            let callback = host.callback;
-            callback(&mut caller, x)
-        })
+        .func_wrap(
+            "env",
+            "host_callback",
+            |mut caller: Caller<'_, Host>, x: i32| {
+                let host = caller.data_mut();
+                host.calls += 1;
+                host.args.push(x);
+                let callback = host.callback;
+                callback(&mut caller, x)
+            },
+        )
         .unwrap();
     linker
-        .func_wrap("env", "host_callback_nounwind", |mut caller: Caller<'_, Host>, x: i32| {
-            caller.data_mut().nounwind_calls += 1;
-            let callback = caller.data().nounwind_callback;
-            callback(&mut caller, x)
-        })
+        .func_wrap(
+            "env",
+            "host_callback_nounwind",
+            |mut caller: Caller<'_, Host>, x: i32| {
+                caller.data_mut().nounwind_calls += 1;
+                let callback = caller.data().nounwind_callback;
+                callback(&mut caller, x)
+            },
+        )
         .unwrap();
     linker
 }
@@ -147,7 +157,10 @@ pub fn store(engine: &Engine) -> Store<Host> {
 /// Throws, from inside a host function, an exception with the host tag and payload `value`.
 /// Always returns `Err` (the `ThrownException` marker; the exception waits in the store).
 pub fn throw_host_exception<T>(caller: &mut Caller<'_, Host>, value: i32) -> wasmtime::Result<T> {
-    let tag = caller.data().tag.expect("store made by common::store has a host tag");
+    let tag = caller
+        .data()
+        .tag
+        .expect("store made by common::store has a host tag");
     let ty = ExnType::from_tag_type(&tag.ty(&*caller))?;
     let pre = ExnRefPre::new(&mut *caller, ty);
     let exn = ExnRef::new(&mut *caller, &pre, &tag, &[Val::I32(value)])?;
@@ -168,7 +181,11 @@ impl Run {
         let instance = linker(module.engine())
             .instantiate(&mut store, module)
             .unwrap_or_else(|e| panic!("instantiation failed: {e:?}"));
-        Run { store, instance, module: module.clone() }
+        Run {
+            store,
+            instance,
+            module: module.clone(),
+        }
     }
 
     pub fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
@@ -202,12 +219,16 @@ impl Run {
 
     /// The fixture's `stack_pointer()` export, which must succeed.
     pub fn stack_pointer(&mut self) -> i32 {
-        self.call::<(), i32>("stack_pointer", ()).unwrap_or_else(|e| panic!("stack_pointer() failed: {e:?}"))
+        self.call::<(), i32>("stack_pointer", ())
+            .unwrap_or_else(|e| panic!("stack_pointer() failed: {e:?}"))
     }
 
     /// Linear memory `memory`.
     pub fn memory(&mut self) -> &[u8] {
-        let memory = self.instance.get_memory(&mut self.store, "memory").expect("memory export");
+        let memory = self
+            .instance
+            .get_memory(&mut self.store, "memory")
+            .expect("memory export");
         memory.data(&self.store)
     }
 
@@ -224,7 +245,9 @@ impl Run {
 
     /// Calls function export `name` with every parameter set to `arg` (i32/i64/f32/f64 only).
     pub fn call_dynamic(&mut self, name: &str, arg: i32) -> wasmtime::Result<Vec<Val>> {
-        let func = self.func(name).unwrap_or_else(|| panic!("no function export {name}"));
+        let func = self
+            .func(name)
+            .unwrap_or_else(|| panic!("no function export {name}"));
         let ty = func.ty(&self.store);
         let params: Vec<Val> = ty
             .params()
@@ -320,9 +343,18 @@ impl MemorySnapshot {
     pub fn take(data: &[u8]) -> MemorySnapshot {
         let pages = data
             .chunks(PAGE)
-            .map(|page| if page == &ZERO_PAGE[..page.len()] { None } else { Some(page.into()) })
+            .map(|page| {
+                if page == &ZERO_PAGE[..page.len()] {
+                    None
+                } else {
+                    Some(page.into())
+                }
+            })
             .collect();
-        MemorySnapshot { len: data.len(), pages }
+        MemorySnapshot {
+            len: data.len(),
+            pages,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -339,7 +371,10 @@ impl MemorySnapshot {
             if then != now {
                 let at = then.iter().zip(now).position(|(a, b)| a != b).unwrap();
                 let offset = i * PAGE + at;
-                return Some(format!("byte {offset:#x}: {:#04x} -> {:#04x}", then[at], now[at]));
+                return Some(format!(
+                    "byte {offset:#x}: {:#04x} -> {:#04x}",
+                    then[at], now[at]
+                ));
             }
         }
         None
