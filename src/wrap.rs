@@ -9,7 +9,7 @@
 //! One catch-all serves Rust panics and foreign exceptions alike: both need the same repair,
 //! and rethrowing keeps the exception's identity (a JS error stays that JS error).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use wasm_encoder::{BlockType, Catch, Function, ValType};
 use wasmparser::ExternalKind;
@@ -78,9 +78,20 @@ pub fn wrap_exports(
     edits: &mut Edits,
 ) {
     let mut wrappers: HashMap<u32, u32> = HashMap::new();
+    let referenced: HashSet<u32> = module
+        .bodies
+        .iter()
+        .flat_map(|b| &b.calls)
+        .filter(|c| c.reference)
+        .map(|c| c.callee)
+        .collect();
     for ((position, export), outcome) in function_exports(module).zip(chosen) {
         if !outcome.wrapped {
             continue;
+        }
+        // The export may have been what declared the function for `ref.func`; keep it declared.
+        if referenced.contains(&export.index) && !edits.declared_functions.contains(&export.index) {
+            edits.declared_functions.push(export.index);
         }
         let wrapper = *wrappers.entry(export.index).or_insert_with(|| {
             let body = wrapper_body(module, export.index, plan);
