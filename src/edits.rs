@@ -71,14 +71,8 @@ impl Edits {
         self.first_type + position as u32
     }
 
-    /// Reserves the index of the next added function; its body comes with `define_function`.
-    /// Lets mutually dependent helpers know each other's index before they are built.
-    pub fn next_function(&self) -> u32 {
-        self.first_function + self.functions.len() as u32
-    }
-
     pub fn add_function(&mut self, type_index: u32, name: String, body: Function) -> u32 {
-        let index = self.next_function();
+        let index = self.first_function + self.functions.len() as u32;
         self.functions.push(NewFunction {
             type_index,
             name,

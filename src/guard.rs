@@ -93,26 +93,15 @@ pub fn install(
         .exports
         .push((STATE_EXPORT.into(), ExportKind::Func, state));
 
+    // Which imports the code calls, or takes with `ref.func` or a table entry.
     let mut called = vec![false; module.imported_functions() as usize];
     let mut referenced = vec![false; module.imported_functions() as usize];
-    for call in module
-        .bodies
-        .iter()
-        .flat_map(|b| &b.calls)
-        .chain(&module.table_functions)
-    {
+    let code = module.bodies.iter().flat_map(|b| &b.calls);
+    for call in code.chain(&module.table_functions) {
         if let Some(seen) = called.get_mut(call.callee as usize) {
             *seen = true;
-        }
-    }
-    for call in module
-        .bodies
-        .iter()
-        .flat_map(|b| &b.calls)
-        .filter(|c| c.reference)
-    {
-        if let Some(seen) = referenced.get_mut(call.callee as usize) {
-            *seen = true;
+            // Table entries are references too; declaring them again is valid and harmless.
+            referenced[call.callee as usize] |= call.reference;
         }
     }
     let mut shims = 0;
