@@ -33,9 +33,14 @@ pub const STATE_EXPORT: &str = "__wasm_unwind_state";
 
 /// Adds the guard's globals and helpers, the state export, and a shim for every import that
 /// the code calls. Returns the helpers for the export wrappers and the number of shims.
+///
+/// `refusal`, in JS mode, is called before an export traps on a refused entry, to throw the
+/// host's `TerminatedError` instead. Only entry uses it: a refusal found when an import returns
+/// must trap, because an exception would run Rust cleanup code on the way out.
 pub fn install(
     module: &Module<'_>,
     encoding: Option<Encoding>,
+    refusal: Option<u32>,
     edits: &mut Edits,
 ) -> (Guard, usize) {
     let counter = || GlobalType {
@@ -69,7 +74,7 @@ pub fn install(
     let state_type = edits.add_type(&[], &[ValType::I32]);
 
     let mut f = Function::new([]);
-    globals.refuse_if_broken(&mut f.instructions());
+    globals.refuse_if_broken(&mut f.instructions(), refusal);
     globals.add_to_active(&mut f.instructions(), 1);
     f.instructions().end();
     let enter = edits.add_function(nothing, "wasm_unwind::enter".into(), f);
@@ -81,7 +86,7 @@ pub fn install(
 
     // Back from the host: the count must be where it was left, then the outer depth returns.
     let mut f = Function::new([]);
-    globals.refuse_if_broken(&mut f.instructions());
+    globals.refuse_if_broken(&mut f.instructions(), None);
     f.instructions().local_get(0).global_set(host_depth).end();
     let returned = edits.add_function(one_i32, "wasm_unwind::returned".into(), f);
 
@@ -138,14 +143,16 @@ impl Globals {
             .i32_or();
     }
 
-    /// Latches `terminated` and traps when the count is off.
-    fn refuse_if_broken(&self, code: &mut InstructionSink<'_>) {
+    /// Latches `terminated` and traps (after calling `refusal`, if any) when the count is off.
+    fn refuse_if_broken(&self, code: &mut InstructionSink<'_>, refusal: Option<u32>) {
         self.broken(code);
         code.if_(BlockType::Empty)
             .i32_const(1)
-            .global_set(self.terminated)
-            .unreachable()
-            .end();
+            .global_set(self.terminated);
+        if let Some(refusal) = refusal {
+            code.call(refusal);
+        }
+        code.unreachable().end();
     }
 
     fn add_to_active(&self, code: &mut InstructionSink<'_>, delta: i32) {

@@ -21,6 +21,8 @@ pub struct Inspection {
     pub stack_pointer: std::result::Result<Found, String>,
     /// The marker text of an earlier wasm-unwind run.
     pub processed: Option<String>,
+    /// The module links wasm-unwind-runtime (exports `__wasm_unwind_recover`).
+    pub runtime: bool,
     pub exports: Vec<ExportRow>,
 }
 
@@ -69,6 +71,7 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
         stack_pointer: detect::stack_pointer(&module, None).map_err(|e| e.to_string()),
         encoding,
         processed: module.marker.map(str::to_string),
+        runtime: crate::recover::runtime(&module).is_some(),
         exports,
     })
 }
@@ -180,6 +183,8 @@ impl Inspection {
             "processed      {}",
             self.processed.as_deref().unwrap_or("no")
         );
+        let runtime = if self.runtime { "linked" } else { "not linked" };
+        let _ = writeln!(out, "runtime        {runtime}");
         let _ = writeln!(out);
         let width = self
             .exports
@@ -255,11 +260,12 @@ impl Inspection {
             })
             .collect();
         format!(
-            "{{\"encoding\":{},\"unwind_tag\":{},\"stack_pointer\":{},\"processed\":{},\"exports\":[{}]}}\n",
+            "{{\"encoding\":{},\"unwind_tag\":{},\"stack_pointer\":{},\"processed\":{},\"runtime\":{},\"exports\":[{}]}}\n",
             opt(&self.encoding.clone().map(|e| e.map(|e| e.to_string()))),
             found_opt(&self.unwind_tag),
             found_opt(&self.stack_pointer.clone().map(Some)),
             self.processed.as_deref().map_or("null".into(), text),
+            self.runtime,
             exports.join(","),
         )
     }

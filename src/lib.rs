@@ -14,7 +14,9 @@ mod encode;
 mod error;
 mod guard;
 mod inspect;
+mod js;
 mod load;
+mod recover;
 mod wrap;
 
 use wasm_encoder::ExportKind;
@@ -23,6 +25,8 @@ pub use detect::{Encoding, Found};
 pub use error::{Error, Result};
 pub use guard::STATE_EXPORT;
 pub use inspect::{ExportRow, Inspection, inspect};
+pub use js::{GLUE as JS_GLUE, IMPORT_MODULE as JS_IMPORT_MODULE};
+pub use recover::RUNTIME_EXPORT;
 pub use load::{MARKER_SECTION, read_input};
 pub use wrap::ExportOutcome;
 
@@ -49,6 +53,8 @@ pub struct Options {
     pub add_names: bool,
     /// Refuse every entry after a trap (see the `guard` module).
     pub abort_guard: bool,
+    /// JS mode: import `wasm_unwind.panic` / `wasm_unwind.terminated` to throw the host's errors.
+    pub js: bool,
 }
 
 impl Default for Options {
@@ -61,6 +67,7 @@ impl Default for Options {
             encoding: None,
             add_names: false,
             abort_guard: true,
+            js: false,
         }
     }
 }
@@ -80,6 +87,10 @@ pub struct Report {
     pub abort_guard: bool,
     /// Imports whose call sites now go through the guard.
     pub import_shims: usize,
+    /// The module links wasm-unwind-runtime: caught panics are handed back to Rust.
+    pub runtime: bool,
+    /// The output imports the `wasm_unwind` host functions (JS mode).
+    pub js: bool,
     pub warnings: Vec<String>,
 }
 
@@ -128,18 +139,36 @@ pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
     };
     report.exports = wrap::choose_exports(&module, &selection);
     let mut edits = edits::Edits::new(&module);
+    let runtime = recover::runtime(&module).filter(|_| report.encoding.is_some());
+    report.runtime = runtime.is_some();
+    // The host's errors are thrown from wrappers and the guard, so only wrapped exports need them.
+    let host = (options.js && report.wrapped() > 0).then(|| js::HostErrors::declare(&mut edits));
+    report.js = host.is_some();
     // Without a wrapped export nothing counts activations, so a guard would guard nothing.
     let guard = (options.abort_guard && report.wrapped() > 0).then(|| {
-        let (guard, shims) = guard::install(&module, report.encoding, &mut edits);
+        let refusal = host.as_ref().map(|h| h.terminated);
+        let (guard, shims) = guard::install(&module, report.encoding, refusal, &mut edits);
         report.import_shims = shims;
         guard
     });
     report.abort_guard = guard.is_some();
+    let recovery = match &report.unwind_tag {
+        Some(tag) if runtime.is_some() || host.is_some() => Some(recover::install(
+            &module,
+            tag.index,
+            runtime,
+            host.as_ref(),
+            guard.as_ref().map(|g| g.leave),
+            &mut edits,
+        )),
+        _ => None,
+    };
     if report.encoding.is_some() || guard.is_some() {
         let plan = wrap::Plan {
             encoding: report.encoding,
             stack_pointer: report.stack_pointer.as_ref(),
             guard: guard.as_ref(),
+            recovery: recovery.as_ref(),
         };
         wrap::wrap_exports(&module, &report.exports, &plan, &mut edits);
     } else {
@@ -161,7 +190,9 @@ pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
             report,
         });
     }
-    edits.marker = marker(&report, edits.first_function());
+    // In JS mode the host stand-ins, added first, become imports; ours start after them.
+    let first_added = edits.first_function() + if host.is_some() { 2 } else { 0 };
+    edits.marker = marker(&report, first_added);
 
     let encoded = encode::encode(&module, &edits, options.add_names);
     report.warnings = encoded.warnings;
@@ -173,11 +204,22 @@ pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
     };
     load::validate_output(&encoded.wasm, unchanged)
         .map_err(|e| Error::OutputInvalid(e.to_string()))?;
-    report.output_size = encoded.wasm.len();
-    Ok(Processed {
-        wasm: encoded.wasm,
-        report,
-    })
+    let wasm = match &host {
+        None => encoded.wasm,
+        Some(host) => {
+            let wasm = js::externalize(
+                &encoded.wasm,
+                module.imported_functions(),
+                host,
+                &mut report.warnings,
+            )?;
+            load::validate_output(&wasm, |_| false)
+                .map_err(|e| Error::OutputInvalid(e.to_string()))?;
+            wasm
+        }
+    };
+    report.output_size = wasm.len();
+    Ok(Processed { wasm, report })
 }
 
 /// A glob given on the command line that matches no function export is almost surely a typo.
@@ -205,9 +247,15 @@ fn marker(report: &Report, first_added: u32) -> String {
         .encoding
         .map_or_else(|| "none".to_string(), |e| e.to_string());
     format!(
-        "wasm-unwind {}; encoding={encoding}; wrapped={}; abort-guard={}; added-from={first_added}",
+        "wasm-unwind {}; encoding={encoding}; wrapped={}; abort-guard={}; runtime={}; js={}; added-from={first_added}",
         env!("CARGO_PKG_VERSION"),
         report.wrapped(),
-        if report.abort_guard { "on" } else { "off" },
+        on_off(report.abort_guard),
+        if report.runtime { "linked" } else { "absent" },
+        on_off(report.js),
     )
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
 }

@@ -137,6 +137,8 @@ pub struct Module<'a> {
     pub names: Names<'a>,
     /// The text of our marker section, when the input was produced by wasm-unwind.
     pub marker: Option<&'a str>,
+    /// Memory 0 exists and takes 32-bit addresses.
+    pub memory32: bool,
 }
 
 impl<'a> Module<'a> {
@@ -258,6 +260,7 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
         table_functions: Vec::new(),
         names: Names::default(),
         marker: None,
+        memory32: false,
     };
     // Global and tag types arrive with their sections; imported ones are filled in from the
     // validator's types at the end, so remember the import names until then.
@@ -359,6 +362,7 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
                 for global in module.globals.iter_mut().take(global_imports.len()) {
                     global.import = global_imports.next();
                 }
+                module.memory32 = types.memory_count() > 0 && !types.memory_at(0).memory64;
                 let imported_tags = tag_imports.len();
                 let mut tag_imports = tag_imports.drain(..);
                 module.tags = (0..types.tag_count())

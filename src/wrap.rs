@@ -7,7 +7,8 @@
 //! balanced shadow stack however many panics escape.
 //!
 //! One catch-all serves Rust panics and foreign exceptions alike: both need the same repair,
-//! and rethrowing keeps the exception's identity (a JS error stays that JS error).
+//! and rethrowing keeps the exception's identity (a JS error stays that JS error). Only when a
+//! Rust panic has somewhere to go (see `recover`) does it get a `catch $tag` clause of its own.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,6 +19,7 @@ use crate::detect::{Encoding, Found};
 use crate::edits::{Edits, val_type};
 use crate::guard::Guard;
 use crate::load::{Export, Module};
+use crate::recover::Recovery;
 
 /// What happened to one function export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +50,8 @@ pub struct Plan<'p> {
     pub encoding: Option<Encoding>,
     pub stack_pointer: Option<&'p Found>,
     pub guard: Option<&'p Guard>,
+    /// Set when Rust panics get their own clause (runtime crate linked, or JS mode).
+    pub recovery: Option<&'p Recovery>,
 }
 
 /// Decides, for every function export, whether it is wrapped and why not.
@@ -127,7 +131,9 @@ fn function_exports<'m, 'a>(
 /// local.get $sp  global.set $stack_pointer  [call $leave]  throw_ref
 /// ```
 ///
-/// The legacy encoding has the same shape with `try`/`catch_all`/`rethrow 0`.
+/// With a recovery, `catch_ref $tag` comes first and its clause restores the stack pointer and
+/// calls `$panicked` before joining the catch-all path. The legacy encoding has the same shape
+/// with `try`/`catch $tag`/`catch_all`/`rethrow 0`.
 fn wrapper_body(module: &Module<'_>, target: u32, plan: &Plan<'_>) -> Function {
     let ty = module.function_type(target);
     let params = ty.params().len() as u32;
@@ -141,9 +147,15 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Plan<'_>) -> Function {
                 val_type(module.globals[sp.index as usize].ty.content_type),
             )
         });
+    let recovery = plan.recovery.filter(|_| plan.encoding.is_some());
     let saved = params;
+    let mut locals: Vec<(u32, ValType)> = stack_pointer.map(|(_, ty)| (1, ty)).into_iter().collect();
+    let exception = params + locals.len() as u32;
+    if recovery.is_some() && plan.encoding == Some(Encoding::Exnref) {
+        locals.push((1, ValType::EXNREF));
+    }
 
-    let mut f = Function::new(stack_pointer.map(|(_, ty)| (1, ty)));
+    let mut f = Function::new(locals);
     let mut code = f.instructions();
     if let Some(guard) = plan.guard {
         code.call(guard.enter);
@@ -151,43 +163,71 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Plan<'_>) -> Function {
     if let Some((global, _)) = stack_pointer {
         code.global_get(global).local_set(saved);
     }
-    let restore_and_leave = |code: &mut wasm_encoder::InstructionSink<'_>| {
+    let restore = |code: &mut wasm_encoder::InstructionSink<'_>| {
         if let Some((global, _)) = stack_pointer {
             code.local_get(saved).global_set(global);
         }
+    };
+    let leave = |code: &mut wasm_encoder::InstructionSink<'_>| {
         if let Some(guard) = plan.guard {
             code.call(guard.leave);
         }
     };
-    match plan.encoding {
-        Some(Encoding::Exnref) => {
+    match (plan.encoding, recovery) {
+        (Some(Encoding::Exnref), None) => {
             code.block(BlockType::Result(ValType::EXNREF));
             push_params(&mut code, params);
             code.try_table(signature, [Catch::AllRef { label: 0 }])
                 .call(target)
                 .end();
-            if let Some(guard) = plan.guard {
-                code.call(guard.leave);
-            }
+            leave(&mut code);
             code.return_().end();
-            restore_and_leave(&mut code);
+            restore(&mut code);
+            leave(&mut code);
             code.throw_ref();
         }
-        Some(Encoding::Legacy) => {
+        (Some(Encoding::Exnref), Some(recovery)) => {
+            code.block(BlockType::Result(ValType::EXNREF))
+                .block(recovery.caught);
             push_params(&mut code, params);
-            code.try_(signature).call(target).catch_all();
-            restore_and_leave(&mut code);
-            code.rethrow(0).end();
-            if let Some(guard) = plan.guard {
-                code.call(guard.leave);
-            }
+            let catches = [
+                Catch::OneRef {
+                    tag: recovery.tag,
+                    label: 0,
+                },
+                Catch::AllRef { label: 1 },
+            ];
+            code.try_table(signature, catches).call(target).end();
+            leave(&mut code);
+            code.return_().end();
+            code.local_set(exception);
+            restore(&mut code);
+            code.call(recovery.panicked).local_get(exception).end();
+            restore(&mut code);
+            leave(&mut code);
+            code.throw_ref();
         }
-        None => {
+        (Some(Encoding::Legacy), recovery) => {
+            push_params(&mut code, params);
+            code.try_(signature).call(target);
+            if let Some(recovery) = recovery {
+                code.catch(recovery.tag);
+                restore(&mut code);
+                code.call(recovery.panicked);
+                restore(&mut code);
+                leave(&mut code);
+                code.rethrow(0);
+            }
+            code.catch_all();
+            restore(&mut code);
+            leave(&mut code);
+            code.rethrow(0).end();
+            leave(&mut code);
+        }
+        (None, _) => {
             push_params(&mut code, params);
             code.call(target);
-            if let Some(guard) = plan.guard {
-                code.call(guard.leave);
-            }
+            leave(&mut code);
         }
     }
     code.end();

@@ -37,9 +37,27 @@ fn added_functions(wat: &str, names: &[&str]) -> String {
 }
 
 fn processed_text(fixture_name: &str) -> String {
-    let processed = wasm_unwind::process(&fixture(fixture_name), &Options::default()).unwrap();
+    processed_text_with(fixture_name, &Options::default())
+}
+
+fn processed_text_with(fixture_name: &str, options: &Options) -> String {
+    let processed = wasm_unwind::process(&fixture(fixture_name), options).unwrap();
     wasmprinter::print_bytes(&processed.wasm).unwrap()
 }
+
+fn js_mode() -> Options {
+    Options {
+        js: true,
+        ..Options::default()
+    }
+}
+
+/// A wrapper with a `catch $tag` clause and the helper it calls, plus the guard's entry.
+const RECOVERY: [&str; 3] = [
+    "wasm_unwind::wrap::panic_fmt",
+    "wasm_unwind::panicked",
+    "wasm_unwind::enter",
+];
 
 const GUARD: [&str; 4] = [
     "wasm_unwind::enter",
@@ -85,4 +103,33 @@ fn abort_wrappers() {
     names.extend(GUARD);
     names.push("wasm_unwind::import::env.host_callback");
     insta::assert_snapshot!("abort_wrappers", added_functions(&text, &names));
+}
+
+#[test]
+fn runtime_recovery_exnref() {
+    let text = processed_text("panics-rt.exnref.wasm");
+    insta::assert_snapshot!("runtime_recovery_exnref", added_functions(&text, &RECOVERY));
+}
+
+#[test]
+fn runtime_recovery_legacy() {
+    let text = processed_text("panics-rt.legacy.wasm");
+    insta::assert_snapshot!("runtime_recovery_legacy", added_functions(&text, &RECOVERY));
+}
+
+#[test]
+fn js_mode_with_runtime() {
+    let text = processed_text_with("panics-rt.exnref.wasm", &js_mode());
+    let imports: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("(import \"wasm_unwind\""))
+        .collect();
+    let shown = imports.join("\n") + "\n\n" + &added_functions(&text, &RECOVERY);
+    insta::assert_snapshot!("js_mode_with_runtime", shown);
+}
+
+#[test]
+fn js_mode_without_runtime() {
+    let text = processed_text_with("panics.legacy.wasm", &js_mode());
+    insta::assert_snapshot!("js_mode_without_runtime", added_functions(&text, &RECOVERY));
 }

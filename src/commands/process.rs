@@ -62,6 +62,16 @@ pub struct Args {
     #[arg(long)]
     no_abort_guard: bool,
 
+    /// JS mode: exports throw the host's PanicError / TerminatedError through imports from
+    /// `wasm_unwind`, which the module from --emit-js provides.
+    #[arg(long)]
+    js: bool,
+
+    /// Write the ES module that provides the `wasm_unwind` imports and a loader to FILE
+    /// (implies --js).
+    #[arg(long, value_name = "FILE")]
+    emit_js: Option<PathBuf>,
+
     /// Analyse and print what would be done; write nothing.
     #[arg(long)]
     check: bool,
@@ -81,6 +91,7 @@ pub fn run(cli: &Args) -> Result<(), Error> {
         encoding: cli.encoding,
         add_names: cli.debuginfo,
         abort_guard: !cli.no_abort_guard,
+        js: cli.js || cli.emit_js.is_some(),
     };
     let processed = wasm_unwind::process(&input, &options)?;
     let report = &processed.report;
@@ -100,6 +111,9 @@ pub fn run(cli: &Args) -> Result<(), Error> {
         .as_deref()
         .expect("clap requires --output without --check");
     write(path, &output)?;
+    if let Some(glue) = &cli.emit_js {
+        write(glue, wasm_unwind::JS_GLUE.as_bytes())?;
+    }
     if !cli.quiet {
         eprint!("{}", describe(report, false));
     }
@@ -172,6 +186,20 @@ fn describe(report: &Report, check: bool) -> String {
                 Some(reason) => line(format!("  skip {} ({reason})", export.name)),
             }
         }
+    }
+    if report.runtime {
+        line(format!(
+            "runtime linked ({}): caught panics are freed by Rust and their messages kept",
+            wasm_unwind::RUNTIME_EXPORT
+        ));
+    } else if report.unwind_tag.is_some() && report.wrapped() > 0 {
+        line("note: linking wasm-unwind-runtime (`use wasm_unwind_runtime as _;`) would free each caught panic and pass its message to the host".into());
+    }
+    if report.js {
+        line(format!(
+            "JS mode: imports `{}.panic` and `{0}.terminated` (provided by --emit-js)",
+            wasm_unwind::JS_IMPORT_MODULE
+        ));
     }
     if report.abort_guard {
         line(format!(

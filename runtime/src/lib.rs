@@ -1,0 +1,27 @@
+//! Optional runtime for modules processed by `wasm-unwind`.
+//!
+//! Link it with one line in a wasm32 `cdylib` built with `panic=unwind`:
+//!
+//! ```ignore
+//! use wasm_unwind_runtime as _;
+//! ```
+//!
+//! It exports two functions. `wasm-unwind` sees `__wasm_unwind_recover` and makes every export
+//! wrapper hand a caught Rust panic to it: the exception is thrown again inside
+//! `std::panic::catch_unwind`, so Rust's own catch frees the exception and its payload and
+//! `std::thread::panicking()` is false again. The message stays readable by the host through
+//! `__wasm_unwind_message` until the next panic.
+//!
+//! On any other target, or with `panic=abort`, the crate is empty.
+
+#![cfg_attr(
+    all(target_family = "wasm", panic = "unwind"),
+    feature(link_llvm_intrinsics),
+    allow(internal_features)
+)]
+
+#[cfg(all(target_family = "wasm", panic = "unwind"))]
+mod recover;
+
+#[cfg(all(target_family = "wasm", panic = "unwind"))]
+pub use recover::{PanicMessage, __wasm_unwind_message, __wasm_unwind_recover};

@@ -1,0 +1,127 @@
+// JS glue for a module processed with `wasm-unwind --js` (written by `wasm-unwind --emit-js`).
+// No dependencies; runs in browsers, Node, Deno and Cloudflare Workers.
+//
+//   import { instantiate, PanicError, TerminatedError } from './wasm-unwind.mjs';
+//   const app = await instantiate(wasmModuleOrBytes, { env: { ... } }, { fresh: true });
+//   try { app.exports.handle(1) } catch (e) { if (e instanceof PanicError) console.log(e.message) }
+//
+// The module imports `wasm_unwind.panic` and `wasm_unwind.terminated`; `instantiate` provides
+// them next to your own imports. To instantiate by other means (wasm-bindgen's glue, say), add
+// `hostImports(() => instance)` to the imports object under the name `wasm_unwind`.
+
+/** A Rust panic that reached an export. `message` is the panic message when it is known. */
+export class PanicError extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = 'PanicError';
+  }
+}
+
+/** A call into an instance that has aborted (trapped); that instance never runs again. */
+export class TerminatedError extends Error {
+  constructor(message = 'the WebAssembly instance has aborted and refuses every call', options) {
+    super(message, options);
+    this.name = 'TerminatedError';
+  }
+}
+
+/** What `PanicError.message` says when the module does not link wasm-unwind-runtime. */
+export const UNKNOWN_MESSAGE = 'Rust panic (link wasm-unwind-runtime for its message)';
+
+const utf8 = new TextDecoder();
+
+/**
+ * The `wasm_unwind` imports. `instance()` returns the instance they belong to: the panic
+ * message is read from its exported `memory`.
+ */
+export function hostImports(instance) {
+  return {
+    panic(ptr, len) {
+      if (ptr === 0) throw new PanicError(UNKNOWN_MESSAGE);
+      const memory = instance().exports.memory;
+      throw new PanicError(utf8.decode(new Uint8Array(memory.buffer, ptr >>> 0, len >>> 0)));
+    },
+    terminated() {
+      throw new TerminatedError();
+    },
+  };
+}
+
+/** Whether `instance` has aborted: it says so itself, or (no abort guard) it trapped. */
+function aborted(instance, error) {
+  const state = instance.exports.__wasm_unwind_state;
+  if (typeof state === 'function') return state() === 1;
+  return error instanceof WebAssembly.RuntimeError;
+}
+
+async function compile(source) {
+  if (source instanceof WebAssembly.Module) return source;
+  source = await source;
+  if (typeof Response === 'function' && source instanceof Response) {
+    return WebAssembly.compileStreaming(source);
+  }
+  return WebAssembly.compile(source);
+}
+
+/**
+ * Compiles (when needed) and instantiates `source` (a WebAssembly.Module, bytes, or a fetch
+ * Response) with `imports` plus the `wasm_unwind` imports.
+ *
+ * Returns `{ exports, module, instance, terminated, generation }`. `exports` forward every
+ * call to the current instance. After an abort, calls throw TerminatedError; with
+ * `options.fresh`, the aborted instance is replaced by a new one instead (its memory and state
+ * start over) and later calls go there. `options.onAbort(error)` is told of every abort.
+ */
+export async function instantiate(source, imports = {}, options = {}) {
+  const module = await compile(source);
+  let current;
+  let terminated = false;
+  let generation = 0;
+  const allImports = { ...imports, wasm_unwind: hostImports(() => current) };
+  const started = (instance) => {
+    current = instance;
+    terminated = false;
+    generation += 1;
+  };
+  started(await WebAssembly.instantiate(module, allImports));
+
+  const forward = (name) =>
+    function (...args) {
+      if (terminated) {
+        if (!options.fresh) throw new TerminatedError();
+        started(new WebAssembly.Instance(module, allImports));
+      }
+      const instance = current;
+      try {
+        return instance.exports[name].apply(this, args);
+      } catch (error) {
+        if (instance === current && !(error instanceof PanicError) && aborted(instance, error)) {
+          terminated = true;
+          options.onAbort?.(error);
+        }
+        throw error;
+      }
+    };
+
+  const exports = {};
+  for (const { name, kind } of WebAssembly.Module.exports(module)) {
+    if (kind === 'function') {
+      exports[name] = forward(name);
+    } else {
+      Object.defineProperty(exports, name, { enumerable: true, get: () => current.exports[name] });
+    }
+  }
+  return {
+    exports: Object.freeze(exports),
+    module,
+    get instance() {
+      return current;
+    },
+    get terminated() {
+      return terminated;
+    },
+    get generation() {
+      return generation;
+    },
+  };
+}
