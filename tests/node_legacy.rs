@@ -7,13 +7,14 @@
 //! A missing `node` is a failure, never a skip. `NODE` overrides the `node` found on `PATH`.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::thread;
 use std::time::Instant;
 
 use wasm_unwind::{Encoding, Options, Report};
+
+mod engines;
+use engines::{say, stream};
 
 /// The variable through which the JS tests find the modules.
 const DIR_ENV: &str = "WASM_UNWIND_JS_DIR";
@@ -166,22 +167,6 @@ fn node_version(node: &OsString) -> String {
         "{node:?} --version failed: {output:?}"
     );
     String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
-/// Copies `from` to stderr line by line, prefixed, as it arrives (not through the test
-/// harness's capture, so it shows while the test runs).
-fn stream(from: impl Read + Send + 'static, prefix: String) -> thread::JoinHandle<()> {
-    thread::spawn(move || {
-        for line in BufReader::new(from).lines() {
-            let Ok(line) = line else { break };
-            say(&format!("{prefix}{line}"));
-        }
-    })
-}
-
-/// One line to stderr, past the test harness's output capture.
-fn say(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// The totals at the end of a TAP report (`# pass 3`, ...).

@@ -1,0 +1,95 @@
+//! JS mode in real engines: Deno 2.9 and Node 24, both encodings, with and without the runtime.
+//!
+//! Each test processes the fixtures with `js: true` into a fresh directory, writes the glue
+//! that `--emit-js` writes, and runs `tests/js/hosts.test.mjs` in one engine. That file checks
+//! PanicError and its exact message, state kept across panics, 100,000 panics without memory
+//! growth (with the runtime), TerminatedError after an abort, and a fresh instance on request.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use wasm_unwind::Options;
+
+mod engines;
+use engines::{engine, repo, say, stream};
+
+const DIR_ENV: &str = "WASM_UNWIND_JS_DIR";
+
+/// The modules and glue `hosts.test.mjs` expects, in a fresh directory.
+fn write_modules() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("wasm-unwind-hosts-")
+        .tempdir()
+        .expect("temp dir");
+    let options = Options {
+        js: true,
+        ..Options::default()
+    };
+    for (fixture, runtime) in [
+        ("panics-rt.exnref.wasm", true),
+        ("panics-rt.legacy.wasm", true),
+        ("panics.exnref.wasm", false),
+        ("panics.legacy.wasm", false),
+    ] {
+        let input = std::fs::read(repo().join("fixtures/wasm").join(fixture)).expect(fixture);
+        let processed = wasm_unwind::process(&input, &options)
+            .unwrap_or_else(|e| panic!("processing {fixture}: {e}"));
+        assert!(processed.report.js, "{fixture}: JS mode not applied");
+        assert_eq!(processed.report.runtime, runtime, "{fixture}: runtime detection");
+        std::fs::write(dir.path().join(fixture), &processed.wasm).expect("writing a module");
+    }
+    std::fs::write(dir.path().join("wasm-unwind.mjs"), wasm_unwind::JS_GLUE).expect("glue");
+    dir
+}
+
+/// Runs `hosts.test.mjs` with `program args..`; fails unless every JS test passed.
+fn run(label: &str, program: &Path, args: &[&str]) {
+    let modules = write_modules();
+    let script = repo().join("tests/js/hosts.test.mjs");
+    let prefix = format!("[{label}] ");
+    let started = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .arg(&script)
+        .current_dir(repo())
+        .env(DIR_ENV, modules.path())
+        // Deno: no update check, caches inside the repo's engine folder, plain output.
+        .env("DENO_NO_UPDATE_CHECK", "1")
+        .env("DENO_DIR", repo().join(".engines/deno-dir"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let out = stream(child.stdout.take().unwrap(), prefix.clone());
+    let err = stream(child.stderr.take().unwrap(), prefix.clone());
+    let status = child.wait().expect("waiting for the engine");
+    out.join().unwrap();
+    err.join().unwrap();
+    say(&format!(
+        "{prefix}exited with {status} after {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+    assert!(status.success(), "{label}: JS tests failed ({status}); see the output above");
+}
+
+fn version(program: &Path) -> String {
+    let output = Command::new(program).arg("--version").output().expect("engine --version");
+    String::from_utf8_lossy(&output.stdout).lines().next().unwrap_or("").to_string()
+}
+
+#[test]
+fn deno() {
+    let deno = engine("deno");
+    assert!(version(&deno).starts_with("deno 2.9."), "expected Deno 2.9, got {}", version(&deno));
+    run("deno", &deno, &["run", "--allow-read", "--allow-env"]);
+}
+
+#[test]
+fn node_24() {
+    let node = engine("node24");
+    assert!(version(&node).starts_with("v24."), "expected Node 24, got {}", version(&node));
+    run("node 24", &node, &[]);
+}
