@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use common::{
-    Failure, Host, MemorySnapshot, Run, caller_func, classify, compile, failure, fixture,
+    Failure, Host, MemorySnapshot, Run, caller_func, classify, compile, failure, fixture, process,
 };
 use wasm_unwind::{Options, STATE_EXPORT, TAG_EXPORT};
 use wasmtime::{AsContextMut, Caller, Module, ThrownException, Trap, Val};
@@ -787,4 +787,45 @@ fn without_abort_guard_calls_still_run_after_a_trap_but_panics_are_contained() {
     );
     assert_eq!(counter_inc(&mut run), 1);
     assert_eq!(run.call::<(i32,), i32>("call_host", (1,)).unwrap(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runtime crate: caught panics go back through Rust's catch_unwind
+
+/// The message `__wasm_unwind_message()` points at (the runtime's last recovered panic).
+fn last_panic_message(run: &mut Run) -> String {
+    let at = run.call::<(), i32>("__wasm_unwind_message", ()).unwrap() as usize;
+    let memory = run.memory();
+    let word = |i: usize| u32::from_le_bytes(memory[i..i + 4].try_into().unwrap()) as usize;
+    let (ptr, len) = (word(at), word(at + 4));
+    String::from_utf8(memory[ptr..ptr + len].to_vec()).expect("UTF-8 message")
+}
+
+#[test]
+fn runtime_frees_every_panic_and_keeps_its_message() {
+    const N: u32 = 100_000;
+    let module = compile(&process(&fixture("panics-rt.exnref.wasm")));
+    let mut run = Run::new(&module);
+    let tag = run.tag_export(wasm_unwind::TAG_EXPORT).expect("tag export");
+    assert_eq!(failure(run.call::<(i32,), i32>("panic_fmt", (13,))), Failure::Exception);
+    let (thrown, _) = run.take_exception().expect("pending exception");
+    assert!(run.same_tag(&thrown, &tag), "the host still sees the Rust tag");
+    assert_eq!(last_panic_message(&mut run), "unlucky 13");
+    assert_eq!(run.call::<(), i32>("is_panicking", ()).unwrap(), 0);
+
+    let sp = run.stack_pointer();
+    let before = run.memory().len();
+    for i in 0..N {
+        let failure = failure(run.call::<(i32,), i32>("panic_fmt", (13,)));
+        assert_eq!(failure, Failure::Exception, "panic {i}");
+        run.take_exception();
+    }
+    assert_eq!(run.memory().len(), before, "memory grew over {N} panics");
+    assert_eq!(run.stack_pointer(), sp);
+    assert_eq!(run.call::<(), i32>("is_panicking", ()).unwrap(), 0);
+    assert_eq!(failure(run.call::<(), ()>("panic_static", ())), Failure::Exception);
+    run.take_exception();
+    assert_eq!(last_panic_message(&mut run), "static panic message");
+    assert_eq!(run.call::<(), u32>("counter_inc", ()).unwrap(), 1);
+    assert_eq!(run.state(), 0);
 }
