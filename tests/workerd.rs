@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use wasm_unwind::{Encoding, Options};
 
+mod engines;
+
 /// Until workerd listens: 90-155 ms here, but it compiles the module first and the cores are shared.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -80,17 +82,13 @@ fn serve_and_check(fixture: &str, encoding: Encoding) {
     eprintln!("{fixture}: passed in {:?}", started.elapsed());
 }
 
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
 /// Processes the fixture in JS mode and writes everything `config.capnp` embeds beside it.
 fn write_worker(fixture: &str, encoding: Encoding) -> tempfile::TempDir {
-    let input = read(&manifest_dir().join("fixtures/wasm").join(fixture));
+    let input = read(&engines::repo().join("fixtures/wasm").join(fixture));
     let options = Options {
         js: true,
         ..Default::default()
@@ -117,7 +115,7 @@ fn write_worker(fixture: &str, encoding: Encoding) -> tempfile::TempDir {
     for name in ["worker.mjs", "config.capnp"] {
         write(
             name,
-            &read(&manifest_dir().join("tests/workerd").join(name)),
+            &read(&engines::repo().join("tests/workerd").join(name)),
         );
     }
     dir
@@ -134,12 +132,7 @@ struct Workerd {
 
 impl Workerd {
     fn start(dir: &Path) -> Workerd {
-        let bin = manifest_dir().join(".engines/bin/workerd");
-        assert!(
-            bin.exists(),
-            "{} is missing: run `bash tests/engines/install.sh`",
-            bin.display()
-        );
+        let bin = engines::engine("workerd");
         // workerd reports the port it bound (port 0: no clashes between tests) on the control fd.
         // std can only hand a child a pipe as fd 0, 1 or 2, and workerd never reads stdin, so the
         // control channel is fd 0: no unsafe fd juggling in a pre_exec hook.
