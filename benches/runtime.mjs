@@ -1,11 +1,11 @@
-// What processing costs at run time in a JS engine (Node/V8): per call of a trivial export and per
+// What processing costs at run time in a JS engine (V8, in Deno or Node): per call of a trivial export and per
 // panic caught in JS, processed vs unprocessed. The JS twin of benches/runtime.rs; see BENCHMARKS.md.
 //
 // Run it through benches/run-js.sh, which writes the processed modules with the CLI first:
-//   node benches/runtime.mjs DIR
-// DIR holds panics.legacy.wasm (processed, defaults), panics.legacy.noguard.wasm (processed,
-// --no-abort-guard) and panics.legacy.unprocessed.wasm (the fixture as built). Node 20's V8 runs
-// the legacy EH encoding only, hence the legacy fixture.
+//   node benches/runtime.mjs DIR [exnref|legacy]      (default legacy: Node 20 runs no exnref)
+//   deno run --allow-read --allow-env --allow-sys benches/runtime.mjs DIR exnref
+// DIR holds panics.ENC.wasm (processed, defaults), panics.ENC.noguard.wasm (processed,
+// --no-abort-guard) and panics.ENC.unprocessed.wasm (the fixture as built).
 //
 // Imports: env.host_callback = env.host_callback_nounwind = x => x * 10.
 // Rounds are interleaved (every variant each round, the order alternating between rounds);
@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 
 const dir = process.argv[2];
+// exnref or legacy: which encoding of the fixture (Node 20 runs legacy only).
+const encoding = process.argv[3] ?? 'legacy';
 if (!dir) {
   console.error('usage: node benches/runtime.mjs DIR   (benches/run-js.sh writes DIR and runs this)');
   process.exit(2);
@@ -40,9 +42,9 @@ const UNPROCESSED_PANICS_PER_INSTANCE = 5_000;
 
 const env = { host_callback: (x) => x * 10, host_callback_nounwind: (x) => x * 10 };
 const variants = [
-  ['unprocessed', 'panics.legacy.unprocessed.wasm'],
-  ['processed', 'panics.legacy.wasm'],
-  ['processed, no guard', 'panics.legacy.noguard.wasm'],
+  ['unprocessed', `panics.${encoding}.unprocessed.wasm`],
+  ['processed', `panics.${encoding}.wasm`],
+  ['processed, no guard', `panics.${encoding}.noguard.wasm`],
 ].map(([label, file]) => {
   const module = new WebAssembly.Module(readFileSync(join(dir, file)));
   return { label, module, instantiate: () => new WebAssembly.Instance(module, { env }).exports };
@@ -63,7 +65,7 @@ const pct = (m, base) => `${m >= base ? '+' : ''}${((100 * (m - base)) / base).t
 const range = (xs) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
 
 console.log(
-  `benches/runtime.mjs: Node ${process.version} (V8 ${process.versions.v8}), medians of ${RUNS} rounds (BENCH_RUNS), after one warm-up round`,
+  `benches/runtime.mjs: ${globalThis.Deno ? `Deno ${Deno.version.deno}` : `Node ${process.version}`} (V8 ${process.versions.v8}), ${encoding} EH, medians of ${RUNS} rounds (BENCH_RUNS), after one warm-up round`,
 );
 console.log(`machine: ${availableParallelism()} cores, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log('');

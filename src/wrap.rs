@@ -37,10 +37,23 @@ pub struct Selection {
     pub exclude: Vec<String>,
 }
 
+/// Exports wasm-bindgen generates for its own glue (allocator, externref table, exception
+/// store, struct field accessors): left alone unless an `--export` glob names them.
+const BINDGEN_INTERNALS: [&str; 3] = ["__wbindgen_*", "__wbg_*", "__externref_*"];
+
 impl Selection {
-    fn chooses(&self, name: &str) -> bool {
-        (self.include.is_empty() || self.include.iter().any(|g| glob_match(g, name)))
-            && !self.exclude.iter().any(|g| glob_match(g, name))
+    /// Whether `name` is wrapped, or why not.
+    fn reason_to_skip(&self, name: &str) -> Option<&'static str> {
+        let included = self.include.iter().any(|g| glob_match(g, name));
+        if !self.include.is_empty() && !included {
+            Some("not selected")
+        } else if self.exclude.iter().any(|g| glob_match(g, name)) {
+            Some("not selected")
+        } else if !included && BINDGEN_INTERNALS.iter().any(|g| glob_match(g, name)) {
+            Some("wasm-bindgen internal")
+        } else {
+            None
+        }
     }
 }
 
@@ -58,8 +71,8 @@ pub struct Plan<'p> {
 pub fn choose_exports(module: &Module<'_>, selection: &Selection) -> Vec<ExportOutcome> {
     function_exports(module)
         .map(|(_, export)| {
-            let reason = if !selection.chooses(export.name) {
-                Some("not selected")
+            let reason = if let Some(reason) = selection.reason_to_skip(export.name) {
+                Some(reason)
             } else if export.index < module.imported_functions() {
                 Some("re-exports an import: no Rust code runs in it")
             } else {
@@ -266,7 +279,27 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use super::{Selection, glob_match};
+
+    #[test]
+    fn wasm_bindgen_internals_are_left_alone_unless_named() {
+        let all = Selection::default();
+        assert_eq!(all.reason_to_skip("greet"), None);
+        for internal in ["__wbindgen_malloc", "__wbg_point_free", "__externref_table_alloc"] {
+            assert_eq!(all.reason_to_skip(internal), Some("wasm-bindgen internal"));
+        }
+        let named = Selection {
+            include: vec!["__wbindgen_malloc".into(), "greet".into()],
+            exclude: Vec::new(),
+        };
+        assert_eq!(named.reason_to_skip("__wbindgen_malloc"), None);
+        assert_eq!(named.reason_to_skip("__wbindgen_free"), Some("not selected"));
+        let skipped = Selection {
+            include: Vec::new(),
+            exclude: vec!["gr*".into()],
+        };
+        assert_eq!(skipped.reason_to_skip("greet"), Some("not selected"));
+    }
 
     #[test]
     fn globs_match_like_a_shell() {
