@@ -541,7 +541,61 @@ fn bad_input_is_refused_with_one_line_and_nothing_written() {
             &out,
             &before,
         );
+        // JS mode writes no glue either (assert_refused checks the folder holds nothing new).
+        let glue = dir.path().join("wasm-unwind.mjs");
+        let output = run(
+            &[path_str(&in_path), "-o", path_str(&out), "--emit-js", path_str(&glue)],
+            None,
+        );
+        assert_refused(
+            &output,
+            &format!("{what} (--emit-js)"),
+            needle,
+            dir.path(),
+            &out,
+            &before,
+        );
     }
+}
+
+#[test]
+fn emit_js_writes_the_glue_and_imports_from_wasm_unwind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, glue) = (dir.path().join("out.wasm"), dir.path().join("glue.mjs"));
+    let input = fixture("panics-rt.legacy.wasm");
+    let args = [path_str(&input), "-o", path_str(&out), "--emit-js", path_str(&glue)];
+    let output = run(&args, None);
+    assert_success(&output, "--emit-js");
+    assert!(stderr(&output).contains("JS mode"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("runtime linked"), "{}", stderr(&output));
+    assert_eq!(std::fs::read_to_string(&glue).unwrap(), wasm_unwind::JS_GLUE);
+    let bytes = std::fs::read(&out).unwrap();
+    validate(&bytes);
+    let added: Vec<(String, String)> = Parser::new(0)
+        .parse_all(&bytes)
+        .filter_map(|p| match p.unwrap() {
+            Payload::ImportSection(r) => Some(r),
+            _ => None,
+        })
+        .flat_map(|r| r.into_imports().map(|i| i.unwrap()))
+        .filter(|i| i.module == wasm_unwind::JS_IMPORT_MODULE)
+        .map(|i| (i.module.to_string(), i.name.to_string()))
+        .collect();
+    let expected = [("wasm_unwind", "panic"), ("wasm_unwind", "terminated")];
+    assert_eq!(added, expected.map(|(m, n)| (m.to_string(), n.to_string())));
+    // The same interface otherwise: every original export is still there.
+    assert_eq!(
+        original_function_export_names(&bytes),
+        original_function_export_names(&fixture_bytes("panics-rt.legacy.wasm"))
+    );
+
+    // Without the runtime the tool says what linking it would add.
+    let output = run(&[path_str(&fixture("panics.legacy.wasm")), "--check"], None);
+    assert!(
+        stdout(&output).contains("linking wasm-unwind-runtime"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
