@@ -70,12 +70,16 @@ pub fn externalize(
         ],
         import_section_written: false,
         dropped_debug_info: false,
+        dropped_names: false,
     };
     let mut out = wasm_encoder::Module::new();
     pass.parse_core_module(&mut out, wasmparser::Parser::new(0), wasm)
         .map_err(|e| Error::OutputInvalid(format!("adding the `{IMPORT_MODULE}` imports: {e}")))?;
     if pass.dropped_debug_info {
         warnings.push("dropped DWARF debug info: --js renumbers the module's functions".into());
+    }
+    if pass.dropped_names {
+        warnings.push("dropped the name section: it is malformed, so --js cannot renumber it".into());
     }
     Ok(out.finish())
 }
@@ -86,6 +90,7 @@ struct Externalize {
     stand_ins: [(u32, &'static str, u32); 2],
     import_section_written: bool,
     dropped_debug_info: bool,
+    dropped_names: bool,
 }
 
 impl Externalize {
@@ -199,6 +204,16 @@ impl Reencode for Externalize {
     ) -> ReencodeResult<()> {
         if section.name().starts_with(".debug_") {
             self.dropped_debug_info = true;
+            return Ok(());
+        }
+        // A name section that does not parse cannot be renumbered; engines ignore it anyway.
+        if let wasmparser::KnownCustom::Name(names) = section.as_known() {
+            match self.custom_name_section(names) {
+                Ok(names) => {
+                    module.section(&names);
+                }
+                Err(_) => self.dropped_names = true,
+            }
             return Ok(());
         }
         reencode::utils::parse_custom_section(self, module, section)

@@ -931,6 +931,8 @@ pub struct Counts {
     pub inconclusive: usize,
     pub legacy_only: usize,
     pub not_runnable: usize,
+    /// Also processed in JS mode, and valid.
+    pub js_checked: usize,
 }
 
 pub fn fixtures() -> Vec<(String, Vec<u8>)> {
@@ -944,6 +946,26 @@ pub fn fixtures() -> Vec<(String, Vec<u8>)> {
             )
         })
         .collect()
+}
+
+/// JS mode re-encodes the whole module to add its imports: that path is checked on everything
+/// the default accepts (validity only: the differential host does not provide those imports).
+/// Returns whether it ran.
+fn check_js_mode(bytes: &[u8], outcome: &Outcome) -> Result<bool, Bug> {
+    let Outcome::Accepted { encoding, .. } = outcome else {
+        return Ok(false);
+    };
+    let js = Options {
+        js: true,
+        encoding: *encoding,
+        ..Options::default()
+    };
+    match check_case(bytes, &js, false)? {
+        Outcome::Rejected(msg) => Err(Bug {
+            what: format!("accepted by default but refused in JS mode: {msg}"),
+        }),
+        Outcome::Accepted { .. } => Ok(true),
+    }
 }
 
 /// The whole case: the variants first try with default options; a module that throws but never
@@ -975,6 +997,9 @@ fn run_one(kind: Kind, bytes: &[u8], counts: &mut Counts) -> Result<(), Bug> {
         }
         _ => outcome,
     };
+    if check_js_mode(bytes, &outcome)? {
+        counts.js_checked += 1;
+    }
     match outcome {
         Outcome::Rejected(_) => counts.rejected += 1,
         Outcome::Accepted { diff, .. } => {
@@ -1181,9 +1206,10 @@ fn fuzz_fixed_seed() {
         total.compared_calls += c.compared_calls;
         total.compared_exceptions += c.compared_exceptions;
         total.legacy_only += c.legacy_only;
+        total.js_checked += c.js_checked;
     }
     eprintln!(
-        "total: {} cases, {} accepted, {} rejected, {} differential runs ({} calls, {} exceptions), {} legacy validity-only, {} failing cases",
+        "total: {} cases, {} accepted, {} rejected, {} differential runs ({} calls, {} exceptions), {} legacy validity-only, {} also valid in JS mode, {} failing cases",
         total.cases,
         total.accepted,
         total.rejected,
@@ -1191,6 +1217,7 @@ fn fuzz_fixed_seed() {
         total.compared_calls,
         total.compared_exceptions,
         total.legacy_only,
+        total.js_checked,
         bug_cases.values().sum::<usize>()
     );
     for (what, n) in &bug_cases {
@@ -1242,7 +1269,9 @@ fn regressions() {
             continue;
         }
         let bytes = std::fs::read(&path).unwrap();
-        if let Err(bug) = check_case(&bytes, &Options::default(), true) {
+        let checked = check_case(&bytes, &Options::default(), true)
+            .and_then(|outcome| check_js_mode(&bytes, &outcome));
+        if let Err(bug) = checked {
             bugs.push(format!("{}: {}", path.display(), bug.what));
         }
     }
