@@ -39,6 +39,25 @@ pub fn engine(name: &str) -> PathBuf {
     path
 }
 
+/// The wasm-bindgen CLI at the bindgen fixture's version, installed first when missing by
+/// `tests/engines/wasm-bindgen.sh` (`cargo install`, several minutes the first time).
+pub fn wasm_bindgen() -> PathBuf {
+    static INSTALL: Once = Once::new();
+    let path = repo().join(".engines/wasm-bindgen/bin/wasm-bindgen");
+    if !path.is_file() {
+        INSTALL.call_once(|| {
+            say("wasm-bindgen is missing: running tests/engines/wasm-bindgen.sh");
+            let status = Command::new("bash")
+                .arg(repo().join("tests/engines/wasm-bindgen.sh"))
+                .status()
+                .unwrap_or_else(|e| panic!("cannot run tests/engines/wasm-bindgen.sh: {e}"));
+            assert!(status.success(), "tests/engines/wasm-bindgen.sh failed ({status})");
+        });
+    }
+    assert!(path.is_file(), "{} is missing after tests/engines/wasm-bindgen.sh", path.display());
+    path
+}
+
 /// Copies `from` to stderr line by line, prefixed, as it arrives (past the test harness's
 /// capture, so long runs show progress).
 pub fn stream(from: impl Read + Send + 'static, prefix: String) -> thread::JoinHandle<()> {

@@ -1,0 +1,101 @@
+//! The wasm-bindgen pipeline: a `#[wasm_bindgen]` crate (fixtures/bindgen, wasm-bindgen 0.2.130)
+//! processed before and after the wasm-bindgen CLI of the same version, then driven through
+//! wasm-bindgen's own nodejs glue in Node 24, both EH encodings.
+//!
+//! Before the CLI, the tool must leave what the CLI reads alone: its describe functions and the
+//! call sites of its placeholder imports. After it, the tool must leave wasm-bindgen's internal
+//! exports (allocator, externref table) unwrapped. Either way the glue works as before: values,
+//! strings, wasm-bindgen's PanicError with the message, state kept, refusal after an abort.
+
+use std::path::Path;
+use std::process::Command;
+
+use wasm_unwind::{Encoding, Options, Report};
+
+mod engines;
+use engines::{engine, repo, say, wasm_bindgen};
+
+/// The function exports the crate defines (wasm-bindgen adds its internals).
+const APP_EXPORTS: usize = 6;
+
+fn run_ok(command: &mut Command, what: &str) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    say(&format!("{what}: {}", String::from_utf8_lossy(&output.stdout).trim()));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn bindgen(input: &Path, out_dir: &Path) {
+    run_ok(
+        Command::new(wasm_bindgen())
+            .args(["--target", "nodejs", "--out-dir"])
+            .arg(out_dir)
+            .arg(input),
+        &format!("wasm-bindgen {}", input.display()),
+    );
+}
+
+fn process(bytes: &[u8], encoding: Encoding) -> (Vec<u8>, Report) {
+    let processed = wasm_unwind::process(bytes, &Options::default()).expect("process");
+    let report = processed.report;
+    assert_eq!(report.encoding, Some(encoding));
+    assert_eq!(report.wrapped(), APP_EXPORTS, "{:?}", report.exports);
+    for export in report.exports.iter().filter(|e| e.name.starts_with("__wbindgen_")) {
+        assert_eq!(export.reason, Some("wasm-bindgen internal"), "{}", export.name);
+    }
+    (processed.wasm, report)
+}
+
+/// wasm-bindgen's glue over `dir` in Node 24.
+fn drive(dir: &Path) {
+    run_ok(
+        Command::new(engine("node24"))
+            .arg(repo().join("tests/js/bindgen.test.cjs"))
+            .arg(dir),
+        &format!("node 24 on {}", dir.display()),
+    );
+}
+
+fn both_pipelines(fixture: &str, encoding: Encoding) {
+    let raw = std::fs::read(repo().join("fixtures/wasm").join(fixture)).expect(fixture);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // wasm-bindgen names its output after the input's stem, up to the first dot.
+    let stage = |name: &str, bytes: &[u8]| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("bindgen.wasm"), bytes).unwrap();
+        dir
+    };
+
+    // Before the CLI: none of wasm-bindgen's placeholder imports gets a shim.
+    let (processed, report) = process(&raw, encoding);
+    assert_eq!(report.import_shims, 0, "wasm-bindgen placeholders were shimmed");
+    let before = stage("before", &processed);
+    bindgen(&before.join("bindgen.wasm"), &before.join("pkg"));
+    drive(&before.join("pkg"));
+
+    // After the CLI: process its _bg.wasm in place. Its imports are real now and get shims.
+    let after = stage("after", &raw);
+    bindgen(&after.join("bindgen.wasm"), &after.join("pkg"));
+    let bg = after.join("pkg/bindgen_bg.wasm");
+    let (processed, report) = process(&std::fs::read(&bg).unwrap(), encoding);
+    assert!(report.import_shims > 0, "no import shims after wasm-bindgen");
+    std::fs::write(&bg, processed).unwrap();
+    drive(&after.join("pkg"));
+}
+
+#[test]
+fn exnref() {
+    both_pipelines("bindgen.exnref.wasm", Encoding::Exnref);
+}
+
+#[test]
+fn legacy() {
+    both_pipelines("bindgen.legacy.wasm", Encoding::Legacy);
+}

@@ -1,0 +1,40 @@
+// wasm-bindgen's own nodejs glue over a module wasm-unwind processed (before or after the
+// wasm-bindgen CLI): what a wasm-bindgen user sees must not change. Run by tests/bindgen.rs:
+//   node tests/js/bindgen.test.cjs DIR      (DIR holds wasm-bindgen's bindgen.js + bindgen_bg.wasm)
+'use strict';
+const assert = require('node:assert/strict');
+const path = require('node:path');
+
+const app = require(path.resolve(process.argv[2], 'bindgen.js'));
+
+function thrown(f) {
+  try {
+    f();
+  } catch (error) {
+    return error;
+  }
+  assert.fail('expected a throw');
+}
+
+assert.equal(app.add(2, 3), 5);
+assert.equal(app.greet('wasm'), 'Hello, wasm!');
+assert.equal(app.counter_inc(), 1);
+assert.equal(app.counter_inc(), 2);
+
+// wasm-bindgen catches the panic itself (catch_unwind in its export shims) and throws its
+// PanicError; our wrapper must not get in the way.
+const panic = thrown(() => app.panic_with('boom 7'));
+assert.ok(panic instanceof Error);
+assert.equal(panic.name, 'PanicError');
+assert.equal(panic.message, 'boom 7');
+for (let i = 0; i < 1000; i++) assert.equal(thrown(() => app.panic_with(`boom ${i}`)).message, `boom ${i}`);
+assert.equal(app.add(40, 2), 42);
+assert.equal(app.counter_get(), 2, 'state survived the panics');
+assert.equal(app.greet('again'), 'Hello, again!');
+
+// An abort is a trap; wasm-bindgen's glue then refuses every call.
+const abort = thrown(() => app.abort_now());
+assert.ok(abort instanceof WebAssembly.RuntimeError, String(abort));
+const refused = thrown(() => app.counter_get());
+assert.match(String(refused), /terminated/i);
+console.log('ok: wasm-bindgen glue over', process.argv[2]);
