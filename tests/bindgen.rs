@@ -56,7 +56,7 @@ fn process(bytes: &[u8], encoding: Encoding) -> (Vec<u8>, Report) {
 fn drive(dir: &Path) {
     run_ok(
         Command::new(engine("node24"))
-            .arg(repo().join("tests/js/bindgen.test.cjs"))
+            .arg(repo().join("tests/js/bindgen.test.mjs"))
             .arg(dir),
         &format!("node 24 on {}", dir.display()),
     );

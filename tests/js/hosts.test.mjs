@@ -12,6 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { thrown } from './harness.mjs';
+
 const dir = process.env.WASM_UNWIND_JS_DIR;
 assert.ok(dir, 'WASM_UNWIND_JS_DIR is not set: run through `cargo test --test js_hosts`');
 const glue = await import(pathToFileURL(join(dir, 'wasm-unwind.mjs')).href);
@@ -32,15 +34,6 @@ async function load(file, options = {}) {
   };
   const app = await instantiate(readFileSync(join(dir, file)), { env }, options);
   return { app, e: app.exports, host };
-}
-
-function thrown(f) {
-  try {
-    f();
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected a throw');
 }
 
 const PANICS = 100_000;

@@ -1,20 +1,14 @@
 // wasm-bindgen's own nodejs glue over a module wasm-unwind processed (before or after the
 // wasm-bindgen CLI): what a wasm-bindgen user sees must not change. Run by tests/bindgen.rs:
-//   node tests/js/bindgen.test.cjs DIR      (DIR holds wasm-bindgen's bindgen.js + bindgen_bg.wasm)
-'use strict';
-const assert = require('node:assert/strict');
-const path = require('node:path');
+//   node tests/js/bindgen.test.mjs DIR      (DIR holds wasm-bindgen's bindgen.js + bindgen_bg.wasm)
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 
-const app = require(path.resolve(process.argv[2], 'bindgen.js'));
+import { thrown } from './harness.mjs';
 
-function thrown(f) {
-  try {
-    f();
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected a throw');
-}
+// The nodejs target writes CommonJS.
+const app = createRequire(import.meta.url)(resolve(process.argv[2], 'bindgen.js'));
 
 assert.equal(app.add(2, 3), 5);
 assert.equal(app.greet('wasm'), 'Hello, wasm!');
