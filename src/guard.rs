@@ -31,7 +31,8 @@ pub struct Guard {
 /// Import modules that are not the host: wasm-bindgen's CLI reads the functions that call
 /// these (its describe protocol) and replaces the imports, so their call sites must stay as
 /// they are for the module to go through wasm-bindgen after us.
-const TOOLCHAIN_IMPORT_MODULES: [&str; 2] = ["__wbindgen_placeholder__", "__wbindgen_externref_xform__"];
+const TOOLCHAIN_IMPORT_MODULES: [&str; 2] =
+    ["__wbindgen_placeholder__", "__wbindgen_externref_xform__"];
 
 /// Name of the export that reports the instance state: 0 live, 1 terminated.
 pub const STATE_EXPORT: &str = "__wasm_unwind_state";
@@ -115,7 +116,8 @@ pub fn install(
         }
     }
     let mut shims = 0;
-    let real = |i: u32| !TOOLCHAIN_IMPORT_MODULES.contains(&module.function_imports[i as usize].module);
+    let real =
+        |i: u32| !TOOLCHAIN_IMPORT_MODULES.contains(&module.function_imports[i as usize].module);
     for import in (0..module.imported_functions()).filter(|&i| called[i as usize] && real(i)) {
         let body = shim_body(module, import, encoding, &globals, returned);
         let name = &module.function_imports[import as usize];

@@ -41,7 +41,10 @@ impl HostErrors {
             let ty = edits.add_type(params, &[]);
             let mut body = Function::new([]);
             body.instructions().unreachable().end();
-            (edits.add_function(ty, format!("{IMPORT_MODULE}.{name}"), body), ty)
+            (
+                edits.add_function(ty, format!("{IMPORT_MODULE}.{name}"), body),
+                ty,
+            )
         };
         let (panic, panic_type) = stand_in(&[ValType::I32, ValType::I32], "panic");
         let (terminated, terminated_type) = stand_in(&[], "terminated");
@@ -79,7 +82,8 @@ pub fn externalize(
         warnings.push("dropped DWARF debug info: --js renumbers the module's functions".into());
     }
     if pass.dropped_names {
-        warnings.push("dropped the name section: it is malformed, so --js cannot renumber it".into());
+        warnings
+            .push("dropped the name section: it is malformed, so --js cannot renumber it".into());
     }
     Ok(out.finish())
 }
@@ -105,6 +109,22 @@ impl Externalize {
         self.import_section_written = true;
     }
 
+    /// The entries of the function or code section, one per defined function, less the
+    /// stand-ins' (their imports take their place).
+    fn defined_without_stand_ins<T>(
+        &self,
+        section: impl IntoIterator<Item = wasmparser::Result<T>>,
+    ) -> wasmparser::Result<Vec<T>> {
+        let mut kept = Vec::new();
+        for (defined, entry) in section.into_iter().enumerate() {
+            let entry = entry?;
+            if !self.is_stand_in(self.imported_functions + defined as u32) {
+                kept.push(entry);
+            }
+        }
+        Ok(kept)
+    }
+
     /// Index `function` takes once the stand-ins are imports after the input's own imports.
     fn renumber(&self, function: u32) -> u32 {
         if function < self.imported_functions {
@@ -113,11 +133,18 @@ impl Externalize {
         if let Some(position) = self.stand_ins.iter().position(|&(f, _, _)| f == function) {
             return self.imported_functions + position as u32;
         }
-        let before = self.stand_ins.iter().filter(|&&(f, _, _)| f < function).count() as u32;
+        let before = self
+            .stand_ins
+            .iter()
+            .filter(|&&(f, _, _)| f < function)
+            .count() as u32;
         function + self.stand_ins.len() as u32 - before
     }
 
-    fn sorted_names(&self, map: wasmparser::NameMap<'_>) -> Result<NameMap, wasmparser::BinaryReaderError> {
+    fn sorted_names(
+        &self,
+        map: wasmparser::NameMap<'_>,
+    ) -> Result<NameMap, wasmparser::BinaryReaderError> {
         let mut names = map
             .into_iter()
             .map(|n| n.map(|n| (self.renumber(n.index), n.name)))
@@ -174,11 +201,8 @@ impl Reencode for Externalize {
         functions: &mut wasm_encoder::FunctionSection,
         section: wasmparser::FunctionSectionReader<'_>,
     ) -> ReencodeResult<()> {
-        for (defined, ty) in section.into_iter().enumerate() {
-            let ty = ty?;
-            if !self.is_stand_in(self.imported_functions + defined as u32) {
-                functions.function(ty);
-            }
+        for ty in self.defined_without_stand_ins(section)? {
+            functions.function(ty);
         }
         Ok(())
     }
@@ -188,11 +212,8 @@ impl Reencode for Externalize {
         code: &mut wasm_encoder::CodeSection,
         section: wasmparser::CodeSectionReader<'_>,
     ) -> ReencodeResult<()> {
-        for (defined, body) in section.into_iter().enumerate() {
-            let body = body?;
-            if !self.is_stand_in(self.imported_functions + defined as u32) {
-                reencode::utils::parse_function_body(self, code, body)?;
-            }
+        for body in self.defined_without_stand_ins(section)? {
+            reencode::utils::parse_function_body(self, code, body)?;
         }
         Ok(())
     }

@@ -26,8 +26,8 @@ pub use error::{Error, Result};
 pub use guard::STATE_EXPORT;
 pub use inspect::{ExportRow, Inspection, inspect};
 pub use js::{GLUE as JS_GLUE, IMPORT_MODULE as JS_IMPORT_MODULE};
-pub use recover::RUNTIME_EXPORT;
 pub use load::{MARKER_SECTION, read_input};
+pub use recover::RUNTIME_EXPORT;
 pub use wrap::ExportOutcome;
 
 /// Every export the tool adds starts with this.

@@ -35,9 +35,10 @@ pub struct Recovery {
 /// The runtime crate's recover function, when the module links it with the expected type
 /// `(i32) -> i32`.
 pub fn runtime(module: &Module<'_>) -> Option<u32> {
-    let export = module.exports.iter().find(|e| {
-        e.kind == wasmparser::ExternalKind::Func && e.name == RUNTIME_EXPORT
-    })?;
+    let export = module
+        .exports
+        .iter()
+        .find(|e| e.kind == wasmparser::ExternalKind::Func && e.name == RUNTIME_EXPORT)?;
     let ty = module.function_type(export.index);
     (ty.params() == [wasmparser::ValType::I32] && ty.results() == [wasmparser::ValType::I32])
         .then_some(export.index)

@@ -162,7 +162,8 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Plan<'_>) -> Function {
         });
     let recovery = plan.recovery.filter(|_| plan.encoding.is_some());
     let saved = params;
-    let mut locals: Vec<(u32, ValType)> = stack_pointer.map(|(_, ty)| (1, ty)).into_iter().collect();
+    let mut locals: Vec<(u32, ValType)> =
+        stack_pointer.map(|(_, ty)| (1, ty)).into_iter().collect();
     let exception = params + locals.len() as u32;
     if recovery.is_some() && plan.encoding == Some(Encoding::Exnref) {
         locals.push((1, ValType::EXNREF));
@@ -285,7 +286,11 @@ mod tests {
     fn wasm_bindgen_internals_are_left_alone_unless_named() {
         let all = Selection::default();
         assert_eq!(all.reason_to_skip("greet"), None);
-        for internal in ["__wbindgen_malloc", "__wbg_point_free", "__externref_table_alloc"] {
+        for internal in [
+            "__wbindgen_malloc",
+            "__wbg_point_free",
+            "__externref_table_alloc",
+        ] {
             assert_eq!(all.reason_to_skip(internal), Some("wasm-bindgen internal"));
         }
         let named = Selection {
@@ -293,7 +298,10 @@ mod tests {
             exclude: Vec::new(),
         };
         assert_eq!(named.reason_to_skip("__wbindgen_malloc"), None);
-        assert_eq!(named.reason_to_skip("__wbindgen_free"), Some("not selected"));
+        assert_eq!(
+            named.reason_to_skip("__wbindgen_free"),
+            Some("not selected")
+        );
         let skipped = Selection {
             include: Vec::new(),
             exclude: vec!["gr*".into()],

@@ -22,7 +22,10 @@ fn run_ok(command: &mut Command, what: &str) {
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    say(&format!("{what}: {}", String::from_utf8_lossy(&output.stdout).trim()));
+    say(&format!(
+        "{what}: {}",
+        String::from_utf8_lossy(&output.stdout).trim()
+    ));
     assert!(
         output.status.success(),
         "{what} failed ({}):\n{}",
@@ -46,8 +49,17 @@ fn process(bytes: &[u8], encoding: Encoding) -> (Vec<u8>, Report) {
     let report = processed.report;
     assert_eq!(report.encoding, Some(encoding));
     assert_eq!(report.wrapped(), APP_EXPORTS, "{:?}", report.exports);
-    for export in report.exports.iter().filter(|e| e.name.starts_with("__wbindgen_")) {
-        assert_eq!(export.reason, Some("wasm-bindgen internal"), "{}", export.name);
+    for export in report
+        .exports
+        .iter()
+        .filter(|e| e.name.starts_with("__wbindgen_"))
+    {
+        assert_eq!(
+            export.reason,
+            Some("wasm-bindgen internal"),
+            "{}",
+            export.name
+        );
     }
     (processed.wasm, report)
 }
@@ -75,7 +87,10 @@ fn both_pipelines(fixture: &str, encoding: Encoding) {
 
     // Before the CLI: none of wasm-bindgen's placeholder imports gets a shim.
     let (processed, report) = process(&raw, encoding);
-    assert_eq!(report.import_shims, 0, "wasm-bindgen placeholders were shimmed");
+    assert_eq!(
+        report.import_shims, 0,
+        "wasm-bindgen placeholders were shimmed"
+    );
     let before = stage("before", &processed);
     bindgen(&before.join("bindgen.wasm"), &before.join("pkg"));
     drive(&before.join("pkg"));
@@ -85,7 +100,10 @@ fn both_pipelines(fixture: &str, encoding: Encoding) {
     bindgen(&after.join("bindgen.wasm"), &after.join("pkg"));
     let bg = after.join("pkg/bindgen_bg.wasm");
     let (processed, report) = process(&std::fs::read(&bg).unwrap(), encoding);
-    assert!(report.import_shims > 0, "no import shims after wasm-bindgen");
+    assert!(
+        report.import_shims > 0,
+        "no import shims after wasm-bindgen"
+    );
     std::fs::write(&bg, processed).unwrap();
     drive(&after.join("pkg"));
 }

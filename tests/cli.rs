@@ -544,7 +544,13 @@ fn bad_input_is_refused_with_one_line_and_nothing_written() {
         // JS mode writes no glue either (assert_refused checks the folder holds nothing new).
         let glue = dir.path().join("wasm-unwind.mjs");
         let output = run(
-            &[path_str(&in_path), "-o", path_str(&out), "--emit-js", path_str(&glue)],
+            &[
+                path_str(&in_path),
+                "-o",
+                path_str(&out),
+                "--emit-js",
+                path_str(&glue),
+            ],
             None,
         );
         assert_refused(
@@ -563,12 +569,25 @@ fn emit_js_writes_the_glue_and_imports_from_wasm_unwind() {
     let dir = tempfile::tempdir().unwrap();
     let (out, glue) = (dir.path().join("out.wasm"), dir.path().join("glue.mjs"));
     let input = fixture("panics-rt.legacy.wasm");
-    let args = [path_str(&input), "-o", path_str(&out), "--emit-js", path_str(&glue)];
+    let args = [
+        path_str(&input),
+        "-o",
+        path_str(&out),
+        "--emit-js",
+        path_str(&glue),
+    ];
     let output = run(&args, None);
     assert_success(&output, "--emit-js");
     assert!(stderr(&output).contains("JS mode"), "{}", stderr(&output));
-    assert!(stderr(&output).contains("runtime linked"), "{}", stderr(&output));
-    assert_eq!(std::fs::read_to_string(&glue).unwrap(), wasm_unwind::JS_GLUE);
+    assert!(
+        stderr(&output).contains("runtime linked"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&glue).unwrap(),
+        wasm_unwind::JS_GLUE
+    );
     let bytes = std::fs::read(&out).unwrap();
     validate(&bytes);
     let added: Vec<(String, String)> = Parser::new(0)

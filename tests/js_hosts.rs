@@ -36,7 +36,10 @@ fn write_modules() -> tempfile::TempDir {
         let processed = wasm_unwind::process(&input, &options)
             .unwrap_or_else(|e| panic!("processing {fixture}: {e}"));
         assert!(processed.report.js, "{fixture}: JS mode not applied");
-        assert_eq!(processed.report.runtime, runtime, "{fixture}: runtime detection");
+        assert_eq!(
+            processed.report.runtime, runtime,
+            "{fixture}: runtime detection"
+        );
         std::fs::write(dir.path().join(fixture), &processed.wasm).expect("writing a module");
     }
     std::fs::write(dir.path().join("wasm-unwind.mjs"), wasm_unwind::JS_GLUE).expect("glue");
@@ -72,24 +75,42 @@ fn run(label: &str, program: &Path, args: &[&str]) {
         "{prefix}exited with {status} after {:.1} s",
         started.elapsed().as_secs_f64()
     ));
-    assert!(status.success(), "{label}: JS tests failed ({status}); see the output above");
+    assert!(
+        status.success(),
+        "{label}: JS tests failed ({status}); see the output above"
+    );
 }
 
 fn version(program: &Path) -> String {
-    let output = Command::new(program).arg("--version").output().expect("engine --version");
-    String::from_utf8_lossy(&output.stdout).lines().next().unwrap_or("").to_string()
+    let output = Command::new(program)
+        .arg("--version")
+        .output()
+        .expect("engine --version");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 #[test]
 fn deno() {
     let deno = engine("deno");
-    assert!(version(&deno).starts_with("deno 2.9."), "expected Deno 2.9, got {}", version(&deno));
+    assert!(
+        version(&deno).starts_with("deno 2.9."),
+        "expected Deno 2.9, got {}",
+        version(&deno)
+    );
     run("deno", &deno, &["run", "--allow-read", "--allow-env"]);
 }
 
 #[test]
 fn node_24() {
     let node = engine("node24");
-    assert!(version(&node).starts_with("v24."), "expected Node 24, got {}", version(&node));
+    assert!(
+        version(&node).starts_with("v24."),
+        "expected Node 24, got {}",
+        version(&node)
+    );
     run("node 24", &node, &[]);
 }

@@ -807,9 +807,15 @@ fn runtime_frees_every_panic_and_keeps_its_message() {
     let module = compile(&process(&fixture("panics-rt.exnref.wasm")));
     let mut run = Run::new(&module);
     let tag = run.tag_export(wasm_unwind::TAG_EXPORT).expect("tag export");
-    assert_eq!(failure(run.call::<(i32,), i32>("panic_fmt", (13,))), Failure::Exception);
+    assert_eq!(
+        failure(run.call::<(i32,), i32>("panic_fmt", (13,))),
+        Failure::Exception
+    );
     let (thrown, _) = run.take_exception().expect("pending exception");
-    assert!(run.same_tag(&thrown, &tag), "the host still sees the Rust tag");
+    assert!(
+        run.same_tag(&thrown, &tag),
+        "the host still sees the Rust tag"
+    );
     assert_eq!(last_panic_message(&mut run), "unlucky 13");
     assert_eq!(run.call::<(), i32>("is_panicking", ()).unwrap(), 0);
 
@@ -823,7 +829,10 @@ fn runtime_frees_every_panic_and_keeps_its_message() {
     assert_eq!(run.memory().len(), before, "memory grew over {N} panics");
     assert_eq!(run.stack_pointer(), sp);
     assert_eq!(run.call::<(), i32>("is_panicking", ()).unwrap(), 0);
-    assert_eq!(failure(run.call::<(), ()>("panic_static", ())), Failure::Exception);
+    assert_eq!(
+        failure(run.call::<(), ()>("panic_static", ())),
+        Failure::Exception
+    );
     run.take_exception();
     assert_eq!(last_panic_message(&mut run), "static panic message");
     assert_eq!(run.call::<(), u32>("counter_inc", ()).unwrap(), 1);

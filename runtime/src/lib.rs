@@ -24,4 +24,4 @@
 mod recover;
 
 #[cfg(all(target_family = "wasm", panic = "unwind"))]
-pub use recover::{PanicMessage, __wasm_unwind_message, __wasm_unwind_recover};
+pub use recover::{__wasm_unwind_message, __wasm_unwind_recover, PanicMessage};

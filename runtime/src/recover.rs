@@ -42,11 +42,14 @@ thread_local! {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn __wasm_unwind_recover(exception: *mut u8) -> *const PanicMessage {
     // SAFETY: a caught exception operand points at its header, which starts with the class.
-    if exception.is_null() || unsafe { exception.cast::<[u8; 8]>().read_unaligned() } != RUST_EXCEPTION_CLASS {
+    if exception.is_null()
+        || unsafe { exception.cast::<[u8; 8]>().read_unaligned() } != RUST_EXCEPTION_CLASS
+    {
         return ptr::null();
     }
     // SAFETY: rethrowing the caught exception as it was thrown; catch_unwind takes it back.
-    let caught = std::panic::catch_unwind(|| -> () { unsafe { wasm_throw(CPP_EXCEPTION_TAG, exception) } });
+    let caught =
+        std::panic::catch_unwind(|| -> () { unsafe { wasm_throw(CPP_EXCEPTION_TAG, exception) } });
     let Err(payload) = caught else {
         return ptr::null();
     };

@@ -23,12 +23,18 @@ pub fn engine(name: &str) -> PathBuf {
     let path = repo().join(".engines/bin").join(name);
     if !path.is_file() {
         INSTALL.call_once(|| {
-            say(&format!("{} is missing: running tests/engines/install.sh", path.display()));
+            say(&format!(
+                "{} is missing: running tests/engines/install.sh",
+                path.display()
+            ));
             let status = Command::new("bash")
                 .arg(repo().join("tests/engines/install.sh"))
                 .status()
                 .unwrap_or_else(|e| panic!("cannot run tests/engines/install.sh: {e}"));
-            assert!(status.success(), "tests/engines/install.sh failed ({status})");
+            assert!(
+                status.success(),
+                "tests/engines/install.sh failed ({status})"
+            );
         });
     }
     assert!(
@@ -51,10 +57,17 @@ pub fn wasm_bindgen() -> PathBuf {
                 .arg(repo().join("tests/engines/wasm-bindgen.sh"))
                 .status()
                 .unwrap_or_else(|e| panic!("cannot run tests/engines/wasm-bindgen.sh: {e}"));
-            assert!(status.success(), "tests/engines/wasm-bindgen.sh failed ({status})");
+            assert!(
+                status.success(),
+                "tests/engines/wasm-bindgen.sh failed ({status})"
+            );
         });
     }
-    assert!(path.is_file(), "{} is missing after tests/engines/wasm-bindgen.sh", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing after tests/engines/wasm-bindgen.sh",
+        path.display()
+    );
     path
 }
 
