@@ -45,9 +45,8 @@ impl Selection {
     /// Whether `name` is wrapped, or why not.
     fn reason_to_skip(&self, name: &str) -> Option<&'static str> {
         let included = self.include.iter().any(|g| glob_match(g, name));
-        if !self.include.is_empty() && !included {
-            Some("not selected")
-        } else if self.exclude.iter().any(|g| glob_match(g, name)) {
+        let excluded = self.exclude.iter().any(|g| glob_match(g, name));
+        if (!self.include.is_empty() && !included) || excluded {
             Some("not selected")
         } else if !included && BINDGEN_INTERNALS.iter().any(|g| glob_match(g, name)) {
             Some("wasm-bindgen internal")
