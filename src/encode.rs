@@ -160,14 +160,20 @@ fn write_known(out: &mut Vec<u8>, module: &Module<'_>, edits: &Edits, section: &
                 g.ty.encode(&mut added);
                 g.init.encode(&mut added);
             }
-            append_items(data, edits.globals.len(), &added, false)
+            let globals = repoint(
+                module.bytes,
+                section.range.clone(),
+                &module.function_references,
+                edits,
+            );
+            append_items(&globals, edits.globals.len(), &added, false)
         }
         EXPORT => exports(module, edits),
         ELEMENT => {
             let segments = repoint(
                 module.bytes,
                 section.range.clone(),
-                &module.table_functions,
+                &module.function_references,
                 edits,
             );
             if edits.declared_functions.is_empty() {

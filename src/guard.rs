@@ -108,7 +108,7 @@ pub fn install(
     let mut called = vec![false; module.imported_functions() as usize];
     let mut referenced = vec![false; module.imported_functions() as usize];
     let code = module.bodies.iter().flat_map(|b| &b.calls);
-    for call in code.chain(&module.table_functions) {
+    for call in code.chain(&module.function_references) {
         if let Some(seen) = called.get_mut(call.callee as usize) {
             *seen = true;
             // Table entries are references too; declaring them again is valid and harmless.

@@ -131,9 +131,10 @@ pub struct Module<'a> {
     /// Bodies of the defined functions, in order.
     pub bodies: Vec<Body>,
     pub eh: EhUse,
-    /// Functions placed in tables by element segments (any indirect call may reach them), with
-    /// where each index sits so that it can be repointed like a call.
-    pub table_functions: Vec<Call>,
+    /// Functions referenced outside code, by element segments (any indirect call may reach
+    /// them) and by `ref.func` in global initialisers, with where each index sits so that it
+    /// can be repointed like a call.
+    pub function_references: Vec<Call>,
     pub names: Names<'a>,
     /// The text of our marker section, when the input was produced by wasm-unwind.
     pub marker: Option<&'a str>,
@@ -257,7 +258,7 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
         exports: Vec::new(),
         bodies: Vec::new(),
         eh: EhUse::default(),
-        table_functions: Vec::new(),
+        function_references: Vec::new(),
         names: Names::default(),
         marker: None,
         memory32: false,
@@ -325,7 +326,16 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             }
             Payload::ElementSection(reader) => {
                 for element in reader {
-                    read_element_functions(bytes, element?.items, &mut module.table_functions)?;
+                    read_element_functions(
+                        bytes,
+                        element?.items,
+                        &mut module.function_references,
+                    )?;
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    read_ref_funcs(global?.init_expr, &mut module.function_references)?;
                 }
             }
             Payload::CustomSection(reader) => match reader.name() {
@@ -466,18 +476,27 @@ fn read_element_functions(
         }
         wasmparser::ElementItems::Expressions(_, exprs) => {
             for expr in exprs {
-                let mut ops = expr?.get_operators_reader();
-                while !ops.eof() {
-                    let (op, at) = ops.read_with_offset()?;
-                    if let Operator::RefFunc { function_index } = op {
-                        into.push(Call {
-                            callee: function_index,
-                            index_bytes: at + 1..ops.original_position(),
-                            reference: true,
-                        });
-                    }
-                }
+                read_ref_funcs(expr?, into)?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// The `ref.func`s of a constant expression.
+fn read_ref_funcs(
+    expr: wasmparser::ConstExpr<'_>,
+    into: &mut Vec<Call>,
+) -> Result<(), wasmparser::BinaryReaderError> {
+    let mut ops = expr.get_operators_reader();
+    while !ops.eof() {
+        let (op, at) = ops.read_with_offset()?;
+        if let Operator::RefFunc { function_index } = op {
+            into.push(Call {
+                callee: function_index,
+                index_bytes: at + 1..ops.original_position(),
+                reference: true,
+            });
         }
     }
     Ok(())

@@ -838,3 +838,38 @@ fn runtime_frees_every_panic_and_keeps_its_message() {
     assert_eq!(run.call::<(), u32>("counter_inc", ()).unwrap(), 1);
     assert_eq!(run.state(), 0);
 }
+
+/// An import taken through a global's `ref.func` goes through the guard like any call site:
+/// `via_global` calls `env.host_callback` with `call_ref` on a global initialised to it; the
+/// host re-enters `abort_now` (which traps, and the host swallows it) and returns normally.
+const IMPORT_IN_A_GLOBAL: &str = r#"
+(module
+  (type $cb (func (param i32) (result i32)))
+  (import "env" "host_callback" (func $host (type $cb)))
+  (global $__stack_pointer (mut i32) (i32.const 1024))
+  (global $callback (ref null $cb) (ref.func $host))
+  (memory (export "memory") 1)
+  (func (export "via_global") (param i32) (result i32)
+    local.get 0
+    global.get $callback
+    call_ref $cb
+    i32.const 1
+    i32.add)
+  (func (export "abort_now") unreachable)
+  (func (export "add") (param i32 i32) (result i32)
+    local.get 0
+    local.get 1
+    i32.add))
+"#;
+
+#[test]
+fn a_trap_under_an_import_called_through_a_global_stops_the_caller() {
+    let module = compile(&process(IMPORT_IN_A_GLOBAL.as_bytes()));
+    let mut run = Run::new(&module);
+    assert_eq!(run.call::<(i32,), i32>("via_global", (1,)).unwrap(), 2);
+    run.store.data_mut().callback = reenter_abort_now;
+    let failure = failure(run.call::<(i32,), i32>("via_global", (1,)));
+    assert_eq!(failure, Failure::Trap(Trap::UnreachableCodeReached));
+    assert_eq!(run.store.data().notes[0], "abort_now: Trap(UnreachableCodeReached)");
+    assert_eq!(run.state(), 1);
+}
