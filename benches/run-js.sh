@@ -18,6 +18,7 @@ for enc in exnref legacy; do
     cp "fixtures/wasm/panics.$enc.wasm" "$out/panics.$enc.unprocessed.wasm"
     "$cli" "fixtures/wasm/panics.$enc.wasm" -o "$out/panics.$enc.wasm" -q
     "$cli" "fixtures/wasm/panics.$enc.wasm" -o "$out/panics.$enc.noguard.wasm" --no-abort-guard -q
+    "$cli" "fixtures/wasm/panics-rt.$enc.wasm" -o "$out/panics-rt.$enc.wasm" -q
 done
 
 # Deno (V8 of Deno 2.9, both encodings), then this machine's Node (Node 20 runs legacy only).

@@ -5,7 +5,8 @@
 //   node benches/runtime.mjs DIR [exnref|legacy]      (default legacy: Node 20 runs no exnref)
 //   deno run --allow-read --allow-env --allow-sys benches/runtime.mjs DIR exnref
 // DIR holds panics.ENC.wasm (processed, defaults), panics.ENC.noguard.wasm (processed,
-// --no-abort-guard) and panics.ENC.unprocessed.wasm (the fixture as built).
+// --no-abort-guard), panics.ENC.unprocessed.wasm (the fixture as built) and panics-rt.ENC.wasm
+// (the fixture linking wasm-unwind-runtime, processed).
 //
 // Imports: env.host_callback = env.host_callback_nounwind = x => x * 10.
 // Rounds are interleaved (every variant each round, the order alternating between rounds);
@@ -45,6 +46,7 @@ const variants = [
   ['unprocessed', `panics.${encoding}.unprocessed.wasm`],
   ['processed', `panics.${encoding}.wasm`],
   ['processed, no guard', `panics.${encoding}.noguard.wasm`],
+  ['processed, runtime linked', `panics-rt.${encoding}.wasm`],
 ].map(([label, file]) => {
   const module = new WebAssembly.Module(readFileSync(join(dir, file)));
   return { label, module, instantiate: () => new WebAssembly.Instance(module, { env }).exports };
@@ -105,7 +107,7 @@ function perCall(exportName, args, expected) {
 }
 
 function perPanic() {
-  const [unprocessed, processed] = variants;
+  const [unprocessed, processed, , runtime] = variants;
   const lane = (label, variant, fresh) => ({ label, variant, fresh, exports: variant.instantiate(), sinceFresh: 0, total: 0, us: [] });
   const lanes = [
     // It dies after about 13,000 escaped panics: it cannot run any other way.
@@ -114,9 +116,13 @@ function perPanic() {
     lane('processed, one instance throughout', processed, false),
     // Same schedule as the unprocessed one, to compare like with like.
     lane('processed, fresh instance every 5,000', processed, true),
+    // With the runtime crate each panic is also taken back by Rust's catch_unwind.
+    lane('processed, runtime linked, one instance throughout', runtime, false),
   ];
   const kept = lanes[1].exports;
   const sp0 = kept.stack_pointer();
+  const withRuntime = lanes[3].exports;
+  const memory0 = [kept, withRuntime].map((e) => e.memory.buffer.byteLength);
 
   // One batch function per lane (new Function: its own feedback).
   const batches = lanes.map(
@@ -178,6 +184,8 @@ function perPanic() {
   });
   console.log('');
   console.log(`The processed instance kept throughout took ${lanes[1].total} panics (warm-up included) and is still live, shadow stack pointer unchanged.`);
+  const memory1 = [kept, withRuntime].map((e) => e.memory.buffer.byteLength);
+  console.log(`Linear memory over those panics: ${memory0[0]} -> ${memory1[0]} bytes without the runtime, ${memory0[1]} -> ${memory1[1]} with it (${lanes[3].total} panics).`);
   console.log('');
 }
 
