@@ -89,7 +89,11 @@ fn reaches(module: &Module<'_>, seed: impl Fn(&Module<'_>, u32) -> bool) -> Hash
     let imported = module.imported_functions();
     let mut callers: Vec<Vec<u32>> = vec![Vec::new(); module.function_count() as usize];
     let mut indirect_callers = Vec::new();
-    let mut address_taken: HashSet<u32> = module.function_references.iter().map(|c| c.callee).collect();
+    let mut address_taken: HashSet<u32> = module
+        .function_references
+        .iter()
+        .map(|c| c.callee)
+        .collect();
     for (i, body) in module.bodies.iter().enumerate() {
         let caller = imported + i as u32;
         for call in &body.calls {

@@ -152,15 +152,18 @@ pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
         guard
     });
     report.abort_guard = guard.is_some();
-    let recovery = match &report.unwind_tag {
-        Some(tag) if runtime.is_some() || host.is_some() => Some(recover::install(
-            &module,
-            tag.index,
-            runtime,
-            host.as_ref(),
-            guard.as_ref().map(|g| g.leave),
-            &mut edits,
-        )),
+    let recovery = match (&report.unwind_tag, report.encoding) {
+        (Some(tag), Some(encoding)) if runtime.is_some() || host.is_some() => {
+            Some(recover::install(
+                &module,
+                encoding,
+                tag.index,
+                runtime,
+                host.as_ref(),
+                guard.as_ref().map(|g| g.leave),
+                &mut edits,
+            ))
+        }
         _ => None,
     };
     if report.encoding.is_some() || guard.is_some() {

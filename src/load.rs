@@ -326,11 +326,7 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             }
             Payload::ElementSection(reader) => {
                 for element in reader {
-                    read_element_functions(
-                        bytes,
-                        element?.items,
-                        &mut module.function_references,
-                    )?;
+                    read_element_functions(bytes, element?.items, &mut module.function_references)?;
                 }
             }
             Payload::GlobalSection(reader) => {

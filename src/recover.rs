@@ -12,6 +12,7 @@
 
 use wasm_encoder::{BlockType, Function, InstructionSink, MemArg, ValType};
 
+use crate::detect::Encoding;
 use crate::edits::{Edits, val_type};
 use crate::js::HostErrors;
 use crate::load::Module;
@@ -26,8 +27,8 @@ const RUST_EXCEPTION_CLASS: i64 = i64::from_le_bytes(*b"MOZ\0RUST");
 #[derive(Debug, Clone)]
 pub struct Recovery {
     pub tag: u32,
-    /// Block type of a `catch_ref $tag` target: `[] -> [payload exnref]`.
-    pub caught: BlockType,
+    /// Block type of a `catch_ref $tag` target, `[] -> [payload exnref]` (exnref encoding only).
+    pub caught: Option<BlockType>,
     /// `panicked(exception)`: hands the panic on; returns when it is to be rethrown as it is.
     pub panicked: u32,
 }
@@ -48,6 +49,7 @@ pub fn runtime(module: &Module<'_>) -> Option<u32> {
 /// the host's `panic` import throws.
 pub fn install(
     module: &Module<'_>,
+    encoding: Encoding,
     tag: u32,
     runtime: Option<u32>,
     host: Option<&HostErrors>,
@@ -55,7 +57,10 @@ pub fn install(
     edits: &mut Edits,
 ) -> Recovery {
     let payload = val_type(module.tags[tag as usize].params[0]);
-    let caught = BlockType::FunctionType(edits.add_type(&[], &[payload, ValType::EXNREF]));
+    // Only the exnref encoding catches into a block; a legacy module must not gain an exnref
+    // type, which engines with only legacy EH (Node 20) cannot even decode.
+    let caught = (encoding == Encoding::Exnref)
+        .then(|| BlockType::FunctionType(edits.add_type(&[], &[payload, ValType::EXNREF])));
     let panicked_type = edits.add_type(&[payload], &[]);
 
     // Only the runtime's message pointer, read twice in JS mode, needs a local.

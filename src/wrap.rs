@@ -200,8 +200,10 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Plan<'_>) -> Function {
             code.throw_ref();
         }
         (Some(Encoding::Exnref), Some(recovery)) => {
-            code.block(BlockType::Result(ValType::EXNREF))
-                .block(recovery.caught);
+            let caught = recovery
+                .caught
+                .expect("an exnref recovery has a catch block type");
+            code.block(BlockType::Result(ValType::EXNREF)).block(caught);
             push_params(&mut code, params);
             let catches = [
                 Catch::OneRef {

@@ -1,11 +1,12 @@
-//! JS mode in real engines: Deno 2.9 and Node 24, both encodings, with and without the runtime.
+//! JS mode in real engines: Deno 2.9 and Node 24, both encodings, and the machine's Node 20 with
+//! the legacy encoding, with and without the runtime.
 //!
 //! Each test processes the fixtures with `js: true` into a fresh directory, writes the glue
 //! that `--emit-js` writes, and runs `tests/js/hosts.test.mjs` in one engine. That file checks
 //! PanicError and its exact message, state kept across panics, 100,000 panics without memory
 //! growth (with the runtime), TerminatedError after an abort, and a fresh instance on request.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -46,8 +47,9 @@ fn write_modules() -> tempfile::TempDir {
     dir
 }
 
-/// Runs `hosts.test.mjs` with `program args..`; fails unless every JS test passed.
-fn run(label: &str, program: &Path, args: &[&str]) {
+/// Runs `hosts.test.mjs` with `program args..` on the `encodings` (comma-separated); fails
+/// unless every JS test passed.
+fn run(label: &str, program: &Path, args: &[&str], encodings: &str) {
     let modules = write_modules();
     let script = repo().join("tests/js/hosts.test.mjs");
     let prefix = format!("[{label}] ");
@@ -57,6 +59,7 @@ fn run(label: &str, program: &Path, args: &[&str]) {
         .arg(&script)
         .current_dir(repo())
         .env(DIR_ENV, modules.path())
+        .env("WASM_UNWIND_ENCODINGS", encodings)
         // Deno: no update check, caches inside the repo's engine folder, plain output.
         .env("DENO_NO_UPDATE_CHECK", "1")
         .env("DENO_DIR", repo().join(".engines/deno-dir"))
@@ -101,7 +104,12 @@ fn deno() {
         "expected Deno 2.9, got {}",
         version(&deno)
     );
-    run("deno", &deno, &["run", "--allow-read", "--allow-env"]);
+    run(
+        "deno",
+        &deno,
+        &["run", "--allow-read", "--allow-env"],
+        "exnref,legacy",
+    );
 }
 
 #[test]
@@ -112,5 +120,12 @@ fn node_24() {
         "expected Node 24, got {}",
         version(&node)
     );
-    run("node 24", &node, &[]);
+    run("node 24", &node, &[], "exnref,legacy");
+}
+
+/// The machine's own Node (20 here and in CI; `NODE` overrides), which has legacy EH only.
+#[test]
+fn node_20_legacy() {
+    let node = PathBuf::from(std::env::var_os("NODE").unwrap_or_else(|| "node".into()));
+    run("node 20", &node, &[], "legacy");
 }

@@ -870,6 +870,9 @@ fn a_trap_under_an_import_called_through_a_global_stops_the_caller() {
     run.store.data_mut().callback = reenter_abort_now;
     let failure = failure(run.call::<(i32,), i32>("via_global", (1,)));
     assert_eq!(failure, Failure::Trap(Trap::UnreachableCodeReached));
-    assert_eq!(run.store.data().notes[0], "abort_now: Trap(UnreachableCodeReached)");
+    assert_eq!(
+        run.store.data().notes[0],
+        "abort_now: Trap(UnreachableCodeReached)"
+    );
     assert_eq!(run.state(), 1);
 }
