@@ -1,15 +1,16 @@
 //! Guard: once any call traps, the instance refuses every later entry.
 //!
-//! A trap cannot be caught, so it is detected by what it leaves behind. Wrapped exports count
-//! live activations in `active` (in on entry, out on return or exception). Before a call goes
-//! out to the host, `host_depth` records `active`; when the host calls back in, or returns, the
-//! two must still agree. A trap skips the decrement, so the next entry (or the return from the
-//! import that a nested call trapped under) finds them apart, latches `terminated`, and traps
-//! at once, before any original code runs. Exceptions keep the count: wrappers and import
-//! call sites catch, settle the count, and rethrow.
+//! A trap cannot be caught, so it is detected by what it leaves behind. One global, `status`,
+//! says whether Rust code of this instance is running at the innermost level: 0 idle, 1
+//! running, -1 terminated. A wrapped export requires 0 on entry and sets 1; it sets 0 again
+//! when it returns or an exception leaves it. A call out to the host saves the status and sets
+//! 0 (the host may call back in), and requires 0 again when the host returns, by value or by
+//! exception, before restoring the saved status. A trap skips the reset, so the next entry, or
+//! the return from the import that a nested call trapped under, finds 1, latches -1 and traps
+//! at once, before any original code runs.
 //!
-//! Imports are not changed: their call sites, `ref.func`s and table entries are redirected to
-//! one shim per import.
+//! Imports are not changed: their call sites, `ref.func`s, table entries and global
+//! initialisers are redirected to one shim per import.
 
 use wasm_encoder::{
     BlockType, Catch, ConstExpr, ExportKind, Function, GlobalType, InstructionSink, ValType,
@@ -22,9 +23,9 @@ use crate::load::Module;
 /// The helper functions the wrappers call.
 #[derive(Debug, Clone)]
 pub struct Guard {
-    /// Refuses the call when the instance is terminated, else counts an activation in.
+    /// Refuses the call unless the instance is idle, else marks it running.
     pub enter: u32,
-    /// Counts an activation out.
+    /// Marks it idle again.
     pub leave: u32,
 }
 
@@ -37,7 +38,7 @@ const TOOLCHAIN_IMPORT_MODULES: [&str; 2] =
 /// Name of the export that reports the instance state: 0 live, 1 terminated.
 pub const STATE_EXPORT: &str = "__wasm_unwind_state";
 
-/// Adds the guard's globals and helpers, the state export, and a shim for every import that
+/// Adds the guard's global and helpers, the state export, and a shim for every import that
 /// the code calls. Returns the helpers for the export wrappers and the number of shims.
 ///
 /// `refusal`, in JS mode, is called before an export traps on a refused entry, to throw the
@@ -49,57 +50,69 @@ pub fn install(
     refusal: Option<u32>,
     edits: &mut Edits,
 ) -> (Guard, usize) {
-    let counter = || GlobalType {
-        val_type: ValType::I32,
-        mutable: true,
-        shared: false,
-    };
-    let active = edits.add_global(
-        counter(),
-        ConstExpr::i32_const(0),
-        "wasm_unwind::active".into(),
+    let status = edits.add_global(
+        GlobalType {
+            val_type: ValType::I32,
+            mutable: true,
+            shared: false,
+        },
+        ConstExpr::i32_const(IDLE),
+        "wasm_unwind::status".into(),
     );
-    let host_depth = edits.add_global(
-        counter(),
-        ConstExpr::i32_const(0),
-        "wasm_unwind::host_depth".into(),
-    );
-    let terminated = edits.add_global(
-        counter(),
-        ConstExpr::i32_const(0),
-        "wasm_unwind::terminated".into(),
-    );
-    let globals = Globals {
-        active,
-        host_depth,
-        terminated,
-    };
-
     let nothing = edits.add_type(&[], &[]);
     let one_i32 = edits.add_type(&[ValType::I32], &[]);
-    let state_type = edits.add_type(&[], &[ValType::I32]);
+    let gives_i32 = edits.add_type(&[], &[ValType::I32]);
 
     let mut f = Function::new([]);
-    globals.refuse_if_broken(&mut f.instructions(), refusal);
-    globals.add_to_active(&mut f.instructions(), 1);
-    f.instructions().end();
+    let mut code = f.instructions();
+    code.global_get(status).if_(BlockType::Empty);
+    terminate(&mut code, status, refusal);
+    code.end().i32_const(RUNNING).global_set(status).end();
     let enter = edits.add_function(nothing, "wasm_unwind::enter".into(), f);
 
     let mut f = Function::new([]);
-    globals.add_to_active(&mut f.instructions(), -1);
-    f.instructions().end();
+    f.instructions().i32_const(IDLE).global_set(status).end();
     let leave = edits.add_function(nothing, "wasm_unwind::leave".into(), f);
 
-    // Back from the host: the count must be where it was left, then the outer depth returns.
+    // Out to the host, which may call back in: returns the status to restore afterwards. A
+    // terminated instance makes no host calls (only unwrapped code could get here).
+    let mut f = Function::new([(1, ValType::I32)]);
+    let mut code = f.instructions();
+    code.global_get(status)
+        .local_tee(0)
+        .i32_const(IDLE)
+        .i32_lt_s()
+        .if_(BlockType::Empty)
+        .unreachable()
+        .end()
+        .i32_const(IDLE)
+        .global_set(status)
+        .local_get(0)
+        .end();
+    let to_host = edits.add_function(gives_i32, "wasm_unwind::to_host".into(), f);
+
+    // Back from the host: anything but idle means a call under this one trapped.
     let mut f = Function::new([]);
-    globals.refuse_if_broken(&mut f.instructions(), None);
-    f.instructions().local_get(0).global_set(host_depth).end();
+    let mut code = f.instructions();
+    code.global_get(status).if_(BlockType::Empty);
+    terminate(&mut code, status, None);
+    code.end().local_get(0).global_set(status).end();
     let returned = edits.add_function(one_i32, "wasm_unwind::returned".into(), f);
 
+    // Asked by the host, whose calls into Rust have all returned: anything but idle is a trap's
+    // trace, or the latch. It latches.
     let mut f = Function::new([]);
-    globals.broken(&mut f.instructions());
-    f.instructions().end();
-    let state = edits.add_function(state_type, "wasm_unwind::state".into(), f);
+    f.instructions()
+        .global_get(status)
+        .if_(BlockType::Result(ValType::I32))
+        .i32_const(TERMINATED)
+        .global_set(status)
+        .i32_const(1)
+        .else_()
+        .i32_const(0)
+        .end()
+        .end();
+    let state = edits.add_function(gives_i32, "wasm_unwind::state".into(), f);
     edits
         .exports
         .push((STATE_EXPORT.into(), ExportKind::Func, state));
@@ -119,7 +132,7 @@ pub fn install(
     let real =
         |i: u32| !TOOLCHAIN_IMPORT_MODULES.contains(&module.function_imports[i as usize].module);
     for import in (0..module.imported_functions()).filter(|&i| called[i as usize] && real(i)) {
-        let body = shim_body(module, import, encoding, &globals, returned);
+        let body = shim_body(module, import, encoding, to_host, returned);
         let name = &module.function_imports[import as usize];
         let shim = edits.add_function(
             module.function_types[import as usize],
@@ -135,49 +148,26 @@ pub fn install(
     (Guard { enter, leave }, shims)
 }
 
-struct Globals {
-    active: u32,
-    host_depth: u32,
-    terminated: u32,
+const IDLE: i32 = 0;
+const RUNNING: i32 = 1;
+const TERMINATED: i32 = -1;
+
+/// Latches `TERMINATED` and traps (after calling `refusal`, if any).
+fn terminate(code: &mut InstructionSink<'_>, status: u32, refusal: Option<u32>) {
+    code.i32_const(TERMINATED).global_set(status);
+    if let Some(refusal) = refusal {
+        code.call(refusal);
+    }
+    code.unreachable();
 }
 
-impl Globals {
-    /// Leaves 1 on the stack when the instance is, or has just been found, terminated.
-    fn broken(&self, code: &mut InstructionSink<'_>) {
-        code.global_get(self.terminated)
-            .global_get(self.active)
-            .global_get(self.host_depth)
-            .i32_ne()
-            .i32_or();
-    }
-
-    /// Latches `terminated` and traps (after calling `refusal`, if any) when the count is off.
-    fn refuse_if_broken(&self, code: &mut InstructionSink<'_>, refusal: Option<u32>) {
-        self.broken(code);
-        code.if_(BlockType::Empty)
-            .i32_const(1)
-            .global_set(self.terminated);
-        if let Some(refusal) = refusal {
-            code.call(refusal);
-        }
-        code.unreachable().end();
-    }
-
-    fn add_to_active(&self, code: &mut InstructionSink<'_>, delta: i32) {
-        code.global_get(self.active)
-            .i32_const(delta)
-            .i32_add()
-            .global_set(self.active);
-    }
-}
-
-/// Calls import `import` with the host depth set, and checks the count when control comes back,
-/// by return or by exception.
+/// Calls import `import` with the status idle, and checks it when control comes back, by
+/// return or by exception.
 fn shim_body(
     module: &Module<'_>,
     import: u32,
     encoding: Option<Encoding>,
-    globals: &Globals,
+    to_host: u32,
     returned: u32,
 ) -> Function {
     let params = module.function_type(import).params().len() as u32;
@@ -185,10 +175,7 @@ fn shim_body(
     let signature = BlockType::FunctionType(module.function_types[import as usize]);
     let mut f = Function::new([(1, ValType::I32)]);
     let mut code = f.instructions();
-    code.global_get(globals.host_depth)
-        .local_set(outer)
-        .global_get(globals.active)
-        .global_set(globals.host_depth);
+    code.call(to_host).local_set(outer);
     let push_params = |code: &mut InstructionSink<'_>| {
         for i in 0..params {
             code.local_get(i);

@@ -59,9 +59,10 @@ const RECOVERY: [&str; 3] = [
     "wasm_unwind::enter",
 ];
 
-const GUARD: [&str; 4] = [
+const GUARD: [&str; 5] = [
     "wasm_unwind::enter",
     "wasm_unwind::leave",
+    "wasm_unwind::to_host",
     "wasm_unwind::returned",
     "wasm_unwind::state",
 ];
