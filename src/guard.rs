@@ -60,7 +60,6 @@ pub fn install(
         "wasm_unwind::status".into(),
     );
     let nothing = edits.add_type(&[], &[]);
-    let one_i32 = edits.add_type(&[ValType::I32], &[]);
     let gives_i32 = edits.add_type(&[], &[ValType::I32]);
 
     let mut f = Function::new([]);
@@ -73,31 +72,6 @@ pub fn install(
     let mut f = Function::new([]);
     f.instructions().i32_const(IDLE).global_set(status).end();
     let leave = edits.add_function(nothing, "wasm_unwind::leave".into(), f);
-
-    // Out to the host, which may call back in: returns the status to restore afterwards. A
-    // terminated instance makes no host calls (only unwrapped code could get here).
-    let mut f = Function::new([(1, ValType::I32)]);
-    let mut code = f.instructions();
-    code.global_get(status)
-        .local_tee(0)
-        .i32_const(IDLE)
-        .i32_lt_s()
-        .if_(BlockType::Empty)
-        .unreachable()
-        .end()
-        .i32_const(IDLE)
-        .global_set(status)
-        .local_get(0)
-        .end();
-    let to_host = edits.add_function(gives_i32, "wasm_unwind::to_host".into(), f);
-
-    // Back from the host: anything but idle means a call under this one trapped.
-    let mut f = Function::new([]);
-    let mut code = f.instructions();
-    code.global_get(status).if_(BlockType::Empty);
-    terminate(&mut code, status, None);
-    code.end().local_get(0).global_set(status).end();
-    let returned = edits.add_function(one_i32, "wasm_unwind::returned".into(), f);
 
     // Asked by the host, whose calls into Rust have all returned: anything but idle is a trap's
     // trace, or the latch. It latches.
@@ -128,10 +102,42 @@ pub fn install(
             referenced[call.callee as usize] |= call.reference;
         }
     }
-    let mut shims = 0;
     let real =
         |i: u32| !TOOLCHAIN_IMPORT_MODULES.contains(&module.function_imports[i as usize].module);
-    for import in (0..module.imported_functions()).filter(|&i| called[i as usize] && real(i)) {
+    let shimmed: Vec<u32> = (0..module.imported_functions())
+        .filter(|&i| called[i as usize] && real(i))
+        .collect();
+    if shimmed.is_empty() {
+        return (Guard { enter, leave }, 0);
+    }
+
+    // Out to the host, which may call back in: returns the status to restore afterwards. A
+    // terminated instance makes no host calls (only unwrapped code could get here).
+    let mut f = Function::new([(1, ValType::I32)]);
+    let mut code = f.instructions();
+    code.global_get(status)
+        .local_tee(0)
+        .i32_const(IDLE)
+        .i32_lt_s()
+        .if_(BlockType::Empty)
+        .unreachable()
+        .end()
+        .i32_const(IDLE)
+        .global_set(status)
+        .local_get(0)
+        .end();
+    let to_host = edits.add_function(gives_i32, "wasm_unwind::to_host".into(), f);
+
+    // Back from the host: anything but idle means a call under this one trapped.
+    let mut f = Function::new([]);
+    let mut code = f.instructions();
+    code.global_get(status).if_(BlockType::Empty);
+    terminate(&mut code, status, None);
+    code.end().local_get(0).global_set(status).end();
+    let one_i32 = edits.add_type(&[ValType::I32], &[]);
+    let returned = edits.add_function(one_i32, "wasm_unwind::returned".into(), f);
+
+    for &import in &shimmed {
         let body = shim_body(module, import, encoding, to_host, returned);
         let name = &module.function_imports[import as usize];
         let shim = edits.add_function(
@@ -143,9 +149,8 @@ pub fn install(
         if referenced[import as usize] {
             edits.declared_functions.push(shim);
         }
-        shims += 1;
     }
-    (Guard { enter, leave }, shims)
+    (Guard { enter, leave }, shimmed.len())
 }
 
 const IDLE: i32 = 0;
