@@ -20,53 +20,44 @@ pub fn repo() -> &'static Path {
 /// `.engines/bin/<name>`, installing the pinned engines first when it is missing.
 pub fn engine(name: &str) -> PathBuf {
     static INSTALL: Once = Once::new();
-    let path = repo().join(".engines/bin").join(name);
-    if !path.is_file() {
-        INSTALL.call_once(|| {
-            say(&format!(
-                "{} is missing: running tests/engines/install.sh",
-                path.display()
-            ));
-            let status = Command::new("bash")
-                .arg(repo().join("tests/engines/install.sh"))
-                .status()
-                .unwrap_or_else(|e| panic!("cannot run tests/engines/install.sh: {e}"));
-            assert!(
-                status.success(),
-                "tests/engines/install.sh failed ({status})"
-            );
-        });
-    }
-    assert!(
-        path.is_file(),
-        "{} is missing after tests/engines/install.sh; these tests need it",
-        path.display()
-    );
-    path
+    installed(&format!(".engines/bin/{name}"), "install.sh", &INSTALL)
 }
 
 /// The wasm-bindgen CLI at the bindgen fixture's version, installed first when missing by
 /// `tests/engines/wasm-bindgen.sh` (`cargo install`, several minutes the first time).
 pub fn wasm_bindgen() -> PathBuf {
     static INSTALL: Once = Once::new();
-    let path = repo().join(".engines/wasm-bindgen/bin/wasm-bindgen");
+    installed(
+        ".engines/wasm-bindgen/bin/wasm-bindgen",
+        "wasm-bindgen.sh",
+        &INSTALL,
+    )
+}
+
+/// The file at `path` (from the repo root), running `tests/engines/<script>` once when it is
+/// missing.
+fn installed(path: &str, script: &str, once: &Once) -> PathBuf {
+    let path = repo().join(path);
+    let script = repo().join("tests/engines").join(script);
     if !path.is_file() {
-        INSTALL.call_once(|| {
-            say("wasm-bindgen is missing: running tests/engines/wasm-bindgen.sh");
+        once.call_once(|| {
+            say(&format!(
+                "{} is missing: running {}",
+                path.display(),
+                script.display()
+            ));
             let status = Command::new("bash")
-                .arg(repo().join("tests/engines/wasm-bindgen.sh"))
+                .arg(&script)
                 .status()
-                .unwrap_or_else(|e| panic!("cannot run tests/engines/wasm-bindgen.sh: {e}"));
-            assert!(
-                status.success(),
-                "tests/engines/wasm-bindgen.sh failed ({status})"
-            );
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+            assert!(status.success(), "{} failed ({status})", script.display());
         });
     }
     assert!(
         path.is_file(),
-        "{} is missing after tests/engines/wasm-bindgen.sh",
-        path.display()
+        "{} is missing after {}; these tests need it",
+        path.display(),
+        script.display()
     );
     path
 }
