@@ -35,6 +35,9 @@ pub struct HostErrors {
 }
 
 impl HostErrors {
+    /// How many functions `declare` adds (and `externalize` turns into imports).
+    pub const COUNT: u32 = 2;
+
     /// Adds the stand-ins. Their bodies only trap: they are replaced before anything runs.
     pub fn declare(edits: &mut Edits) -> HostErrors {
         let mut stand_in = |params: &[ValType], name: &str| {

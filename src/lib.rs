@@ -194,7 +194,7 @@ pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
         });
     }
     // In JS mode the host stand-ins, added first, become imports; ours start after them.
-    let first_added = edits.first_function() + if host.is_some() { 2 } else { 0 };
+    let first_added = edits.first_function() + host.as_ref().map_or(0, |_| js::HostErrors::COUNT);
     edits.marker = marker(&report, first_added);
 
     let encoded = encode::encode(&module, &edits, options.add_names);

@@ -93,3 +93,53 @@ fn bad_input_is_an_error() {
     assert!(inspect(b"").is_err());
     assert!(inspect(b"\0asm\x01\0\0\0\x01").is_err());
 }
+
+#[test]
+fn runtime_and_js_mode_are_reported_and_wrapped_exports_still_found() {
+    let input = fixture("panics-rt.exnref.wasm");
+    assert!(inspect(&input).unwrap().runtime, "the runtime is linked");
+    assert!(!inspect(&fixture("panics.exnref.wasm")).unwrap().runtime);
+
+    // JS mode moves every function index up by two; the marker must account for it.
+    let options = Options {
+        js: true,
+        ..Options::default()
+    };
+    let output = process(&input, &options).expect("fixture processes").wasm;
+    let inspection = inspect(&output).unwrap();
+    assert!(inspection.runtime);
+    let marker = inspection.processed.as_deref().expect("marker");
+    assert!(marker.contains("runtime=linked; js=on"), "{marker}");
+    // `added-from` names the first function the tool added, after the moved indices.
+    let added_from: u32 = marker
+        .split("; ")
+        .find_map(|f| f.strip_prefix("added-from="))
+        .and_then(|v| v.parse().ok())
+        .expect("added-from in the marker");
+    let first_named_ours = wasmparser::Parser::new(0)
+        .parse_all(&output)
+        .filter_map(|p| match p.unwrap() {
+            wasmparser::Payload::CustomSection(c) if c.name() == "name" => Some(c),
+            _ => None,
+        })
+        .flat_map(|c| {
+            wasmparser::NameSectionReader::new(wasmparser::BinaryReader::new(
+                c.data(),
+                c.data_offset(),
+            ))
+        })
+        .filter_map(|n| match n.unwrap() {
+            wasmparser::Name::Function(map) => Some(map),
+            _ => None,
+        })
+        .flat_map(|map| map.into_iter().map(|n| n.unwrap()))
+        .filter(|n| n.name.starts_with("wasm_unwind::"))
+        .map(|n| n.index)
+        .min();
+    assert_eq!(Some(added_from), first_named_ours);
+    for export in inspection.exports.iter().filter(|e| e.kind == "func") {
+        let ours = export.name.starts_with(wasm_unwind::ADDED_PREFIX);
+        assert_eq!(export.wrapped, !ours, "{}", export.name);
+    }
+    assert!(row(&inspection, "panic_fmt").can_unwind);
+}
