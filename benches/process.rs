@@ -25,6 +25,9 @@ use std::time::{Duration, Instant};
 
 use wasmparser::{Validator, WasmFeatures};
 
+mod common;
+use common::{cores, env_count, loadavg, median};
+
 const FIXTURES: &[&str] = &[
     "panics.exnref",
     "panics.legacy",
@@ -75,7 +78,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let runs = bench_runs();
+    let runs = env_count("BENCH_RUNS", 9);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cli = PathBuf::from(env!("CARGO_BIN_EXE_wasm-unwind"));
     let wasm_opt = find_wasm_opt(&root);
@@ -238,13 +241,13 @@ fn measure(
         name: input.name.clone(),
         size: input.bytes.len(),
         output_size,
-        process_ms: median(s.process),
-        validate_ms: median(s.validate),
-        validate_out_ms: median(s.validate_out),
-        cli_ms: median(s.cli),
-        wasm_opt_ms: (!s.wasm_opt.is_empty()).then(|| median(s.wasm_opt)),
-        cli_rss_kib: (!s.cli_rss.is_empty()).then(|| median(s.cli_rss)),
-        wasm_opt_rss_kib: (!s.wasm_opt_rss.is_empty()).then(|| median(s.wasm_opt_rss)),
+        process_ms: median(&s.process),
+        validate_ms: median(&s.validate),
+        validate_out_ms: median(&s.validate_out),
+        cli_ms: median(&s.cli),
+        wasm_opt_ms: (!s.wasm_opt.is_empty()).then(|| median(&s.wasm_opt)),
+        cli_rss_kib: (!s.cli_rss.is_empty()).then(|| median(&s.cli_rss)),
+        wasm_opt_rss_kib: (!s.wasm_opt_rss.is_empty()).then(|| median(&s.wasm_opt_rss)),
     }
 }
 
@@ -420,38 +423,6 @@ fn tool_version(path: &Path) -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|e| format!("--version failed: {e}"))
-}
-
-fn bench_runs() -> usize {
-    match std::env::var("BENCH_RUNS") {
-        Ok(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n > 0)
-            .unwrap_or_else(|| panic!("BENCH_RUNS={v}: not a positive integer")),
-        Err(_) => 9,
-    }
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    assert!(!v.is_empty());
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 fn ms(d: Duration) -> f64 {

@@ -30,6 +30,9 @@ use wasmtime::{
     ThrownException, TypedFunc,
 };
 
+mod common;
+use common::{cores, env_count, loadavg, median};
+
 const FIXTURE: &str = "panics.exnref";
 /// Fresh instance of the unprocessed module after this many escaped panics.
 const UNPROCESSED_PANICS_PER_INSTANCE: usize = 5_000;
@@ -541,40 +544,6 @@ fn order(n: usize, round: usize) -> Vec<usize> {
         (0..n).collect()
     } else {
         (0..n).rev().collect()
-    }
-}
-
-fn env_count(var: &str, default: usize) -> usize {
-    match std::env::var(var) {
-        Ok(v) => v
-            .replace(['_', ','], "")
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n > 0)
-            .unwrap_or_else(|| panic!("{var}={v}: not a positive integer")),
-        Err(_) => default,
-    }
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
-
-fn median(v: &[f64]) -> f64 {
-    assert!(!v.is_empty());
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
 }
 
