@@ -199,28 +199,24 @@ pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
 
     let encoded = encode::encode(&module, &edits, options.add_names);
     report.warnings = encoded.warnings;
+    let wasm = match &host {
+        None => encoded.wasm,
+        Some(host) => js::externalize(
+            &encoded.wasm,
+            module.imported_functions(),
+            host,
+            &mut report.warnings,
+        )?,
+    };
+    // Bodies copied byte for byte keep the input's validity, unless JS mode renumbered them.
     let unchanged = |f: u32| {
-        f < edits.first_function()
+        host.is_none()
+            && f < edits.first_function()
             && module
                 .body(f)
                 .is_some_and(|b| !encode::redirects(b, &edits))
     };
-    load::validate_output(&encoded.wasm, unchanged)
-        .map_err(|e| Error::OutputInvalid(e.to_string()))?;
-    let wasm = match &host {
-        None => encoded.wasm,
-        Some(host) => {
-            let wasm = js::externalize(
-                &encoded.wasm,
-                module.imported_functions(),
-                host,
-                &mut report.warnings,
-            )?;
-            load::validate_output(&wasm, |_| false)
-                .map_err(|e| Error::OutputInvalid(e.to_string()))?;
-            wasm
-        }
-    };
+    load::validate_output(&wasm, unchanged).map_err(|e| Error::OutputInvalid(e.to_string()))?;
     report.output_size = wasm.len();
     Ok(Processed { wasm, report })
 }
