@@ -15,14 +15,12 @@ use wasmparser::{
 };
 
 use crate::error::{Error, Result};
-
-/// The custom section that marks a module as already processed; its text records the options.
-pub const MARKER_SECTION: &str = "wasm-unwind";
+use crate::marker::MARKER_SECTION;
 
 /// Proposals a Rust (or C/C++) wasm build may use and that the pass handles. Stack switching,
 /// shared-everything threads and the like are left out: a wrapper cannot promise anything about
 /// a call that suspends through it.
-fn supported_features() -> WasmFeatures {
+pub fn supported_features() -> WasmFeatures {
     (WasmFeatures::WASM3
         | WasmFeatures::LEGACY_EXCEPTIONS
         | WasmFeatures::GC_TYPES
@@ -67,14 +65,35 @@ pub struct Export<'a> {
     pub index: u32,
 }
 
-/// A direct call inside a body, with the byte range of the callee's index so it can be repointed.
+/// A place where the input names a function by index, with the byte range of that index so the
+/// encoder can repoint or renumber it.
 #[derive(Debug, Clone)]
-pub struct Call {
-    pub callee: u32,
-    /// Offsets into the module of the callee's LEB128 index.
+pub struct FunctionUse {
+    pub function: u32,
+    /// Offsets into the module of the function's LEB128 index.
     pub index_bytes: Range<usize>,
-    /// `ref.func`: the function's address is taken rather than called here.
-    pub reference: bool,
+    pub kind: UseKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UseKind {
+    /// `call` or `return_call` in code.
+    Call,
+    /// `ref.func` in code or in a constant expression (global or table initialiser, element
+    /// expression): the function's address is taken.
+    RefFunc,
+    /// An entry of an element segment's function-index list.
+    Element,
+    /// The start section.
+    Start,
+}
+
+impl FunctionUse {
+    /// Whether the function's address is taken here (it may then be called through a table or
+    /// a reference), rather than called directly.
+    pub fn takes_address(&self) -> bool {
+        matches!(self.kind, UseKind::RefFunc | UseKind::Element)
+    }
 }
 
 /// What one function body does that the pass and `inspect` care about.
@@ -83,7 +102,7 @@ pub struct Body {
     /// The body's bytes in the input (locals and code, without the size prefix).
     pub range: Range<usize>,
     /// Direct calls (`call`, `return_call`) and function references taken (`ref.func`).
-    pub calls: Vec<Call>,
+    pub uses: Vec<FunctionUse>,
     /// Calls through a table or reference: the callee is unknown statically.
     pub calls_indirectly: bool,
     /// Tags thrown with `throw`.
@@ -131,10 +150,10 @@ pub struct Module<'a> {
     /// Bodies of the defined functions, in order.
     pub bodies: Vec<Body>,
     pub eh: EhUse,
-    /// Functions referenced outside code, by element segments (any indirect call may reach
-    /// them) and by `ref.func` in global initialisers, with where each index sits so that it
-    /// can be repointed like a call.
-    pub function_references: Vec<Call>,
+    /// Functions named outside code: element segments (any indirect call may reach them),
+    /// `ref.func` in global and table initialisers, the start function. Each with where its
+    /// index sits, so that it can be repointed like a call.
+    pub uses_outside_code: Vec<FunctionUse>,
     pub names: Names<'a>,
     /// The text of our marker section, when the input was produced by wasm-unwind.
     pub marker: Option<&'a str>,
@@ -200,7 +219,7 @@ pub fn load(bytes: &[u8]) -> Result<Module<'_>> {
         Err(LoadError::Component) => Err(Error::Component),
         Err(LoadError::Binary(err)) => {
             let message = format!("{} (at offset {:#x})", err.message(), err.offset());
-            if err.message().contains("unexpected end") {
+            if truncated(bytes) {
                 return Err(Error::Truncated(message));
             }
             // Valid with every proposal turned on means it is a feature we chose not to handle.
@@ -212,26 +231,33 @@ pub fn load(bytes: &[u8]) -> Result<Module<'_>> {
     }
 }
 
-/// Validates a module this tool wrote. Bodies for which `unchanged` holds are skipped: they are
-/// the input's bytes, already validated in `load`, and every index and type they use kept its
-/// meaning, since the encoder only appends. Everything else is validated in full.
-pub fn validate_output(
-    bytes: &[u8],
-    unchanged: impl Fn(u32) -> bool,
-) -> Result<(), wasmparser::BinaryReaderError> {
-    let mut validator = Validator::new_with_features(supported_features());
-    let mut allocations = Default::default();
-    for payload in Parser::new(0).parse_all(bytes) {
-        if let ValidPayload::Func(to_validate, body) = validator.payload(&payload?)? {
-            if unchanged(to_validate.index) {
-                continue;
+/// Whether `bytes` is the start of a module cut short: the parser, reading section by section
+/// as if more input could follow, asks for more bytes at a point where the real end of input
+/// is an error. A module that is complete but wrong in itself is not truncated.
+fn truncated(bytes: &[u8]) -> bool {
+    let mut parser = Parser::new(0);
+    let mut rest = bytes;
+    loop {
+        let mut at_end = parser.clone();
+        match parser.parse(rest, false) {
+            Ok(wasmparser::Chunk::Parsed { consumed, payload }) => {
+                if let Payload::End(_) = payload {
+                    return false;
+                }
+                if let Payload::CodeSectionStart { size, .. } = payload {
+                    // Bodies come one by one; the section must at least be all there.
+                    if (rest.len() - consumed) < size as usize {
+                        return true;
+                    }
+                }
+                rest = &rest[consumed..];
             }
-            let mut func = to_validate.into_validator(allocations);
-            func.validate(&body)?;
-            allocations = func.into_allocations();
+            Ok(wasmparser::Chunk::NeedMoreData(_)) => {
+                return at_end.parse(rest, true).is_err();
+            }
+            Err(_) => return false,
         }
     }
-    Ok(())
 }
 
 enum LoadError {
@@ -258,7 +284,7 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
         exports: Vec::new(),
         bodies: Vec::new(),
         eh: EhUse::default(),
-        function_references: Vec::new(),
+        uses_outside_code: Vec::new(),
         names: Names::default(),
         marker: None,
         memory32: false,
@@ -326,14 +352,26 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             }
             Payload::ElementSection(reader) => {
                 for element in reader {
-                    read_element_functions(bytes, element?.items, &mut module.function_references)?;
+                    read_element_functions(bytes, element?.items, &mut module.uses_outside_code)?;
                 }
             }
             Payload::GlobalSection(reader) => {
                 for global in reader {
-                    read_ref_funcs(global?.init_expr, &mut module.function_references)?;
+                    read_ref_funcs(global?.init_expr, &mut module.uses_outside_code)?;
                 }
             }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    if let wasmparser::TableInit::Expr(init) = table?.init {
+                        read_ref_funcs(init, &mut module.uses_outside_code)?;
+                    }
+                }
+            }
+            Payload::StartSection { func, range } => module.uses_outside_code.push(FunctionUse {
+                function: func,
+                index_bytes: range,
+                kind: UseKind::Start,
+            }),
             Payload::CustomSection(reader) => match reader.name() {
                 "name" => module.names = read_names(reader.data(), reader.data_offset()),
                 MARKER_SECTION => module.marker = std::str::from_utf8(reader.data()).ok(),
@@ -407,17 +445,17 @@ fn scan_body(
         match op {
             Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
                 // The index follows the one-byte opcode.
-                facts.calls.push(Call {
-                    callee: function_index,
+                facts.uses.push(FunctionUse {
+                    function: function_index,
                     index_bytes: at + 1..ops.original_position(),
-                    reference: false,
+                    kind: UseKind::Call,
                 });
             }
             Operator::RefFunc { function_index } => {
-                facts.calls.push(Call {
-                    callee: function_index,
+                facts.uses.push(FunctionUse {
+                    function: function_index,
                     index_bytes: at + 1..ops.original_position(),
-                    reference: true,
+                    kind: UseKind::RefFunc,
                 });
             }
             Operator::CallIndirect { .. }
@@ -452,7 +490,7 @@ fn scan_body(
 fn read_element_functions(
     bytes: &[u8],
     items: wasmparser::ElementItems<'_>,
-    into: &mut Vec<Call>,
+    into: &mut Vec<FunctionUse>,
 ) -> Result<(), wasmparser::BinaryReaderError> {
     match items {
         wasmparser::ElementItems::Functions(indices) => {
@@ -463,10 +501,10 @@ fn read_element_functions(
                     .iter()
                     .position(|b| b & 0x80 == 0)
                     .map_or(1, |p| p + 1);
-                into.push(Call {
-                    callee,
+                into.push(FunctionUse {
+                    function: callee,
                     index_bytes: at..at + width,
-                    reference: true,
+                    kind: UseKind::Element,
                 });
             }
         }
@@ -482,20 +520,44 @@ fn read_element_functions(
 /// The `ref.func`s of a constant expression.
 fn read_ref_funcs(
     expr: wasmparser::ConstExpr<'_>,
-    into: &mut Vec<Call>,
+    into: &mut Vec<FunctionUse>,
 ) -> Result<(), wasmparser::BinaryReaderError> {
     let mut ops = expr.get_operators_reader();
     while !ops.eof() {
         let (op, at) = ops.read_with_offset()?;
         if let Operator::RefFunc { function_index } = op {
-            into.push(Call {
-                callee: function_index,
+            into.push(FunctionUse {
+                function: function_index,
                 index_bytes: at + 1..ops.original_position(),
-                reference: true,
+                kind: UseKind::RefFunc,
             });
         }
     }
     Ok(())
+}
+
+/// The calls and `ref.func`s of a body the tool built (`bytes`: locals and code), with offsets
+/// into `bytes`. The body is ours, so it decodes.
+pub fn function_uses(bytes: &[u8]) -> Vec<FunctionUse> {
+    let body = FunctionBody::new(BinaryReader::new(bytes, 0));
+    let mut ops = body.get_operators_reader().expect("our bodies decode");
+    let mut uses = Vec::new();
+    while !ops.eof() {
+        let (op, at) = ops.read_with_offset().expect("our bodies decode");
+        let (function, kind) = match op {
+            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                (function_index, UseKind::Call)
+            }
+            Operator::RefFunc { function_index } => (function_index, UseKind::RefFunc),
+            _ => continue,
+        };
+        uses.push(FunctionUse {
+            function,
+            index_bytes: at + 1..ops.original_position(),
+            kind,
+        });
+    }
+    uses
 }
 
 /// Reads the function, global and tag names. A malformed name section is ignored, as engines do.
