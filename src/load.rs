@@ -273,28 +273,27 @@ impl From<wasmparser::BinaryReaderError> for LoadError {
 
 fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> {
     let mut validator = Validator::new_with_features(features);
-    let mut module = Module {
-        bytes,
-        sections: Vec::new(),
-        types: Vec::new(),
-        function_types: Vec::new(),
-        function_imports: Vec::new(),
-        globals: Vec::new(),
-        tags: Vec::new(),
-        exports: Vec::new(),
-        bodies: Vec::new(),
-        eh: EhUse::default(),
-        uses_outside_code: Vec::new(),
-        names: Names::default(),
-        marker: None,
-        memory32: false,
+    let mut index = Indexer {
+        module: Module {
+            bytes,
+            sections: Vec::new(),
+            types: Vec::new(),
+            function_types: Vec::new(),
+            function_imports: Vec::new(),
+            globals: Vec::new(),
+            tags: Vec::new(),
+            exports: Vec::new(),
+            bodies: Vec::new(),
+            eh: EhUse::default(),
+            uses_outside_code: Vec::new(),
+            names: Names::default(),
+            marker: None,
+            memory32: false,
+        },
+        global_imports: Vec::new(),
+        tag_imports: Vec::new(),
     };
-    // Global and tag types arrive with their sections; imported ones are filled in from the
-    // validator's types at the end, so remember the import names until then.
-    let mut global_imports = Vec::new();
-    let mut tag_imports = Vec::new();
     let mut allocations = Default::default();
-
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
         if let Payload::Version {
@@ -305,34 +304,55 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             return Err(LoadError::Component);
         }
         let valid = validator.payload(&payload)?;
+        index.section(&payload);
+        index.record(payload)?;
+        match valid {
+            ValidPayload::Func(to_validate, body) => {
+                let mut func = to_validate.into_validator(allocations);
+                let facts = scan_body(&body, &mut func, &mut index.module.eh)?;
+                index.module.bodies.push(facts);
+                allocations = func.into_allocations();
+            }
+            ValidPayload::End(types) => index.finish(types.as_ref()),
+            ValidPayload::Ok | ValidPayload::Parser(_) => {}
+        }
+    }
+    Ok(index.module)
+}
+
+/// The module being indexed, and what must wait for the validator's types.
+struct Indexer<'a> {
+    module: Module<'a>,
+    // Global and tag types arrive with their sections; imported ones are filled in from the
+    // validator's types at the end, so remember the import names until then.
+    global_imports: Vec<Import<'a>>,
+    tag_imports: Vec<Import<'a>>,
+}
+
+impl<'a> Indexer<'a> {
+    /// Where the payload's section is, if it is one.
+    fn section(&mut self, payload: &Payload<'a>) {
         if let Some((id, range)) = payload.as_section() {
-            let (range, custom_name) = match &payload {
+            let (range, custom_name) = match payload {
                 Payload::CustomSection(c) => (c.data_offset()..c.range().end, Some(c.name())),
                 _ => (range, None),
             };
-            module.sections.push(Section {
+            self.module.sections.push(Section {
                 id,
                 range,
                 custom_name,
             });
         }
+    }
+
+    /// The facts of one payload (bodies aside, which `scan_body` reads while validating).
+    fn record(&mut self, payload: Payload<'a>) -> Result<(), wasmparser::BinaryReaderError> {
+        let module = &mut self.module;
+        let uses = &mut module.uses_outside_code;
         match payload {
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
-                    let import = import?;
-                    let named = Import {
-                        module: import.module,
-                        name: import.name,
-                    };
-                    match import.ty {
-                        TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
-                            module.function_types.push(ty);
-                            module.function_imports.push(named);
-                        }
-                        TypeRef::Global(_) => global_imports.push(named),
-                        TypeRef::Tag(_) => tag_imports.push(named),
-                        TypeRef::Table(_) | TypeRef::Memory(_) => {}
-                    }
+                    self.import(import?);
                 }
             }
             Payload::FunctionSection(reader) => {
@@ -352,22 +372,22 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             }
             Payload::ElementSection(reader) => {
                 for element in reader {
-                    read_element_functions(bytes, element?.items, &mut module.uses_outside_code)?;
+                    read_element_functions(module.bytes, element?.items, uses)?;
                 }
             }
             Payload::GlobalSection(reader) => {
                 for global in reader {
-                    read_ref_funcs(global?.init_expr, &mut module.uses_outside_code)?;
+                    read_ref_funcs(global?.init_expr, uses)?;
                 }
             }
             Payload::TableSection(reader) => {
                 for table in reader {
                     if let wasmparser::TableInit::Expr(init) = table?.init {
-                        read_ref_funcs(init, &mut module.uses_outside_code)?;
+                        read_ref_funcs(init, uses)?;
                     }
                 }
             }
-            Payload::StartSection { func, range } => module.uses_outside_code.push(FunctionUse {
+            Payload::StartSection { func, range } => uses.push(FunctionUse {
                 function: func,
                 index_bytes: range,
                 kind: UseKind::Start,
@@ -379,51 +399,52 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             },
             _ => {}
         }
-        match valid {
-            ValidPayload::Func(to_validate, body) => {
-                let mut func = to_validate.into_validator(allocations);
-                let facts = scan_body(&body, &mut func, &mut module.eh)?;
-                module.bodies.push(facts);
-                allocations = func.into_allocations();
+        Ok(())
+    }
+
+    fn import(&mut self, import: wasmparser::Import<'a>) {
+        let named = Import {
+            module: import.module,
+            name: import.name,
+        };
+        match import.ty {
+            TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
+                self.module.function_types.push(ty);
+                self.module.function_imports.push(named);
             }
-            ValidPayload::End(types) => {
-                let types = types.as_ref();
-                module.types = (0..types.core_type_count_in_module())
-                    .map(
-                        |i| match &types[types.core_type_at_in_module(i)].composite_type.inner {
-                            CompositeInnerType::Func(f) => Some(f.clone()),
-                            _ => None,
-                        },
-                    )
-                    .collect();
-                let mut global_imports = global_imports.drain(..);
-                module.globals = (0..types.global_count())
-                    .map(|i| Global {
-                        ty: types.global_at(i),
-                        import: None,
-                    })
-                    .collect();
-                for global in module.globals.iter_mut().take(global_imports.len()) {
-                    global.import = global_imports.next();
-                }
-                module.memory32 = types.memory_count() > 0 && !types.memory_at(0).memory64;
-                let imported_tags = tag_imports.len();
-                let mut tag_imports = tag_imports.drain(..);
-                module.tags = (0..types.tag_count())
-                    .map(|i| Tag {
-                        params: types[types.tag_at(i)].unwrap_func().params().to_vec(),
-                        import: if (i as usize) < imported_tags {
-                            tag_imports.next()
-                        } else {
-                            None
-                        },
-                    })
-                    .collect();
-            }
-            ValidPayload::Ok | ValidPayload::Parser(_) => {}
+            TypeRef::Global(_) => self.global_imports.push(named),
+            TypeRef::Tag(_) => self.tag_imports.push(named),
+            TypeRef::Table(_) | TypeRef::Memory(_) => {}
         }
     }
-    Ok(module)
+
+    /// Signatures, globals, tags and memory from the validator's view of the whole module.
+    fn finish(&mut self, types: wasmparser::types::TypesRef<'_>) {
+        let module = &mut self.module;
+        module.types = (0..types.core_type_count_in_module())
+            .map(
+                |i| match &types[types.core_type_at_in_module(i)].composite_type.inner {
+                    CompositeInnerType::Func(f) => Some(f.clone()),
+                    _ => None,
+                },
+            )
+            .collect();
+        let mut global_imports = self.global_imports.drain(..).map(Some);
+        module.globals = (0..types.global_count())
+            .map(|i| Global {
+                ty: types.global_at(i),
+                import: global_imports.next().flatten(),
+            })
+            .collect();
+        module.memory32 = types.memory_count() > 0 && !types.memory_at(0).memory64;
+        let mut tag_imports = self.tag_imports.drain(..).map(Some);
+        module.tags = (0..types.tag_count())
+            .map(|i| Tag {
+                params: types[types.tag_at(i)].unwrap_func().params().to_vec(),
+                import: tag_imports.next().flatten(),
+            })
+            .collect();
+    }
 }
 
 /// Validates one body and records its calls, throws and EH encoding in the same pass.
