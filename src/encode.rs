@@ -543,13 +543,15 @@ impl<'m, 'a> Encoder<'m, 'a> {
     }
 }
 
-/// A name map with `count` more entries, or `None` if its count is malformed. Without entries
-/// to add it is copied as it is (engines ignore a malformed one).
+/// A name map (empty: none yet) with `count` more entries, or `None` if its count is
+/// malformed. Without entries to add it is copied as it is (engines ignore a malformed one).
 fn append_names(sub: &[u8], count: usize, added: &[u8]) -> Option<Vec<u8>> {
     if count == 0 {
         return Some(sub.to_vec());
     }
-    BinaryReader::new(sub, 0).read_var_u32().ok()?;
+    if !sub.is_empty() {
+        BinaryReader::new(sub, 0).read_var_u32().ok()?;
+    }
     Some(append_items(sub, count, added, false))
 }
 
