@@ -33,7 +33,7 @@ fn write_modules() -> tempfile::TempDir {
         ("panics.exnref.wasm", false),
         ("panics.legacy.wasm", false),
     ] {
-        let input = std::fs::read(repo().join("fixtures/wasm").join(fixture)).expect(fixture);
+        let input = support::fixture(fixture);
         let processed = wasm_unwind::process(&input, &options)
             .unwrap_or_else(|e| panic!("processing {fixture}: {e}"));
         assert!(processed.report.js, "{fixture}: JS mode not applied");

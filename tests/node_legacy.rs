@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use support::fixture;
 use wasm_unwind::{Encoding, Options, Report};
 
 mod engines;
@@ -54,11 +55,6 @@ const CATCH_ALL_PROBE: &str = r#"
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = manifest_dir().join("fixtures/wasm").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
 /// Processes `input`, checks the report for what every test here relies on, returns the module.
