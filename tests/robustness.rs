@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use arbitrary::Unstructured;
 use support::robustness::{
     self, Diff, Kind, Outcome, Rng, add_rust_abi, campaign::BASE_FIXTURES, check_case, check_input,
-    differential, smith, to_legacy,
+    differential_of, smith, to_legacy,
 };
 use wasm_unwind::{Encoding, Options};
 
@@ -182,19 +182,7 @@ fn generators_produce_what_they_claim() {
                 Some("__cpp_exception")
             );
             rust_exnref += 1;
-            let unwrapped: Vec<&str> = p
-                .report
-                .exports
-                .iter()
-                .filter(|e| !e.wrapped)
-                .map(|e| e.name.as_str())
-                .collect();
-            let diff = differential(
-                &m,
-                &p.wasm,
-                p.report.stack_pointer.as_ref().map(|f| f.index),
-                &unwrapped,
-            );
+            let diff = differential_of(&m, &p);
             let diff = diff.unwrap_or_else(|e| {
                 let saved = robustness::campaign::save_failure(Kind::SmithExnrefRust, 0, &m);
                 panic!("{e} ({})", saved.display())

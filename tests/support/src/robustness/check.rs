@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use wasm_unwind::{Encoding, Error, Options};
 use wasmparser::{Operator, Parser, Payload, Validator, WasmFeatures};
 
-use super::differential::differential;
+use super::differential::differential_of;
 use super::{Diff, Outcome};
 
 /// A bug: the input and what went wrong.
@@ -95,15 +95,7 @@ pub fn check_case(bytes: &[u8], options: &Options, run: bool) -> Result<Outcome,
     } else if encoding == Some(Encoding::Legacy) || legacy {
         Diff::Legacy
     } else {
-        let sp = processed.report.stack_pointer.as_ref().map(|f| f.index);
-        let unwrapped: Vec<&str> = processed
-            .report
-            .exports
-            .iter()
-            .filter(|e| !e.wrapped)
-            .map(|e| e.name.as_str())
-            .collect();
-        differential(&read_binary(bytes), out, sp, &unwrapped).map_err(bug)?
+        differential_of(&read_binary(bytes), &processed).map_err(bug)?
     };
     Ok(Outcome::Accepted { encoding, diff })
 }

@@ -20,7 +20,7 @@ use crate::{Export, Failure, classify, exports_of};
 
 /// Fuel per call (and for instantiation). Both sides get the same; running out on either side
 /// makes the case inconclusive.
-pub const FUEL: u64 = 100_000;
+const FUEL: u64 = 100_000;
 
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -199,6 +199,20 @@ fn export_name_of_global(exports: &[Export], sp: Option<u32>) -> Option<String> 
         .iter()
         .find(|e| e.kind == ExternalKind::Global && Some(e.index) == sp)
         .map(|e| e.name.clone())
+}
+
+/// [`differential`] of `input` and what the tool made of it, with the stack pointer and the
+/// exports left unwrapped taken from the tool's report.
+pub fn differential_of(input: &[u8], processed: &wasm_unwind::Processed) -> Result<Diff, String> {
+    let report = &processed.report;
+    let sp = report.stack_pointer.as_ref().map(|f| f.index);
+    let unwrapped: Vec<&str> = report
+        .exports
+        .iter()
+        .filter(|e| !e.wrapped)
+        .map(|e| e.name.as_str())
+        .collect();
+    differential(input, &processed.wasm, sp, &unwrapped)
 }
 
 /// Runs `original` and `processed` side by side: every exported function of the original, in

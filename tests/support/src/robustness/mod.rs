@@ -15,7 +15,7 @@ mod generate;
 
 pub use campaign::{Campaign, Counts, Kind, campaign, run_one};
 pub use check::{Bug, check_case, check_input, check_js_mode, eh_use};
-pub use differential::{FUEL, differential, replay};
+pub use differential::{differential_of, replay};
 pub use generate::{Rng, add_rust_abi, smith, smith_config, to_legacy};
 
 use wasm_unwind::Encoding;
