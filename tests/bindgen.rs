@@ -75,7 +75,7 @@ fn drive(dir: &Path) {
 }
 
 fn both_pipelines(fixture: &str, encoding: Encoding) {
-    let raw = std::fs::read(repo().join("fixtures/wasm").join(fixture)).expect(fixture);
+    let raw = support::fixture(fixture);
     let tmp = tempfile::tempdir().expect("temp dir");
     // wasm-bindgen names its output after the input's stem, up to the first dot.
     let stage = |name: &str, bytes: &[u8]| {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use wasm_unwind::{Encoding, Options, Report};
 
-use super::repo;
+use support::fixture;
 
 /// A legacy-EH probe of the engine itself (see `abort_guard.test.mjs`): `run(0)` recurses until
 /// the engine's stack is exhausted, `run(1)` calls a host function that throws; both under a
@@ -36,11 +36,6 @@ const CATCH_ALL_PROBE: &str = r#"
       global.set $caught
     end))
 "#;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = repo().join("fixtures/wasm").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(name), bytes).unwrap_or_else(|e| panic!("writing {name}: {e}"));
