@@ -61,10 +61,11 @@
   (func (export "catch_dispatch") (param $slot i32) (param $x i32) (result i32)
     (local $sp i32)
     (local.set $sp (global.get $__stack_pointer))
-    (try (result i32)
-      (do (call_indirect (type $ii) (local.get $x) (local.get $slot)))
-      (catch $__cpp_exception
-        drop
-        (global.set $__stack_pointer (local.get $sp))
-        (i32.const -1))))
+    try (result i32)
+      (call_indirect (type $ii) (local.get $x) (local.get $slot))
+    catch $__cpp_exception
+      drop
+      (global.set $__stack_pointer (local.get $sp))
+      (i32.const -1)
+    end)
 )
