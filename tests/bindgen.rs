@@ -143,6 +143,7 @@ fn abort_hook_and_reinit(fixture: &str, encoding: Encoding) {
         bindgen(&input, &dir.join("pkg"));
         if !processed_first {
             let bg = dir.join("pkg/bindgen_bg.wasm");
+            refuses_js(&std::fs::read(&bg).unwrap());
             let (processed, _) = process(&std::fs::read(&bg).unwrap(), encoding);
             std::fs::write(&bg, processed).unwrap();
         }
@@ -158,4 +159,41 @@ fn abort_hook_and_reinit_exnref() {
 #[test]
 fn abort_hook_and_reinit_legacy() {
     abort_hook_and_reinit("bindgen.legacy.wasm", Encoding::Legacy);
+}
+
+/// `--js` on wasm-bindgen output would import `wasm_unwind.*`, which its glue does not provide
+/// (a LinkError at deploy time): refused with one line saying what to do instead.
+fn refuses_js(bytes: &[u8]) {
+    let options = Options {
+        js: true,
+        ..Options::default()
+    };
+    let error = match wasm_unwind::process(bytes, &options) {
+        Ok(_) => panic!("--js accepted on wasm-bindgen output"),
+        Err(e) => e.to_string(),
+    };
+    assert!(!error.contains('\n'), "{error}");
+    assert!(error.contains("wasm-bindgen") && error.contains("without --js"), "{error}");
+}
+
+#[test]
+fn js_mode_is_refused_on_wasm_bindgen_output_with_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    for fixture in ["bindgen.exnref.wasm", "bindgen.legacy.wasm"] {
+        let input = repo().join("fixtures/wasm").join(fixture);
+        refuses_js(&std::fs::read(&input).unwrap());
+        let out = tmp.path().join("out.wasm");
+        std::fs::write(&out, b"left as it was").unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_wasm-unwind"))
+            .arg(&input)
+            .args(["--js", "-o"])
+            .arg(&out)
+            .output()
+            .expect("run wasm-unwind");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("error:"), "{stderr}");
+        assert_eq!(std::fs::read(&out).unwrap(), b"left as it was");
+    }
 }
