@@ -19,13 +19,14 @@ use std::ops::Range;
 use wasm_encoder::{Encode, ExportSection, ProducersField};
 use wasmparser::{BinaryReader, ExternalKind, ProducersSectionReader};
 
-use crate::edits::{Added, Edits};
+use crate::edits::{Added, Edits, NewSegment};
 use crate::load::{self, Body, FunctionUse, Module, Section, UseKind};
 use crate::marker::MARKER_SECTION;
 
 const TYPE: u8 = 1;
 const IMPORT: u8 = 2;
 const FUNCTION: u8 = 3;
+const TABLE: u8 = 4;
 const GLOBAL: u8 = 6;
 const EXPORT: u8 = 7;
 const ELEMENT: u8 = 9;
@@ -108,6 +109,7 @@ impl FunctionMap {
 pub struct Encoded {
     pub wasm: Vec<u8>,
     pub warnings: Vec<String>,
+    pub functions: FunctionMap,
     /// By output function index: the body needs no validation (see `Encoder::trusted`).
     pub trusted: Vec<bool>,
 }
@@ -140,6 +142,7 @@ pub fn encode(module: &Module<'_>, edits: &Edits, add_names: bool) -> Encoded {
         wasm: out,
         warnings,
         trusted: encoder.trusted_bodies(),
+        functions: encoder.map,
     }
 }
 
@@ -246,7 +249,10 @@ impl<'m, 'a> Encoder<'m, 'a> {
             FUNCTION | CODE => !edits.functions.is_empty(),
             GLOBAL => !edits.globals.is_empty(),
             EXPORT => !edits.exports.is_empty(),
-            ELEMENT => !edits.declared_functions.is_empty(),
+            ELEMENT => {
+                !edits.declared_functions.is_empty()
+                    || edits.tables.iter().any(|t| !t.segments.is_empty())
+            }
             _ => false,
         }
     }
@@ -288,6 +294,13 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 let globals = self.splice(section.range.clone(), &module.uses_outside_code);
                 append_items(&globals, edits.globals.len(), &added, false)
             }
+            TABLE => {
+                for table in &edits.tables {
+                    table.ty.encode(&mut added);
+                }
+                let tables = self.splice(section.range.clone(), &module.uses_outside_code);
+                append_items(&tables, edits.tables.len(), &added, false)
+            }
             EXPORT => self.exports(),
             ELEMENT => self.elements(section.range.clone()),
             CODE => self.code(data),
@@ -301,19 +314,60 @@ impl<'m, 'a> Encoder<'m, 'a> {
 
     fn elements(&self, range: Range<usize>) -> Vec<u8> {
         let segments = self.splice(range, &self.module.uses_outside_code);
-        if self.edits.declared_functions.is_empty() {
+        let mut added = Vec::new();
+        let mut count = 0;
+        for (table, new) in (self.edits.first_table()..).zip(&self.edits.tables) {
+            for segment in &new.segments {
+                self.active_segment(table, segment, &mut added);
+                count += 1;
+            }
+        }
+        if !self.edits.declared_functions.is_empty() {
+            // One declarative segment (flags 3: declared, elemkind funcref, function indices).
+            added.extend_from_slice(&[3, 0]);
+            let declared: Vec<u32> = self
+                .edits
+                .declared_functions
+                .iter()
+                .map(|&f| self.map.function(f))
+                .collect();
+            declared.encode(&mut added);
+            count += 1;
+        }
+        if count == 0 {
             return segments.into_owned();
         }
-        // One declarative segment (flags 3: declared, elemkind funcref, function indices).
-        let mut added = vec![3, 0];
-        let declared: Vec<u32> = self
-            .edits
-            .declared_functions
-            .iter()
-            .map(|&f| self.map.function(f))
-            .collect();
-        declared.encode(&mut added);
-        append_items(&segments, 1, &added, false)
+        append_items(&segments, count, &added, false)
+    }
+
+    /// An active segment of an added table: function indices (flags 2) when every slot holds
+    /// a function, else `ref.func`/`ref.null` expressions (flags 6).
+    fn active_segment(&self, table: u32, segment: &NewSegment, out: &mut Vec<u8>) {
+        const END: u8 = 0x0b;
+        let all_functions = segment.items.iter().all(Option::is_some);
+        out.push(if all_functions { 2 } else { 6 });
+        table.encode(out);
+        out.extend_from_slice(&segment.offset);
+        out.push(END);
+        if all_functions {
+            out.push(0x00); // elemkind funcref
+            let functions: Vec<u32> = segment
+                .items
+                .iter()
+                .flatten()
+                .map(|&f| self.map.function(f))
+                .collect();
+            functions.encode(out);
+            return;
+        }
+        wasm_encoder::RefType::FUNCREF.encode(out);
+        (segment.items.len() as u32).encode(out);
+        for item in &segment.items {
+            match item {
+                Some(f) => wasm_encoder::ConstExpr::ref_func(self.map.function(*f)).encode(out),
+                None => wasm_encoder::ConstExpr::ref_null(wasm_encoder::HeapType::FUNC).encode(out),
+            }
+        }
     }
 
     fn exports(&self) -> Vec<u8> {
@@ -323,6 +377,10 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 ExternalKind::Func | ExternalKind::FuncExact => {
                     let to = self.edits.repointed_exports.get(&position);
                     self.map.function(to.copied().unwrap_or(export.index))
+                }
+                ExternalKind::Table => {
+                    let to = self.edits.repointed_exports.get(&position);
+                    to.copied().unwrap_or(export.index)
                 }
                 _ => export.index,
             };
@@ -682,142 +740,4 @@ fn write_custom(out: &mut Vec<u8>, name: &str, data: &[u8]) {
     name.encode(&mut payload);
     payload.extend_from_slice(data);
     write_section(out, 0, &payload);
-}
-
-#[cfg(test)]
-mod tests {
-    use wasm_encoder::{Function, ValType};
-
-    use super::*;
-    use crate::load::load;
-
-    fn module(wat: &str) -> Vec<u8> {
-        wat::parse_str(wat).unwrap()
-    }
-
-    /// A function added by the edits that only traps, of type `ty`.
-    fn stub(edits: &mut Edits, ty: u32) -> u32 {
-        let mut body = Function::new([]);
-        body.instructions().unreachable().end();
-        edits.add_function(ty, "stub".into(), body)
-    }
-
-    /// Whether the body of output function `f` is trusted, and whether the output validates.
-    fn outcome(bytes: &[u8], edits: impl FnOnce(&Module<'_>, &mut Edits), f: u32) -> (bool, bool) {
-        let module = load(bytes).unwrap();
-        let mut e = Edits::new(&module);
-        edits(&module, &mut e);
-        let encoded = encode(&module, &e, false);
-        let valid = crate::validate::output(&encoded.wasm, &[]).is_ok();
-        (encoded.trusted[f as usize], valid)
-    }
-
-    const REF_IMPORT: &str = r#"(module
-        (type $t (func))
-        (import "env" "f" (func $f (type $t)))
-        (import "env" "g" (func $g (param i32)))
-        (elem declare func $f)
-        (func $user (result funcref) (call $f) (ref.func $f)))"#;
-
-    #[test]
-    fn an_untouched_body_is_trusted() {
-        let bytes = module(REF_IMPORT);
-        assert_eq!(outcome(&bytes, |_, _| {}, 2), (true, true));
-    }
-
-    #[test]
-    fn a_body_whose_ref_func_is_redirected_to_an_undeclared_function_is_validated() {
-        // The shape of tests/regressions/shim-ref-func-undeclared: the guard's shim for an
-        // import the code takes with `ref.func`, not declared. Trusting it would emit an
-        // invalid module; validating it catches the bug.
-        let bytes = module(REF_IMPORT);
-        let undeclared = |_: &Module<'_>, e: &mut Edits| {
-            let shim = stub(e, 0);
-            e.redirected_calls.insert(0, shim);
-        };
-        assert_eq!(outcome(&bytes, undeclared, 2), (false, false));
-        let declared = |_: &Module<'_>, e: &mut Edits| {
-            let shim = stub(e, 0);
-            e.redirected_calls.insert(0, shim);
-            e.declared_functions.push(shim);
-        };
-        assert_eq!(outcome(&bytes, declared, 2), (true, true));
-    }
-
-    #[test]
-    fn a_body_redirected_to_a_function_of_another_type_is_validated() {
-        let bytes = module(REF_IMPORT);
-        let other_type = |_: &Module<'_>, e: &mut Edits| {
-            let ty = e.add_type(&[ValType::I32], &[]);
-            let shim = stub(e, ty);
-            e.redirected_calls.insert(0, shim);
-            e.declared_functions.push(shim);
-        };
-        assert_eq!(outcome(&bytes, other_type, 2), (false, false));
-    }
-
-    #[test]
-    fn a_ref_func_declared_only_by_a_repointed_export_is_validated() {
-        let bytes = module(
-            r#"(module
-                (func $target (export "target"))
-                (func $user (result funcref) (ref.func $target)))"#,
-        );
-        let repointed = |_: &Module<'_>, e: &mut Edits| {
-            let wrapper = stub(e, 0);
-            e.repointed_exports.insert(0, wrapper);
-        };
-        assert_eq!(outcome(&bytes, repointed, 1), (false, false));
-    }
-
-    #[test]
-    fn an_added_import_renumbers_every_function_index() {
-        let bytes = module(
-            r#"(module
-                (import "env" "f" (func $f))
-                (table $t 2 funcref (ref.func $g))
-                (global funcref (ref.func $g))
-                (elem (i32.const 0) func $g $f)
-                (start $g)
-                (func $g (export "g") (local $x i32) (call $f) (return_call $h))
-                (func $h (block $l (br $l))))"#,
-        );
-        let module = load(&bytes).unwrap();
-        let mut edits = Edits::new(&module);
-        let ty = edits.add_type(&[], &[]);
-        let import = edits.add_import("host", "h", ty);
-        let calls_h = {
-            let mut body = Function::new([]);
-            body.instructions().call(2).end();
-            edits.add_function(ty, "calls_h".into(), body)
-        };
-        edits
-            .exports
-            .push(("calls_h".into(), wasm_encoder::ExportKind::Func, calls_h));
-        let encoded = encode(&module, &edits, true);
-        crate::validate::output(&encoded.wasm, &[]).unwrap();
-        let map = FunctionMap::new(&module, &edits);
-        assert_eq!(
-            (map.function(import), map.function(1), map.function(calls_h)),
-            (1, 2, 4)
-        );
-        let text = wasmprinter::print_bytes(&encoded.wasm).unwrap();
-        for expected in [
-            r#"(import "host" "h" (func $host.h"#,
-            "(table $t (;0;) 2 funcref ref.func $g)",
-            "(global (;0;) funcref ref.func $g)",
-            "(elem (;0;) (i32.const 0) func $g $f)",
-            "(start $g)",
-            r#"(export "g" (func $g))"#,
-            r#"(export "calls_h" (func $calls_h))"#,
-            "call $f\n",
-            "return_call $h\n",
-            "(func $g (;2;)",
-            "(local $x i32)",
-            "br $l",
-            "(func $calls_h (;4;) (type 0)\n    call $h\n",
-        ] {
-            assert!(text.contains(expected), "{expected} not in\n{text}");
-        }
-    }
 }
