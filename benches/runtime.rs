@@ -144,7 +144,12 @@ fn main() {
         "spin (internal call_indirect)",
         |v, store, instance, n| {
             let spin: TypedFunc<i32, i32> = instance.get_typed_func(&mut *store, "spin").unwrap();
-            assert_eq!(spin.call(&mut *store, 5).unwrap(), 5, "{}: spin(5)", v.label);
+            assert_eq!(
+                spin.call(&mut *store, 5).unwrap(),
+                5,
+                "{}: spin(5)",
+                v.label
+            );
             let n = i32::try_from(n).expect("BENCH_CALLS fits an i32");
             let t = Instant::now();
             black_box(spin.call(&mut *store, black_box(n)).unwrap());

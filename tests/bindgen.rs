@@ -173,7 +173,10 @@ fn refuses_js(bytes: &[u8]) {
         Err(e) => e.to_string(),
     };
     assert!(!error.contains('\n'), "{error}");
-    assert!(error.contains("wasm-bindgen") && error.contains("without --js"), "{error}");
+    assert!(
+        error.contains("wasm-bindgen") && error.contains("without --js"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -83,7 +83,10 @@ fn a_trap_through_the_exported_table_ends_the_instance() {
         Failure::Trap(Trap::UnreachableCodeReached)
     );
     assert_eq!(run.state(), 1, "the trap through the table went unnoticed");
-    assert!(run.call::<i32, i32>("add1", 1).is_err(), "export ran after the trap");
+    assert!(
+        run.call::<i32, i32>("add1", 1).is_err(),
+        "export ran after the trap"
+    );
     assert!(
         call_entry(&mut run, ADD1, 1).is_err(),
         "table entry ran after the trap"
@@ -100,7 +103,11 @@ fn after_an_abort_nothing_through_the_table_runs() {
     );
     assert_eq!(global(&mut run, "count"), 0, "bump ran after the abort");
     assert!(call_entry(&mut run, CALL_HOST, 3).is_err());
-    assert_eq!(run.store.data().calls, 0, "a host import ran after the abort");
+    assert_eq!(
+        run.store.data().calls,
+        0,
+        "a host import ran after the abort"
+    );
     assert_eq!(run.state(), 1);
 }
 

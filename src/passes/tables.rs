@@ -97,11 +97,10 @@ pub fn abort_hook_slots(module: &Module<'_>, tables: &[&TablePlan]) -> HashMap<u
         for (i, item) in items.iter().enumerate() {
             let Some(function) = *item else { continue };
             let ty = module.function_type(function);
-            let slot = u32::try_from(offset + i as u64);
-            if let (true, Ok(slot)) = (ty.params().is_empty() && ty.results().is_empty(), slot) {
-                if function >= module.imported_functions() {
-                    slots.entry(function).or_default().push(slot);
-                }
+            let hook_type = ty.params().is_empty() && ty.results().is_empty();
+            let defined = function >= module.imported_functions();
+            if let (true, true, Ok(slot)) = (hook_type, defined, u32::try_from(offset + i as u64)) {
+                slots.entry(function).or_default().push(slot);
             }
         }
     }
