@@ -287,3 +287,28 @@ fn deno_both_encodings() {
     engines::say(&String::from_utf8_lossy(&output.stdout));
     assert!(output.status.success(), "deno failed:\n{stderr}");
 }
+
+/// wasm-bindgen's abort flow played by hand (issue 11; the real glue runs in tests/bindgen.rs):
+/// after a trap its glue sets its flag and calls the abort hook through the exported table; the
+/// hook must run (and schedule the reinit through its import) even when the host asked
+/// `__wasm_unwind_state()` first, nothing else may run, and the two flags must agree.
+#[test]
+fn deno_wasm_bindgen_abort_hook_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = wat::parse_file(regression("bindgen-abort-hook.wat")).unwrap();
+    let processed = wasm_unwind::process(&raw, &wasm_unwind::Options::default()).unwrap();
+    let table = &processed.report.tables;
+    assert!(table.len() == 1 && table[0].wrapped, "{table:?}");
+    let file = tmp.path().join("hook.wasm");
+    std::fs::write(&file, processed.wasm).unwrap();
+    let output = Command::new(engines::engine("deno"))
+        .args(["run", "--allow-read"])
+        .arg(engines::repo().join("tests/js/bindgen_hook.test.mjs"))
+        .arg(&file)
+        .env("DENO_DIR", engines::repo().join(".engines/deno-dir"))
+        .output()
+        .expect("run deno");
+    engines::say(&String::from_utf8_lossy(&output.stdout));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "deno failed:\n{stderr}");
+}
