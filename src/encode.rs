@@ -100,6 +100,11 @@ impl FunctionMap {
         }
     }
 
+    /// The output index of the first added function that is not an import.
+    pub fn first_added(&self) -> u32 {
+        self.input_functions + self.added_imports
+    }
+
     /// No function moves: the output's numbering is the edits'.
     pub fn is_identity(&self) -> bool {
         self.added_imports == 0
@@ -135,7 +140,7 @@ pub fn encode(module: &Module<'_>, edits: &Edits, add_names: bool) -> Encoded {
     }
     if let Some(marker) = &edits.marker {
         let mut marker = marker.clone();
-        marker.added_from = encoder.map.function(edits.first_function());
+        marker.added_from = encoder.map.first_added();
         write_custom(&mut out, MARKER_SECTION, marker.to_string().as_bytes());
     }
     Encoded {
@@ -569,7 +574,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
                     (index, g.name.clone())
                 });
                 let (count, bytes) = encode_names(ours);
-                Some(append_items(sub, count, &bytes, false))
+                append_names(sub, count, &bytes)
             }
             _ => Some(sub.to_vec()),
         }
@@ -580,7 +585,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
         if self.map.is_identity() {
             // Ours come after every input function: append them to the input's bytes.
             let (count, bytes) = encode_names(ours.into_iter());
-            return Some(append_items(sub, count, &bytes, false));
+            return append_names(sub, count, &bytes);
         }
         let mut names = Vec::new();
         if !sub.is_empty() {
@@ -594,6 +599,16 @@ impl<'m, 'a> Encoder<'m, 'a> {
         let (_, bytes) = encode_names(names.iter().cloned());
         Some(append_items(&[], names.len(), &bytes, false))
     }
+}
+
+/// A name map with `count` more entries, or `None` if its count is malformed. Without entries
+/// to add it is copied as it is (engines ignore a malformed one).
+fn append_names(sub: &[u8], count: usize, added: &[u8]) -> Option<Vec<u8>> {
+    if count == 0 {
+        return Some(sub.to_vec());
+    }
+    BinaryReader::new(sub, 0).read_var_u32().ok()?;
+    Some(append_items(sub, count, added, false))
 }
 
 /// A parsed name map in the encoder's form, or `None` if it is malformed.
