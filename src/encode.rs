@@ -114,7 +114,6 @@ impl FunctionMap {
 pub struct Encoded {
     pub wasm: Vec<u8>,
     pub warnings: Vec<String>,
-    pub functions: FunctionMap,
     /// By output function index: the body needs no validation (see `Encoder::trusted`).
     pub trusted: Vec<bool>,
 }
@@ -147,7 +146,6 @@ pub fn encode(module: &Module<'_>, edits: &Edits, add_names: bool) -> Encoded {
         wasm: out,
         warnings,
         trusted: encoder.trusted_bodies(),
-        functions: encoder.map,
     }
 }
 
@@ -601,13 +599,15 @@ impl<'m, 'a> Encoder<'m, 'a> {
     }
 }
 
-/// A name map with `count` more entries, or `None` if its count is malformed. Without entries
-/// to add it is copied as it is (engines ignore a malformed one).
+/// A name map (empty: none yet) with `count` more entries, or `None` if its count is
+/// malformed. Without entries to add it is copied as it is (engines ignore a malformed one).
 fn append_names(sub: &[u8], count: usize, added: &[u8]) -> Option<Vec<u8>> {
     if count == 0 {
         return Some(sub.to_vec());
     }
-    BinaryReader::new(sub, 0).read_var_u32().ok()?;
+    if !sub.is_empty() {
+        BinaryReader::new(sub, 0).read_var_u32().ok()?;
+    }
     Some(append_items(sub, count, added, false))
 }
 
@@ -755,4 +755,142 @@ fn write_custom(out: &mut Vec<u8>, name: &str, data: &[u8]) {
     name.encode(&mut payload);
     payload.extend_from_slice(data);
     write_section(out, 0, &payload);
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_encoder::{Function, ValType};
+
+    use super::*;
+    use crate::load::load;
+
+    fn module(wat: &str) -> Vec<u8> {
+        wat::parse_str(wat).unwrap()
+    }
+
+    /// A function added by the edits that only traps, of type `ty`.
+    fn stub(edits: &mut Edits, ty: u32) -> u32 {
+        let mut body = Function::new([]);
+        body.instructions().unreachable().end();
+        edits.add_function(ty, "stub".into(), body)
+    }
+
+    /// Whether the body of output function `f` is trusted, and whether the output validates.
+    fn outcome(bytes: &[u8], edits: impl FnOnce(&Module<'_>, &mut Edits), f: u32) -> (bool, bool) {
+        let module = load(bytes).unwrap();
+        let mut e = Edits::new(&module);
+        edits(&module, &mut e);
+        let encoded = encode(&module, &e, false);
+        let valid = crate::validate::output(&encoded.wasm, &[]).is_ok();
+        (encoded.trusted[f as usize], valid)
+    }
+
+    const REF_IMPORT: &str = r#"(module
+        (type $t (func))
+        (import "env" "f" (func $f (type $t)))
+        (import "env" "g" (func $g (param i32)))
+        (elem declare func $f)
+        (func $user (result funcref) (call $f) (ref.func $f)))"#;
+
+    #[test]
+    fn an_untouched_body_is_trusted() {
+        let bytes = module(REF_IMPORT);
+        assert_eq!(outcome(&bytes, |_, _| {}, 2), (true, true));
+    }
+
+    #[test]
+    fn a_body_whose_ref_func_is_redirected_to_an_undeclared_function_is_validated() {
+        // The shape of tests/regressions/shim-ref-func-undeclared: the guard's shim for an
+        // import the code takes with `ref.func`, not declared. Trusting it would emit an
+        // invalid module; validating it catches the bug.
+        let bytes = module(REF_IMPORT);
+        let undeclared = |_: &Module<'_>, e: &mut Edits| {
+            let shim = stub(e, 0);
+            e.redirected_calls.insert(0, shim);
+        };
+        assert_eq!(outcome(&bytes, undeclared, 2), (false, false));
+        let declared = |_: &Module<'_>, e: &mut Edits| {
+            let shim = stub(e, 0);
+            e.redirected_calls.insert(0, shim);
+            e.declared_functions.push(shim);
+        };
+        assert_eq!(outcome(&bytes, declared, 2), (true, true));
+    }
+
+    #[test]
+    fn a_body_redirected_to_a_function_of_another_type_is_validated() {
+        let bytes = module(REF_IMPORT);
+        let other_type = |_: &Module<'_>, e: &mut Edits| {
+            let ty = e.add_type(&[ValType::I32], &[]);
+            let shim = stub(e, ty);
+            e.redirected_calls.insert(0, shim);
+            e.declared_functions.push(shim);
+        };
+        assert_eq!(outcome(&bytes, other_type, 2), (false, false));
+    }
+
+    #[test]
+    fn a_ref_func_declared_only_by_a_repointed_export_is_validated() {
+        let bytes = module(
+            r#"(module
+                (func $target (export "target"))
+                (func $user (result funcref) (ref.func $target)))"#,
+        );
+        let repointed = |_: &Module<'_>, e: &mut Edits| {
+            let wrapper = stub(e, 0);
+            e.repointed_exports.insert(0, wrapper);
+        };
+        assert_eq!(outcome(&bytes, repointed, 1), (false, false));
+    }
+
+    #[test]
+    fn an_added_import_renumbers_every_function_index() {
+        let bytes = module(
+            r#"(module
+                (import "env" "f" (func $f))
+                (table $t 2 funcref (ref.func $g))
+                (global funcref (ref.func $g))
+                (elem (i32.const 0) func $g $f)
+                (start $g)
+                (func $g (export "g") (local $x i32) (call $f) (return_call $h))
+                (func $h (block $l (br $l))))"#,
+        );
+        let module = load(&bytes).unwrap();
+        let mut edits = Edits::new(&module);
+        let ty = edits.add_type(&[], &[]);
+        let import = edits.add_import("host", "h", ty);
+        let calls_h = {
+            let mut body = Function::new([]);
+            body.instructions().call(2).end();
+            edits.add_function(ty, "calls_h".into(), body)
+        };
+        edits
+            .exports
+            .push(("calls_h".into(), wasm_encoder::ExportKind::Func, calls_h));
+        let encoded = encode(&module, &edits, true);
+        crate::validate::output(&encoded.wasm, &[]).unwrap();
+        let map = FunctionMap::new(&module, &edits);
+        assert_eq!(
+            (map.function(import), map.function(1), map.function(calls_h)),
+            (1, 2, 4)
+        );
+        let text = wasmprinter::print_bytes(&encoded.wasm).unwrap();
+        for expected in [
+            r#"(import "host" "h" (func $host.h"#,
+            "(table $t (;0;) 2 funcref ref.func $g)",
+            "(global (;0;) funcref ref.func $g)",
+            "(elem (;0;) (i32.const 0) func $g $f)",
+            "(start $g)",
+            r#"(export "g" (func $g))"#,
+            r#"(export "calls_h" (func $calls_h))"#,
+            "call $f\n",
+            "return_call $h\n",
+            "(func $g (;2;)",
+            "(local $x i32)",
+            "br $l",
+            "(func $calls_h (;4;) (type 0)\n    call $h\n",
+        ] {
+            assert!(text.contains(expected), "{expected} not in\n{text}");
+        }
+    }
 }

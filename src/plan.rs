@@ -424,8 +424,10 @@ mod tests {
         (export "log" (func $log)))"#;
 
     fn wrapped(plan: &Plan) -> Vec<(&str, Option<&str>)> {
-        let outcome = |e: &ExportPlan| (e.outcome.name.as_str(), e.outcome.reason);
-        plan.exports.iter().map(outcome).collect()
+        plan.exports
+            .iter()
+            .map(|e| (e.outcome.name.as_str(), e.outcome.reason))
+            .collect()
     }
 
     #[test]
@@ -476,7 +478,7 @@ mod tests {
         };
         let plan = planned(EXNREF, &options);
         let recovery = plan.recovery.expect("a recovery");
-        assert_eq!(recovery.hand_off, HandOff::Host);
+        assert_eq!(recovery.hand_off, HandOff::Host(()));
         assert_eq!(recovery.tag, 0);
     }
 
