@@ -458,6 +458,50 @@ mod tests {
         );
     }
 
+    /// `EXNREF` without wasm-bindgen's marks (JS mode refuses its output).
+    fn not_bindgen() -> String {
+        EXNREF
+            .replace("__wbindgen_placeholder__", "env")
+            .replace("__wbindgen_describe", "describe")
+            .replace("__wbindgen_malloc", "__externref_table_alloc")
+    }
+
+    #[test]
+    fn js_mode_is_refused_on_wasm_bindgen_output() {
+        let options = Options {
+            js: true,
+            ..Options::default()
+        };
+        let module = wat::parse_str(EXNREF).unwrap();
+        let module = load::load(&module).unwrap();
+        assert!(matches!(plan(&module, &options), Err(Error::JsWithBindgen)));
+    }
+
+    #[test]
+    fn exported_function_tables_get_wrappers_unless_the_module_changes_them() {
+        let tables = |wat: &str| {
+            let plan = planned(wat, &Options::default());
+            let outcome = |t: &TablePlan| (t.outcome.entries, t.outcome.reason.clone());
+            plan.tables.iter().map(outcome).collect::<Vec<_>>()
+        };
+        let module = |extra: &str| {
+            format!(
+                r#"(module (type $v (func)) (table $t (export "t") 4 funcref)
+                   (elem (table $t) (i32.const 1) func $f $f) (func $f) {extra})"#
+            )
+        };
+        assert_eq!(tables(&module("")), [(2, None)]);
+        let set = r#"(func (table.set $t (i32.const 0) (ref.null func)))"#;
+        let changed = Some("the module changes it (table.set)".to_string());
+        assert_eq!(tables(&module(set)), [(2, changed)]);
+        let imported = r#"(module (import "env" "t" (table 1 funcref)))"#;
+        let reason = tables(imported)[0].1.clone().unwrap();
+        assert!(reason.starts_with("imported"), "{reason}");
+        // Not exported, or not of functions: not a host entry.
+        assert_eq!(tables(r#"(module (table 1 funcref))"#), []);
+        assert_eq!(tables(r#"(module (table (export "x") 1 externref))"#), []);
+    }
+
     #[test]
     fn js_mode_and_the_guard_need_a_wrapped_export() {
         let options = Options {
@@ -465,7 +509,7 @@ mod tests {
             skip_exports: vec!["r?n".into()],
             ..Options::default()
         };
-        let plan = planned(EXNREF, &options);
+        let plan = planned(&not_bindgen(), &options);
         assert_eq!(plan.wrapped(), 0);
         assert!(!plan.js && plan.guard.is_none() && plan.recovery.is_none());
     }
@@ -476,7 +520,7 @@ mod tests {
             js: true,
             ..Options::default()
         };
-        let plan = planned(EXNREF, &options);
+        let plan = planned(&not_bindgen(), &options);
         let recovery = plan.recovery.expect("a recovery");
         assert_eq!(recovery.hand_off, HandOff::Host(()));
         assert_eq!(recovery.tag, 0);
