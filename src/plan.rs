@@ -415,6 +415,7 @@ mod tests {
         (import "env" "unused" (func))
         (import "__wbindgen_placeholder__" "__wbindgen_describe" (func $describe (param i32)))
         (tag $rust (param i32))
+        (func $raise (param i32) (throw $rust (local.get 0)))
         (global $__stack_pointer (mut i32) (i32.const 1024))
         (table 2 funcref)
         (elem (i32.const 0) func $log)
