@@ -2,7 +2,8 @@
 //!
 //! The passes run in the order their products are needed: the host's imports (JS mode), which
 //! the guard and the recovery call; the guard, whose helpers the recovery and the wrappers
-//! call; the recovery; the wrappers. Then the tag export and the marker.
+//! call; the recovery; the wrappers, of exports and of exported function tables, which share
+//! them. Then the tag export and the marker.
 
 use wasm_encoder::ExportKind;
 
@@ -12,7 +13,7 @@ use crate::load::Module;
 use crate::marker::Marker;
 use crate::passes::js::HostErrors;
 use crate::passes::recover::{self, Setup};
-use crate::passes::{guard, wrap};
+use crate::passes::{guard, tables, wrap};
 use crate::plan::Plan;
 
 /// The edits that carry out `plan` on `module`. Empty when the plan changes nothing.
@@ -40,15 +41,22 @@ pub fn apply(module: &Module<'_>, plan: &Plan) -> Edits {
             };
             recover::install(module, &setup, &mut edits)
         });
-    if plan.wrapped() > 0 {
-        let wrappers = wrap::Wrappers {
-            encoding: plan.encoding,
-            stack_pointer: plan.stack_pointer.as_ref(),
-            guard: guard.as_ref(),
-            recovery: recovery.as_ref(),
-        };
-        wrap::wrap_exports(module, &plan.exports, &wrappers, &mut edits);
-    }
+    let wrapped_tables: Vec<_> = plan.wrapped_tables().collect();
+    let hooks = plan.guard.as_ref().and_then(|g| g.abort_hook);
+    let abort_hook_slots = match hooks {
+        Some(_) => tables::abort_hook_slots(module, &wrapped_tables),
+        None => Default::default(),
+    };
+    let wrappers = wrap::Wrappers {
+        encoding: plan.encoding,
+        stack_pointer: plan.stack_pointer.as_ref(),
+        guard: guard.as_ref(),
+        recovery: recovery.as_ref(),
+        abort_hook_slots: &abort_hook_slots,
+    };
+    let mut built = wrap::Built::new();
+    wrap::wrap_exports(module, &plan.exports, &wrappers, &mut built, &mut edits);
+    tables::wrap_tables(module, &wrapped_tables, &wrappers, &mut built, &mut edits);
     if let Some(tag) = &plan.unwind_tag {
         edits
             .exports

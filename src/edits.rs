@@ -38,6 +38,19 @@ pub struct NewGlobal {
     pub name: String,
 }
 
+/// An added table, with the active segments that fill it at instantiation.
+pub struct NewTable {
+    pub ty: wasm_encoder::TableType,
+    pub segments: Vec<NewSegment>,
+}
+
+pub struct NewSegment {
+    /// The offset expression's bytes, without the final `end`.
+    pub offset: Vec<u8>,
+    /// The function of each slot (in the edits' index space), `None` for a null reference.
+    pub items: Vec<Option<u32>>,
+}
+
 /// An added function, in the order of the edits' index space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Added {
@@ -52,13 +65,16 @@ pub struct Edits {
     first_type: u32,
     first_function: u32,
     first_global: u32,
+    first_table: u32,
     pub types: Vec<(Vec<ValType>, Vec<ValType>)>,
     pub imports: Vec<NewImport>,
     pub functions: Vec<NewFunction>,
     /// Every added import and function, by index from `first_function` on.
     pub added: Vec<Added>,
     pub globals: Vec<NewGlobal>,
-    /// Exports (by position in the export section) that now point at another function.
+    pub tables: Vec<NewTable>,
+    /// Exports (by position in the export section) that now point at another function, or
+    /// (table exports) at another table.
     pub repointed_exports: HashMap<usize, u32>,
     /// Exports added after the input's, all named `__wasm_unwind_*`.
     pub exports: Vec<(String, ExportKind, u32)>,
@@ -76,11 +92,13 @@ impl Edits {
             first_type: module.types.len() as u32,
             first_function: module.function_count(),
             first_global: module.globals.len() as u32,
+            first_table: module.tables.len() as u32,
             types: Vec::new(),
             imports: Vec::new(),
             functions: Vec::new(),
             added: Vec::new(),
             globals: Vec::new(),
+            tables: Vec::new(),
             repointed_exports: HashMap::new(),
             exports: Vec::new(),
             redirected_calls: HashMap::new(),
@@ -131,12 +149,22 @@ impl Edits {
         self.first_global + self.globals.len() as u32 - 1
     }
 
+    /// A table after the input's; returns its index.
+    pub fn add_table(&mut self, table: NewTable) -> u32 {
+        self.tables.push(table);
+        self.first_table + self.tables.len() as u32 - 1
+    }
+
     pub fn first_function(&self) -> u32 {
         self.first_function
     }
 
     pub fn first_global(&self) -> u32 {
         self.first_global
+    }
+
+    pub fn first_table(&self) -> u32 {
+        self.first_table
     }
 
     /// What function `index` (in the edits' space) was, if the edits added it.
@@ -146,7 +174,10 @@ impl Edits {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.globals.is_empty() && self.exports.is_empty()
+        self.added.is_empty()
+            && self.globals.is_empty()
+            && self.exports.is_empty()
+            && self.tables.is_empty()
     }
 }
 

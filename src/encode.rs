@@ -19,13 +19,14 @@ use std::ops::Range;
 use wasm_encoder::{Encode, ExportSection, ProducersField};
 use wasmparser::{BinaryReader, ExternalKind, ProducersSectionReader};
 
-use crate::edits::{Added, Edits};
+use crate::edits::{Added, Edits, NewSegment};
 use crate::load::{self, Body, FunctionUse, Module, Section, UseKind};
 use crate::marker::MARKER_SECTION;
 
 const TYPE: u8 = 1;
 const IMPORT: u8 = 2;
 const FUNCTION: u8 = 3;
+const TABLE: u8 = 4;
 const GLOBAL: u8 = 6;
 const EXPORT: u8 = 7;
 const ELEMENT: u8 = 9;
@@ -251,7 +252,10 @@ impl<'m, 'a> Encoder<'m, 'a> {
             FUNCTION | CODE => !edits.functions.is_empty(),
             GLOBAL => !edits.globals.is_empty(),
             EXPORT => !edits.exports.is_empty(),
-            ELEMENT => !edits.declared_functions.is_empty(),
+            ELEMENT => {
+                !edits.declared_functions.is_empty()
+                    || edits.tables.iter().any(|t| !t.segments.is_empty())
+            }
             _ => false,
         }
     }
@@ -293,6 +297,13 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 let globals = self.splice(section.range.clone(), &module.uses_outside_code);
                 append_items(&globals, edits.globals.len(), &added, false)
             }
+            TABLE => {
+                for table in &edits.tables {
+                    table.ty.encode(&mut added);
+                }
+                let tables = self.splice(section.range.clone(), &module.uses_outside_code);
+                append_items(&tables, edits.tables.len(), &added, false)
+            }
             EXPORT => self.exports(),
             ELEMENT => self.elements(section.range.clone()),
             CODE => self.code(data),
@@ -306,19 +317,60 @@ impl<'m, 'a> Encoder<'m, 'a> {
 
     fn elements(&self, range: Range<usize>) -> Vec<u8> {
         let segments = self.splice(range, &self.module.uses_outside_code);
-        if self.edits.declared_functions.is_empty() {
+        let mut added = Vec::new();
+        let mut count = 0;
+        for (table, new) in (self.edits.first_table()..).zip(&self.edits.tables) {
+            for segment in &new.segments {
+                self.active_segment(table, segment, &mut added);
+                count += 1;
+            }
+        }
+        if !self.edits.declared_functions.is_empty() {
+            // One declarative segment (flags 3: declared, elemkind funcref, function indices).
+            added.extend_from_slice(&[3, 0]);
+            let declared: Vec<u32> = self
+                .edits
+                .declared_functions
+                .iter()
+                .map(|&f| self.map.function(f))
+                .collect();
+            declared.encode(&mut added);
+            count += 1;
+        }
+        if count == 0 {
             return segments.into_owned();
         }
-        // One declarative segment (flags 3: declared, elemkind funcref, function indices).
-        let mut added = vec![3, 0];
-        let declared: Vec<u32> = self
-            .edits
-            .declared_functions
-            .iter()
-            .map(|&f| self.map.function(f))
-            .collect();
-        declared.encode(&mut added);
-        append_items(&segments, 1, &added, false)
+        append_items(&segments, count, &added, false)
+    }
+
+    /// An active segment of an added table: function indices (flags 2) when every slot holds
+    /// a function, else `ref.func`/`ref.null` expressions (flags 6).
+    fn active_segment(&self, table: u32, segment: &NewSegment, out: &mut Vec<u8>) {
+        const END: u8 = 0x0b;
+        let all_functions = segment.items.iter().all(Option::is_some);
+        out.push(if all_functions { 2 } else { 6 });
+        table.encode(out);
+        out.extend_from_slice(&segment.offset);
+        out.push(END);
+        if all_functions {
+            out.push(0x00); // elemkind funcref
+            let functions: Vec<u32> = segment
+                .items
+                .iter()
+                .flatten()
+                .map(|&f| self.map.function(f))
+                .collect();
+            functions.encode(out);
+            return;
+        }
+        wasm_encoder::RefType::FUNCREF.encode(out);
+        (segment.items.len() as u32).encode(out);
+        for item in &segment.items {
+            match item {
+                Some(f) => wasm_encoder::ConstExpr::ref_func(self.map.function(*f)).encode(out),
+                None => wasm_encoder::ConstExpr::ref_null(wasm_encoder::HeapType::FUNC).encode(out),
+            }
+        }
     }
 
     fn exports(&self) -> Vec<u8> {
@@ -328,6 +380,10 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 ExternalKind::Func | ExternalKind::FuncExact => {
                     let to = self.edits.repointed_exports.get(&position);
                     self.map.function(to.copied().unwrap_or(export.index))
+                }
+                ExternalKind::Table => {
+                    let to = self.edits.repointed_exports.get(&position);
+                    to.copied().unwrap_or(export.index)
                 }
                 _ => export.index,
             };

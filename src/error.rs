@@ -54,6 +54,11 @@ pub enum Error {
     #[error("--stack-pointer {0}: no such global, or it is not a mutable i32/i64")]
     StackPointerNotFound(String),
 
+    #[error(
+        "--js does not work on wasm-bindgen output: its glue does not provide the `wasm_unwind` imports, so instantiation would fail with a LinkError; run without --js (wasm-bindgen's glue already throws PanicError and refuses calls after an abort)"
+    )]
+    JsWithBindgen,
+
     #[error("--{option} {value}: {reason}")]
     BadOption {
         option: &'static str,

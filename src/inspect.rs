@@ -4,6 +4,10 @@
 //! when it reaches `throw`, `throw_ref` or `rethrow`, and can trap when it reaches `unreachable`
 //! (what Rust's aborts compile to) or a host import. Calls through a table or a reference are
 //! taken to reach every function whose address is taken, so the answers err towards "yes".
+//!
+//! Function tables a host can reach are listed too: how many entries, and whether host calls
+//! through them go through wrappers. A processed table is recognised by its shape: every
+//! function in it is one the tool added.
 
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -14,6 +18,7 @@ use crate::detect::{self, Encoding, Found};
 use crate::error::Result;
 use crate::load::{self, Module};
 use crate::marker::Marker;
+use crate::plan::{self, TableOutcome};
 
 #[derive(Debug, Clone)]
 pub struct Inspection {
@@ -25,6 +30,8 @@ pub struct Inspection {
     /// The module links wasm-unwind-runtime (exports `__wasm_unwind_recover`).
     pub runtime: bool,
     pub exports: Vec<ExportRow>,
+    /// Function tables a host can reach.
+    pub tables: Vec<TableOutcome>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +76,22 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
             }
         })
         .collect();
+    let tables = plan::host_tables(&module)
+        .into_iter()
+        .map(|t| {
+            let ours = |f: &Option<u32>| f.is_none_or(|f| first_added.is_some_and(|a| f >= a));
+            let wrapped = t.outcome.entries > 0
+                && module
+                    .active_segments
+                    .iter()
+                    .filter(|s| s.table == t.table)
+                    .all(|s| s.items.as_ref().is_some_and(|i| i.iter().all(ours)));
+            TableOutcome {
+                wrapped,
+                ..t.outcome
+            }
+        })
+        .collect();
     let encoding = detect::encoding(&module, None).map_err(|e| e.to_string());
     Ok(Inspection {
         unwind_tag: detect::unwind_tag(&module, None).map_err(|e| e.to_string()),
@@ -77,6 +100,7 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
         processed: module.marker.map(str::to_string),
         runtime: crate::passes::recover::runtime(&module).is_some(),
         exports,
+        tables,
     })
 }
 
@@ -186,6 +210,9 @@ impl Inspection {
         );
         let runtime = if self.runtime { "linked" } else { "not linked" };
         let _ = writeln!(out, "runtime        {runtime}");
+        for table in &self.tables {
+            let _ = writeln!(out, "table          {}", table_text(table));
+        }
         let _ = writeln!(out);
         let width = self
             .exports
@@ -260,15 +287,42 @@ impl Inspection {
                 )
             })
             .collect();
+        let tables: Vec<String> = self
+            .tables
+            .iter()
+            .map(|t| {
+                format!(
+                    "{{\"name\":{},\"entries\":{},\"wrapped\":{},\"unguarded_because\":{}}}",
+                    text(&t.name),
+                    t.entries,
+                    t.wrapped,
+                    t.reason
+                        .as_deref()
+                        .filter(|_| !t.wrapped)
+                        .map_or("null".into(), text),
+                )
+            })
+            .collect();
         format!(
-            "{{\"encoding\":{},\"unwind_tag\":{},\"stack_pointer\":{},\"processed\":{},\"runtime\":{},\"exports\":[{}]}}\n",
+            "{{\"encoding\":{},\"unwind_tag\":{},\"stack_pointer\":{},\"processed\":{},\"runtime\":{},\"exports\":[{}],\"tables\":[{}]}}\n",
             opt(&self.encoding.clone().map(|e| e.map(|e| e.to_string()))),
             found_opt(&self.unwind_tag),
             found_opt(&self.stack_pointer.clone().map(Some)),
             self.processed.as_deref().map_or("null".into(), text),
             self.runtime,
             exports.join(","),
+            tables.join(","),
         )
+    }
+}
+
+/// One line on a function table: its entries, and whether host calls through them are wrapped.
+pub fn table_text(table: &TableOutcome) -> String {
+    let head = format!("`{}`: {} entries", table.name, table.entries);
+    match (&table.reason, table.wrapped) {
+        (_, true) => format!("{head}, wrapped"),
+        (Some(reason), false) => format!("{head}, unguarded: {reason}"),
+        (None, false) => format!("{head}, unguarded until processed"),
     }
 }
 

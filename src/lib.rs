@@ -24,13 +24,13 @@ mod validate;
 
 pub use detect::{Encoding, Found};
 pub use error::{Error, Result};
-pub use inspect::{ExportRow, Inspection, inspect};
+pub use inspect::{ExportRow, Inspection, inspect, table_text};
 pub use load::read_input;
 pub use marker::{MARKER_SECTION, Marker};
 pub use passes::guard::STATE_EXPORT;
 pub use passes::js::{GLUE as JS_GLUE, IMPORT_MODULE as JS_IMPORT_MODULE};
 pub use passes::recover::RUNTIME_EXPORT;
-pub use plan::ExportOutcome;
+pub use plan::{ExportOutcome, TableOutcome};
 
 /// Every export the tool adds starts with this.
 pub const ADDED_PREFIX: &str = "__wasm_unwind_";
@@ -86,6 +86,8 @@ pub struct Report {
     pub stack_pointer: Option<Found>,
     /// Every function export, wrapped or not.
     pub exports: Vec<ExportOutcome>,
+    /// Every function table a host can reach, wrapped or not.
+    pub tables: Vec<TableOutcome>,
     pub abort_guard: bool,
     /// Imports whose call sites now go through the guard.
     pub import_shims: usize,
@@ -152,6 +154,7 @@ impl Report {
             unwind_tag: plan.unwind_tag.clone(),
             stack_pointer: plan.stack_pointer.clone(),
             exports: plan.exports.iter().map(|e| e.outcome.clone()).collect(),
+            tables: plan.tables.iter().map(|t| t.outcome.clone()).collect(),
             abort_guard: plan.guard.is_some(),
             import_shims: plan.guard.as_ref().map_or(0, |g| g.shims.len()),
             runtime: plan.runtime.is_some(),

@@ -111,6 +111,31 @@ pub struct Body {
     pub rethrows: bool,
     /// Contains `unreachable`, the instruction Rust's aborts compile to.
     pub has_unreachable: bool,
+    /// Tables the body changes (`table.set`, `grow`, `fill`, `init`, the target of `copy`),
+    /// with the first instruction that does.
+    pub table_writes: Vec<(u32, &'static str)>,
+}
+
+/// A table of the input, imported or defined.
+#[derive(Debug, Clone)]
+pub struct Table<'a> {
+    pub ty: wasmparser::TableType,
+    pub import: Option<Import<'a>>,
+    /// Declared with an initialiser expression, which fills every slot.
+    pub initialised: bool,
+}
+
+/// An active element segment: what instantiation writes into a table.
+#[derive(Debug, Clone)]
+pub struct ActiveSegment {
+    pub table: u32,
+    /// The offset expression's bytes in the input, without its final `end`.
+    pub offset: Range<usize>,
+    /// The offset, when the expression is a constant.
+    pub constant_offset: Option<u64>,
+    /// The function of each slot it writes (`None`: a null reference). `None` as a whole when
+    /// an item is an expression other than `ref.func` or `ref.null`.
+    pub items: Option<Vec<Option<u32>>>,
 }
 
 /// Which exception-handling instructions appear in the code.
@@ -146,6 +171,9 @@ pub struct Module<'a> {
     pub function_imports: Vec<Import<'a>>,
     pub globals: Vec<Global<'a>>,
     pub tags: Vec<Tag<'a>>,
+    /// Imported tables first.
+    pub tables: Vec<Table<'a>>,
+    pub active_segments: Vec<ActiveSegment>,
     pub exports: Vec<Export<'a>>,
     /// Bodies of the defined functions, in order.
     pub bodies: Vec<Body>,
@@ -282,6 +310,8 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             function_imports: Vec::new(),
             globals: Vec::new(),
             tags: Vec::new(),
+            tables: Vec::new(),
+            active_segments: Vec::new(),
             exports: Vec::new(),
             bodies: Vec::new(),
             eh: EhUse::default(),
@@ -372,7 +402,11 @@ impl<'a> Indexer<'a> {
             }
             Payload::ElementSection(reader) => {
                 for element in reader {
-                    read_element_functions(module.bytes, element?.items, uses)?;
+                    let element = element?;
+                    if let Some(segment) = read_active_segment(&element)? {
+                        module.active_segments.push(segment);
+                    }
+                    read_element_functions(module.bytes, element.items, uses)?;
                 }
             }
             Payload::GlobalSection(reader) => {
@@ -382,9 +416,16 @@ impl<'a> Indexer<'a> {
             }
             Payload::TableSection(reader) => {
                 for table in reader {
-                    if let wasmparser::TableInit::Expr(init) = table?.init {
+                    let table = table?;
+                    let initialised = matches!(table.init, wasmparser::TableInit::Expr(_));
+                    if let wasmparser::TableInit::Expr(init) = table.init {
                         read_ref_funcs(init, uses)?;
                     }
+                    module.tables.push(Table {
+                        ty: table.ty,
+                        import: None,
+                        initialised,
+                    });
                 }
             }
             Payload::StartSection { func, range } => uses.push(FunctionUse {
@@ -414,7 +455,12 @@ impl<'a> Indexer<'a> {
             }
             TypeRef::Global(_) => self.global_imports.push(named),
             TypeRef::Tag(_) => self.tag_imports.push(named),
-            TypeRef::Table(_) | TypeRef::Memory(_) => {}
+            TypeRef::Table(ty) => self.module.tables.push(Table {
+                ty,
+                import: Some(named),
+                initialised: false,
+            }),
+            TypeRef::Memory(_) => {}
         }
     }
 
@@ -501,6 +547,13 @@ fn scan_body(
             | Operator::CatchAll
             | Operator::Delegate { .. } => eh.legacy = true,
             Operator::Unreachable => facts.has_unreachable = true,
+            Operator::TableSet { table } => facts.table_writes.push((table, "table.set")),
+            Operator::TableGrow { table } => facts.table_writes.push((table, "table.grow")),
+            Operator::TableFill { table } => facts.table_writes.push((table, "table.fill")),
+            Operator::TableInit { table, .. } => facts.table_writes.push((table, "table.init")),
+            Operator::TableCopy { dst_table, .. } => {
+                facts.table_writes.push((dst_table, "table.copy"))
+            }
             _ => {}
         }
     }
@@ -536,6 +589,63 @@ fn read_element_functions(
         }
     }
     Ok(())
+}
+
+/// The table, offset and slots of an active element segment; `None` for other segments.
+fn read_active_segment(
+    element: &wasmparser::Element<'_>,
+) -> Result<Option<ActiveSegment>, wasmparser::BinaryReaderError> {
+    let wasmparser::ElementKind::Active {
+        table_index,
+        offset_expr,
+    } = &element.kind
+    else {
+        return Ok(None);
+    };
+    let mut ops = offset_expr.get_operators_reader();
+    let start = ops.original_position();
+    let mut operators = Vec::new();
+    let mut end = start;
+    while !ops.eof() {
+        let (op, at) = ops.read_with_offset()?;
+        end = at;
+        operators.push(op);
+    }
+    let constant_offset = match operators[..] {
+        [Operator::I32Const { value }, Operator::End] => Some(u64::from(value as u32)),
+        [Operator::I64Const { value }, Operator::End] => Some(value as u64),
+        _ => None,
+    };
+    let items = match element.items.clone() {
+        wasmparser::ElementItems::Functions(indices) => Some(
+            indices
+                .into_iter()
+                .map(|f| f.map(Some))
+                .collect::<Result<_, _>>()?,
+        ),
+        wasmparser::ElementItems::Expressions(_, exprs) => exprs
+            .into_iter()
+            .map(|expr| {
+                let ops: Vec<Operator<'_>> = expr?
+                    .get_operators_reader()
+                    .into_iter()
+                    .collect::<Result<_, _>>()?;
+                Ok(match ops[..] {
+                    [Operator::RefFunc { function_index }, Operator::End] => {
+                        Some(Some(function_index))
+                    }
+                    [Operator::RefNull { .. }, Operator::End] => Some(None),
+                    _ => None,
+                })
+            })
+            .collect::<Result<Option<Vec<_>>, wasmparser::BinaryReaderError>>()?,
+    };
+    Ok(Some(ActiveSegment {
+        table: table_index.unwrap_or(0),
+        offset: start..end,
+        constant_offset,
+        items,
+    }))
 }
 
 /// The `ref.func`s of a constant expression.

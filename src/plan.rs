@@ -10,7 +10,7 @@ use globset::{Glob, GlobMatcher};
 use wasmparser::ExternalKind;
 
 use crate::Options;
-use crate::detect::{self, Encoding, Found};
+use crate::detect::{self, Bindgen, Encoding, Found};
 use crate::error::{Error, Result};
 use crate::load::{Export, Module, UseKind};
 use crate::passes::recover::{self, HandOff};
@@ -33,10 +33,44 @@ pub struct ExportPlan {
     pub outcome: ExportOutcome,
 }
 
+/// What happened to one function table the host can reach (exported or imported).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableOutcome {
+    /// Its first export name, or `module.name` for an imported table.
+    pub name: String,
+    /// Filled slots (instantiation writes a function there).
+    pub entries: usize,
+    /// Host calls through it go through the wrappers.
+    pub wrapped: bool,
+    /// Why they stay unguarded, when they do.
+    pub reason: Option<String>,
+}
+
+/// A function table the host can reach, and what is done with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TablePlan {
+    pub table: u32,
+    /// Positions of its exports in the export section.
+    pub exports: Vec<usize>,
+    pub outcome: TableOutcome,
+}
+
 /// The abort guard: the imports whose call sites go through a shim.
 #[derive(Debug, Clone, Default)]
 pub struct GuardPlan {
     pub shims: Vec<Shim>,
+    /// wasm-bindgen's terminated flag (the global holding its address), which the guard keeps
+    /// in agreement with its own state.
+    pub bindgen_flag: Option<u32>,
+    /// The hook wasm-bindgen's glue calls through the table after a termination: the global
+    /// holding the address of its slot, with the flag's global. Set only with a wrapped table.
+    pub abort_hook: Option<AbortHook>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortHook {
+    pub flag: u32,
+    pub slot: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,11 +102,18 @@ pub struct Plan {
     pub recovery: Option<RecoveryPlan>,
     /// JS mode: the output imports the host's `panic` and `terminated`.
     pub js: bool,
+    /// Function tables the host can reach.
+    pub tables: Vec<TablePlan>,
 }
 
 impl Plan {
     pub fn wrapped(&self) -> usize {
         self.exports.iter().filter(|e| e.outcome.wrapped).count()
+    }
+
+    /// The tables that get a table of wrappers.
+    pub fn wrapped_tables(&self) -> impl Iterator<Item = &TablePlan> {
+        self.tables.iter().filter(|t| t.outcome.wrapped)
     }
 }
 
@@ -89,18 +130,22 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         ),
         None => (None, None),
     };
+    let bindgen = detect::bindgen(module);
+    if options.js && bindgen.is_some() {
+        return Err(Error::JsWithBindgen);
+    }
     let selection = Selection::new(options)?;
     selection.check(module)?;
     // Without exception handling a wrapper only serves the guard's count.
     let contain = encoding.is_some() || options.abort_guard;
     let exports = choose_exports(module, &selection, contain);
-    let wraps = exports.iter().any(|e| e.outcome.wrapped);
+    let tables = choose_tables(module, contain);
+    let wraps =
+        exports.iter().any(|e| e.outcome.wrapped) || tables.iter().any(|t| t.outcome.wrapped);
     // The host's errors are thrown from wrappers and the guard, so only wrapped exports need
     // them; without a wrapped export nothing counts activations, so a guard would guard nothing.
     let js = options.js && wraps;
-    let guard = (options.abort_guard && wraps).then(|| GuardPlan {
-        shims: shimmed_imports(module),
-    });
+    let guard = (options.abort_guard && wraps).then(|| guard_plan(module, bindgen, &tables));
     let runtime = recover::runtime(module).filter(|_| encoding.is_some());
     let recovery = unwind_tag.as_ref().and_then(|tag| {
         let hand_off = HandOff::new(runtime, js)?;
@@ -118,7 +163,96 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         runtime,
         recovery,
         js,
+        tables,
     })
+}
+
+fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan]) -> GuardPlan {
+    let bindgen = bindgen.unwrap_or_default();
+    let table_wrapped = tables.iter().any(|t| t.outcome.wrapped);
+    let abort_hook = match (bindgen.terminated, bindgen.abort_handler) {
+        (Some(flag), Some(slot)) if table_wrapped => Some(AbortHook { flag, slot }),
+        _ => None,
+    };
+    GuardPlan {
+        shims: shimmed_imports(module),
+        bindgen_flag: bindgen.terminated,
+        abort_hook,
+    }
+}
+
+/// The function tables a host can reach, and whether processing would wrap each (for
+/// `inspect`).
+pub fn host_tables(module: &Module<'_>) -> Vec<TablePlan> {
+    choose_tables(module, true)
+}
+
+/// The function tables a host can reach, and whether each gets a table of wrappers. That takes
+/// a table the module defines, exports, and never changes after instantiation: the wrappers are
+/// a copy made at instantiation, so they must hold the same functions as the original for good.
+fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
+    let exports = |table: u32| {
+        module
+            .exports
+            .iter()
+            .enumerate()
+            .filter(move |(_, e)| e.kind == ExternalKind::Table && e.index == table)
+    };
+    let writes = |table: u32| {
+        module
+            .bodies
+            .iter()
+            .flat_map(|b| &b.table_writes)
+            .find(|(t, _)| *t == table)
+            .map(|(_, op)| *op)
+    };
+    let segments = |table: u32| {
+        module
+            .active_segments
+            .iter()
+            .filter(move |s| s.table == table)
+    };
+    (0..module.tables.len() as u32)
+        .filter_map(|index| {
+            let table = &module.tables[index as usize];
+            let name = match (&table.import, exports(index).next()) {
+                (Some(import), _) => format!("{}.{}", import.module, import.name),
+                (None, Some((_, export))) => export.name.to_string(),
+                (None, None) => return None,
+            };
+            if !table.ty.element_type.is_func_ref() {
+                return None;
+            }
+            let entries = segments(index)
+                .map(|s| s.items.as_ref().map_or(0, |i| i.iter().flatten().count()))
+                .sum();
+            let reason = if table.import.is_some() {
+                Some("imported: the host provides it, so it cannot be swapped".to_string())
+            } else if let Some(op) = writes(index) {
+                Some(format!("the module changes it ({op})"))
+            } else if table.initialised {
+                Some("declared with an initialiser expression".to_string())
+            } else if table.ty.element_type != wasmparser::RefType::FUNCREF {
+                Some("holds typed function references".to_string())
+            } else if segments(index).any(|s| s.items.is_none()) {
+                Some("filled by an element expression other than ref.func".to_string())
+            } else if !contain {
+                Some("no exception handling and no abort guard".to_string())
+            } else {
+                None
+            };
+            Some(TablePlan {
+                table: index,
+                exports: exports(index).map(|(position, _)| position).collect(),
+                outcome: TableOutcome {
+                    name,
+                    entries,
+                    wrapped: reason.is_none(),
+                    reason,
+                },
+            })
+        })
+        .collect()
 }
 
 /// Which exports to wrap: shell-style globs (`*`, `?`, `[...]`). No `include` means all.
@@ -234,8 +368,7 @@ fn function_exports<'m, 'a>(
 /// Import modules that are not the host: wasm-bindgen's CLI reads the functions that call
 /// these (its describe protocol) and replaces the imports, so their call sites must stay as
 /// they are for the module to go through wasm-bindgen after us.
-const TOOLCHAIN_IMPORT_MODULES: [&str; 2] =
-    ["__wbindgen_placeholder__", "__wbindgen_externref_xform__"];
+const TOOLCHAIN_IMPORT_MODULES: [&str; 2] = detect::BINDGEN_IMPORT_MODULES;
 
 /// The imports the guard shims: those the module's code calls, or takes with `ref.func`, a
 /// table entry or a global initialiser, except the toolchain's.
@@ -326,6 +459,50 @@ mod tests {
         );
     }
 
+    /// `EXNREF` without wasm-bindgen's marks (JS mode refuses its output).
+    fn not_bindgen() -> String {
+        EXNREF
+            .replace("__wbindgen_placeholder__", "env")
+            .replace("__wbindgen_describe", "describe")
+            .replace("__wbindgen_malloc", "__externref_table_alloc")
+    }
+
+    #[test]
+    fn js_mode_is_refused_on_wasm_bindgen_output() {
+        let options = Options {
+            js: true,
+            ..Options::default()
+        };
+        let module = wat::parse_str(EXNREF).unwrap();
+        let module = load::load(&module).unwrap();
+        assert!(matches!(plan(&module, &options), Err(Error::JsWithBindgen)));
+    }
+
+    #[test]
+    fn exported_function_tables_get_wrappers_unless_the_module_changes_them() {
+        let tables = |wat: &str| {
+            let plan = planned(wat, &Options::default());
+            let outcome = |t: &TablePlan| (t.outcome.entries, t.outcome.reason.clone());
+            plan.tables.iter().map(outcome).collect::<Vec<_>>()
+        };
+        let module = |extra: &str| {
+            format!(
+                r#"(module (type $v (func)) (table $t (export "t") 4 funcref)
+                   (elem (table $t) (i32.const 1) func $f $f) (func $f) {extra})"#
+            )
+        };
+        assert_eq!(tables(&module("")), [(2, None)]);
+        let set = r#"(func (table.set $t (i32.const 0) (ref.null func)))"#;
+        let changed = Some("the module changes it (table.set)".to_string());
+        assert_eq!(tables(&module(set)), [(2, changed)]);
+        let imported = r#"(module (import "env" "t" (table 1 funcref)))"#;
+        let reason = tables(imported)[0].1.clone().unwrap();
+        assert!(reason.starts_with("imported"), "{reason}");
+        // Not exported, or not of functions: not a host entry.
+        assert_eq!(tables(r#"(module (table 1 funcref))"#), []);
+        assert_eq!(tables(r#"(module (table (export "x") 1 externref))"#), []);
+    }
+
     #[test]
     fn js_mode_and_the_guard_need_a_wrapped_export() {
         let options = Options {
@@ -333,7 +510,7 @@ mod tests {
             skip_exports: vec!["r?n".into()],
             ..Options::default()
         };
-        let plan = planned(EXNREF, &options);
+        let plan = planned(&not_bindgen(), &options);
         assert_eq!(plan.wrapped(), 0);
         assert!(!plan.js && plan.guard.is_none() && plan.recovery.is_none());
     }
@@ -344,7 +521,7 @@ mod tests {
             js: true,
             ..Options::default()
         };
-        let plan = planned(EXNREF, &options);
+        let plan = planned(&not_bindgen(), &options);
         let recovery = plan.recovery.expect("a recovery");
         assert_eq!(recovery.hand_off, HandOff::Host(()));
         assert_eq!(recovery.tag, 0);

@@ -189,6 +189,10 @@ fn describe(report: &Report, check: bool) -> String {
             }
         }
     }
+    for table in &report.tables {
+        let warn = if table.wrapped { "" } else { "warning: " };
+        line(format!("{warn}table {}", wasm_unwind::table_text(table)));
+    }
     if report.runtime {
         line(format!(
             "runtime linked ({}): caught panics are freed by Rust and their messages kept",

@@ -11,6 +11,14 @@
 //!
 //! Imports are not changed: their call sites, `ref.func`s, table entries and global
 //! initialisers are redirected to one shim per import.
+//!
+//! wasm-bindgen output keeps a termination flag of its own (a u32 in linear memory), which its
+//! glue sets when a call fails with anything but a JS exception, and then calls the module's
+//! abort hook through the exported function table before refusing calls or re-instantiating.
+//! The two must agree: a termination the guard latches also sets that flag, the flag set counts
+//! as terminated for the guard, and the registered abort hook, called through the table after a
+//! termination, runs (with the status running, so that it can call the import that schedules
+//! wasm-bindgen's reinit) instead of being refused.
 
 use wasm_encoder::{
     BlockType, ConstExpr, ExportKind, Function, GlobalType, InstructionSink, ValType,
@@ -20,7 +28,7 @@ use super::call_in_catch_all;
 use crate::detect::Encoding;
 use crate::edits::Edits;
 use crate::load::Module;
-use crate::plan::{GuardPlan, Shim};
+use crate::plan::{AbortHook, GuardPlan, Shim};
 
 /// The helper functions the wrappers call.
 #[derive(Debug, Clone)]
@@ -29,6 +37,69 @@ pub struct Guard {
     pub enter: u32,
     /// Marks it idle again.
     pub leave: u32,
+    status: Status,
+    abort_hook: Option<AbortHook>,
+}
+
+/// Where the guard's state lives: its status global, and wasm-bindgen's flag when there is one.
+#[derive(Debug, Clone, Copy)]
+struct Status {
+    global: u32,
+    /// The global holding the address of wasm-bindgen's terminated flag.
+    bindgen_flag: Option<u32>,
+}
+
+impl Status {
+    /// Pushes the status, or'ed with wasm-bindgen's flag: non-zero means not idle.
+    fn get(&self, code: &mut InstructionSink<'_>) {
+        code.global_get(self.global);
+        if let Some(flag) = self.bindgen_flag {
+            code.global_get(flag).i32_load(MEMORY_U32).i32_or();
+        }
+    }
+
+    /// Latches `TERMINATED`, in wasm-bindgen's flag too.
+    fn latch(&self, code: &mut InstructionSink<'_>) {
+        code.i32_const(TERMINATED).global_set(self.global);
+        if let Some(flag) = self.bindgen_flag {
+            code.global_get(flag).i32_const(1).i32_store(MEMORY_U32);
+        }
+    }
+}
+
+const MEMORY_U32: wasm_encoder::MemArg = wasm_encoder::MemArg {
+    offset: 0,
+    align: 2,
+    memory_index: 0,
+};
+
+impl Guard {
+    /// The start of a wrapper of `target`, a `() -> ()` function the exported table holds at
+    /// `slots`, when wasm-bindgen's glue may call it as its abort hook: after a termination, if
+    /// the hook's slot is one of these, the call runs the function with the status running and
+    /// leaves the instance terminated. Otherwise the wrapper goes on to `enter`, which refuses.
+    pub fn abort_hook_prologue(&self, code: &mut InstructionSink<'_>, target: u32, slots: &[u32]) {
+        let Some(hook) = self.abort_hook.filter(|_| !slots.is_empty()) else {
+            return;
+        };
+        self.status.get(code);
+        code.if_(BlockType::Empty);
+        for (i, &slot) in slots.iter().enumerate() {
+            code.global_get(hook.slot)
+                .i32_load(MEMORY_U32)
+                .i32_const(slot as i32)
+                .i32_eq();
+            if i > 0 {
+                code.i32_or();
+            }
+        }
+        code.if_(BlockType::Empty)
+            .i32_const(RUNNING)
+            .global_set(self.status.global)
+            .call(target);
+        self.status.latch(code);
+        code.return_().end().end();
+    }
 }
 
 /// Name of the export that reports the instance state: 0 live, 1 terminated.
@@ -56,7 +127,11 @@ pub fn install(
         ConstExpr::i32_const(IDLE),
         "wasm_unwind::status".into(),
     );
-    let guard = entry_helpers(status, refusal, edits);
+    let status = Status {
+        global: status,
+        bindgen_flag: plan.bindgen_flag,
+    };
+    let guard = entry_helpers(status, refusal, plan.abort_hook, edits);
     add_state_export(status, edits);
     if !plan.shims.is_empty() {
         let host = HostCall::install(status, edits);
@@ -68,36 +143,48 @@ pub fn install(
 }
 
 /// `enter` and `leave`, which the wrappers call.
-fn entry_helpers(status: u32, refusal: Option<u32>, edits: &mut Edits) -> Guard {
+fn entry_helpers(
+    status: Status,
+    refusal: Option<u32>,
+    abort_hook: Option<AbortHook>,
+    edits: &mut Edits,
+) -> Guard {
     let nothing = edits.add_type(&[], &[]);
     let mut f = Function::new([]);
     let mut code = f.instructions();
-    code.global_get(status).if_(BlockType::Empty);
+    status.get(&mut code);
+    code.if_(BlockType::Empty);
     terminate(&mut code, status, refusal);
-    code.end().i32_const(RUNNING).global_set(status).end();
+    code.end()
+        .i32_const(RUNNING)
+        .global_set(status.global)
+        .end();
     let enter = edits.add_function(nothing, "wasm_unwind::enter".into(), f);
 
     let mut f = Function::new([]);
-    f.instructions().i32_const(IDLE).global_set(status).end();
+    f.instructions()
+        .i32_const(IDLE)
+        .global_set(status.global)
+        .end();
     let leave = edits.add_function(nothing, "wasm_unwind::leave".into(), f);
-    Guard { enter, leave }
+    Guard {
+        enter,
+        leave,
+        status,
+        abort_hook,
+    }
 }
 
 /// The state export. Asked by the host, whose calls into Rust have all returned: anything but
 /// idle is a trap's trace, or the latch. It latches.
-fn add_state_export(status: u32, edits: &mut Edits) {
+fn add_state_export(status: Status, edits: &mut Edits) {
     let gives_i32 = edits.add_type(&[], &[ValType::I32]);
     let mut f = Function::new([]);
-    f.instructions()
-        .global_get(status)
-        .if_(BlockType::Result(ValType::I32))
-        .i32_const(TERMINATED)
-        .global_set(status)
-        .i32_const(1)
-        .else_()
-        .i32_const(0)
-        .end()
-        .end();
+    let mut code = f.instructions();
+    status.get(&mut code);
+    code.if_(BlockType::Result(ValType::I32));
+    status.latch(&mut code);
+    code.i32_const(1).else_().i32_const(0).end().end();
     let state = edits.add_function(gives_i32, "wasm_unwind::state".into(), f);
     edits
         .exports
@@ -113,13 +200,13 @@ struct HostCall {
 }
 
 impl HostCall {
-    fn install(status: u32, edits: &mut Edits) -> HostCall {
+    fn install(status: Status, edits: &mut Edits) -> HostCall {
         // Out to the host, which may call back in. A terminated instance makes no host calls
         // (only unwrapped code could get here).
         let gives_i32 = edits.add_type(&[], &[ValType::I32]);
         let mut f = Function::new([(1, ValType::I32)]);
         let mut code = f.instructions();
-        code.global_get(status)
+        code.global_get(status.global)
             .local_tee(0)
             .i32_const(IDLE)
             .i32_lt_s()
@@ -127,7 +214,7 @@ impl HostCall {
             .unreachable()
             .end()
             .i32_const(IDLE)
-            .global_set(status)
+            .global_set(status.global)
             .local_get(0)
             .end();
         let to_host = edits.add_function(gives_i32, "wasm_unwind::to_host".into(), f);
@@ -135,9 +222,9 @@ impl HostCall {
         // Back from the host: anything but idle means a call under this one trapped.
         let mut f = Function::new([]);
         let mut code = f.instructions();
-        code.global_get(status).if_(BlockType::Empty);
+        code.global_get(status.global).if_(BlockType::Empty);
         terminate(&mut code, status, None);
-        code.end().local_get(0).global_set(status).end();
+        code.end().local_get(0).global_set(status.global).end();
         let one_i32 = edits.add_type(&[ValType::I32], &[]);
         let returned = edits.add_function(one_i32, "wasm_unwind::returned".into(), f);
         HostCall { to_host, returned }
@@ -170,8 +257,8 @@ const RUNNING: i32 = 1;
 const TERMINATED: i32 = -1;
 
 /// Latches `TERMINATED` and traps (after calling `refusal`, if any).
-fn terminate(code: &mut InstructionSink<'_>, status: u32, refusal: Option<u32>) {
-    code.i32_const(TERMINATED).global_set(status);
+fn terminate(code: &mut InstructionSink<'_>, status: Status, refusal: Option<u32>) {
+    status.latch(code);
     if let Some(refusal) = refusal {
         code.call(refusal);
     }

@@ -1,10 +1,11 @@
 //! The passes `apply` runs, each adding its part to the `Edits`: `js` (the host's imports),
-//! `guard` (the abort guard), `recover` (where a caught panic goes) and `wrap` (the export
-//! wrappers), plus the one code shape two of them share.
+//! `guard` (the abort guard), `recover` (where a caught panic goes), `wrap` (the export
+//! wrappers) and `tables` (tables of wrappers for the host), plus the one code shape two of them share.
 
 pub mod guard;
 pub mod js;
 pub mod recover;
+pub mod tables;
 pub mod wrap;
 
 use wasm_encoder::{BlockType, Catch, InstructionSink, ValType};

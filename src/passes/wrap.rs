@@ -30,16 +30,38 @@ pub struct Wrappers<'p> {
     pub guard: Option<&'p Guard>,
     /// Set when Rust panics get their own clause (runtime crate linked, or JS mode).
     pub recovery: Option<&'p Recovery>,
+    /// Functions wasm-bindgen's glue may call as its abort hook, with their table slots.
+    pub abort_hook_slots: &'p HashMap<u32, Vec<u32>>,
 }
 
-/// Wraps the exports the plan chose. One wrapper per function, shared by its exports.
+/// The wrapper of each function wrapped so far: one per function, shared by its exports and
+/// its table slots, so a host sees one function wherever it looks.
+pub type Built = HashMap<u32, u32>;
+
+/// The wrapper of `function`, built the first time it is asked for; `name` names it then.
+pub fn wrapper(
+    module: &Module<'_>,
+    function: u32,
+    name: impl FnOnce() -> String,
+    wrappers: &Wrappers<'_>,
+    built: &mut Built,
+    edits: &mut Edits,
+) -> u32 {
+    *built.entry(function).or_insert_with(|| {
+        let body = wrapper_body(module, function, wrappers);
+        let ty = module.function_types[function as usize];
+        edits.add_function(ty, format!("wasm_unwind::wrap::{}", name()), body)
+    })
+}
+
+/// Wraps the exports the plan chose.
 pub fn wrap_exports(
     module: &Module<'_>,
     exports: &[ExportPlan],
     wrappers: &Wrappers<'_>,
+    built: &mut Built,
     edits: &mut Edits,
 ) {
-    let mut built: HashMap<u32, u32> = HashMap::new();
     let referenced: HashSet<u32> = module
         .bodies
         .iter()
@@ -53,12 +75,8 @@ pub fn wrap_exports(
         if referenced.contains(&function) && !edits.declared_functions.contains(&function) {
             edits.declared_functions.push(function);
         }
-        let wrapper = *built.entry(function).or_insert_with(|| {
-            let body = wrapper_body(module, function, wrappers);
-            let ty = module.function_types[function as usize];
-            let name = format!("wasm_unwind::wrap::{}", export.outcome.name);
-            edits.add_function(ty, name, body)
-        });
+        let name = || export.outcome.name.clone();
+        let wrapper = wrapper(module, function, name, wrappers, built, edits);
         edits.repointed_exports.insert(export.position, wrapper);
     }
 }
@@ -109,6 +127,9 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Wrappers<'_>) -> Functi
     let mut f = Function::new(locals);
     let mut code = f.instructions();
     if let Some(guard) = plan.guard {
+        if let Some(slots) = plan.abort_hook_slots.get(&target) {
+            guard.abort_hook_prologue(&mut code, target, slots);
+        }
         code.call(guard.enter);
     }
     if let Some((global, _)) = stack_pointer {

@@ -182,6 +182,8 @@ pub fn check_js_mode(bytes: &[u8], outcome: &Outcome) -> Result<bool, Bug> {
         ..Options::default()
     };
     match check_case(bytes, &js, false)? {
+        // JS mode cannot work with wasm-bindgen's glue, and says so.
+        Outcome::Rejected(msg) if msg == wasm_unwind::Error::JsWithBindgen.to_string() => Ok(false),
         Outcome::Rejected(msg) => Err(Bug {
             what: format!("accepted by default but refused in JS mode: {msg}"),
         }),
