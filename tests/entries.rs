@@ -7,13 +7,13 @@
 //! `mutated-table.wat`, `imported-table.wat`. The legacy encoding runs in Deno
 //! (`tests/js/entries.test.mjs`, driven by `deno_both_encodings` below).
 
-mod common;
 mod engines;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Failure, Run, compile, failure};
+use support::Failure;
+use support::host::{Host, Run, compile, failure, process};
 use wasmtime::{Caller, Func, Trap};
 
 const ADD1: u64 = 1;
@@ -36,7 +36,7 @@ fn exported_table_raw() -> Vec<u8> {
 fn exported_table(processed: bool) -> Run {
     let raw = exported_table_raw();
     let bytes = if processed {
-        common::process(&raw)
+        process(&raw)
     } else {
         raw
     };
@@ -127,7 +127,7 @@ fn a_panic_through_the_table_restores_the_stack_pointer_and_the_instance_serves_
 }
 
 /// Re-enters through the exported table from inside an import: a legitimate host entry.
-fn reenter_slot_1(caller: &mut Caller<'_, common::Host>, x: i32) -> wasmtime::Result<i32> {
+fn reenter_slot_1(caller: &mut Caller<'_, Host>, x: i32) -> wasmtime::Result<i32> {
     let Some(wasmtime::Extern::Table(table)) = caller.get_export("table") else {
         panic!("table export");
     };
@@ -272,7 +272,7 @@ fn deno_both_encodings() {
     for encoding in ["exnref", "legacy"] {
         let raw = wat::parse_file(regression(&format!("exported-table.{encoding}.wat"))).unwrap();
         std::fs::write(tmp.path().join(format!("{encoding}.raw.wasm")), &raw).unwrap();
-        let processed = common::process(&raw);
+        let processed = process(&raw);
         std::fs::write(tmp.path().join(format!("{encoding}.wasm")), processed).unwrap();
     }
     let deno = engines::engine("deno");
