@@ -14,10 +14,9 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 mod common;
-use common::{cores, env_count, loadavg, median};
+use common::{cores, env_count, loadavg, median, ms, run_timed};
 
 const FIXTURES: &[&str] = &["medium.exnref", "large.exnref"];
 
@@ -77,8 +76,8 @@ fn main() {
         };
         let (mut native_ms, mut npm_ms) = (vec![], vec![]);
         for round in 0..=runs {
-            let a = run_timed(&mut native_cmd());
-            let b = run_timed(&mut npm_cmd());
+            let a = run_timed(&mut native_cmd(), "wasm-unwind");
+            let b = run_timed(&mut npm_cmd(), "the npm package");
             if round > 0 {
                 native_ms.push(ms(a));
                 npm_ms.push(ms(b));
@@ -109,31 +108,8 @@ fn build(cmd: &mut Command) {
     assert!(status.success(), "{cmd:?} failed ({status})");
 }
 
-/// Runs `cmd` to completion; panics when it fails.
-fn run_timed(cmd: &mut Command) -> Duration {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let t = Instant::now();
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let elapsed = t.elapsed();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    elapsed
-}
-
 fn version(cmd: &mut Command) -> String {
     cmd.output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
