@@ -8,13 +8,13 @@
 //! - the four `panics*` fixtures in JS mode: `tests/js/hosts.test.mjs` in Deno (both encodings).
 //! - the bindgen fixture through the wasm-bindgen CLI: `tests/js/bindgen.test.mjs` in Node 24.
 
-mod common;
 mod engines;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{Failure, Run, classify, compile, failure};
+use support::host::{Run, compile, failure};
+use support::{Failure, classify};
 use engines::{engine, repo, say, wasm_bindgen, wasm_opt};
 use wasm_unwind::{Encoding, Options};
 
@@ -122,7 +122,7 @@ fn encoding_of(fixture: &str) -> Encoding {
 /// restored, a trap terminates the instance.
 #[test]
 fn wasmtime_behaviour_in_both_orders() {
-    let raw = common::fixture("panics.exnref.wasm");
+    let raw = support::fixture("panics.exnref.wasm");
     for order in ORDERS {
         let what = format!("panics.exnref.wasm ({order:?})");
         let module = compile(&pipeline(
@@ -185,7 +185,7 @@ fn js_mode_in_deno_in_both_orders() {
             "panics.legacy.wasm",
         ] {
             let module = pipeline(
-                &common::fixture(fixture),
+                &support::fixture(fixture),
                 &options,
                 encoding_of(fixture),
                 order,
@@ -217,7 +217,7 @@ fn wasm_bindgen_glue_in_both_orders() {
             let tmp = tempfile::tempdir().expect("temp dir");
             // wasm-bindgen names its output after the input's stem.
             let input = tmp.path().join("bindgen.wasm");
-            std::fs::copy(common::fixture_path(fixture), &input).unwrap();
+            std::fs::copy(support::fixture_path(fixture), &input).unwrap();
             let pkg = tmp.path().join("pkg");
             run_ok(
                 Command::new(wasm_bindgen())
