@@ -1,4 +1,5 @@
-//! The engines the end-to-end tests run on (Deno, Node 24, workerd), from `.engines/bin/`.
+//! The engines the end-to-end tests run on (Deno, Node 24, workerd), from `.engines/bin/`, and
+//! the machine's Node 20 ([`node`]).
 //!
 //! `tests/engines/install.sh` puts them there at pinned versions; the first test that needs one
 //! runs it (it is idempotent and locked), so `cargo test` works on a fresh machine. A missing
@@ -14,6 +15,7 @@ use std::sync::Once;
 use std::thread;
 
 pub mod modules;
+pub mod node;
 pub mod workerd;
 
 pub fn repo() -> &'static Path {
