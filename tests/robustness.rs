@@ -663,6 +663,38 @@ pub fn smith(data: &[u8]) -> Option<Vec<u8>> {
 /// (so the module's encoding shows). All appended, so no index moves. `None` when the module
 /// already has a name section or an export of those names.
 pub fn add_rust_abi(wasm: &[u8]) -> Option<Vec<u8>> {
+    add_rust_abi_as(wasm, Abi::Rust)
+}
+
+/// How [`add_rust_abi_as`] departs from what a Rust build has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abi {
+    /// As a Rust build.
+    Rust,
+    /// `__stack_pointer` is immutable (so it cannot be the stack pointer; `rust_panic` leaves it).
+    ImmutableStackPointer,
+    /// No stack pointer: no global added, and the module's global 0, if any, is named
+    /// `smith_global` so that no convention takes it.
+    NoStackPointer,
+    /// `rust_try` is also exported as `__wasm_unwind_state`, a name the tool adds.
+    ClashState,
+    /// `rust_try` is also exported as `__wasm_unwind_tag`, a name the tool adds.
+    ClashTag,
+    /// `rust_panic` is also exported as `__wasm_unwind_user`: the user's, to be wrapped.
+    Prefixed,
+}
+
+/// Every [`Abi`] but the Rust one.
+pub const ODD_ABIS: [Abi; 5] = [
+    Abi::ImmutableStackPointer,
+    Abi::NoStackPointer,
+    Abi::ClashState,
+    Abi::ClashTag,
+    Abi::Prefixed,
+];
+
+/// [`add_rust_abi`], departing from a Rust build as `abi` says.
+pub fn add_rust_abi_as(wasm: &[u8], abi: Abi) -> Option<Vec<u8>> {
     use wasm_encoder::{
         BlockType, Catch, CodeSection, ConstExpr, Encode, ExportKind, ExportSection, Function,
         FunctionSection, GlobalSection, GlobalType, Instruction as I, NameMap, NameSection,
@@ -785,23 +817,36 @@ pub fn add_rust_abi(wasm: &[u8]) -> Option<Vec<u8>> {
         kind: TagKind::Exception,
         func_type_idx: t_panic,
     });
-    global_section.global(
-        GlobalType {
-            val_type: ValType::I32,
-            mutable: true,
-            shared: false,
-        },
-        &ConstExpr::i32_const(4096),
-    );
+    let has_sp = abi != Abi::NoStackPointer;
+    let mutable_sp = has_sp && abi != Abi::ImmutableStackPointer;
+    if has_sp {
+        global_section.global(
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: mutable_sp,
+                shared: false,
+            },
+            &ConstExpr::i32_const(4096),
+        );
+        export_section.export("__stack_pointer", ExportKind::Global, sp);
+    }
     export_section.export("rust_panic", ExportKind::Func, f_panic);
     export_section.export("rust_try", ExportKind::Func, f_try);
-    export_section.export("__stack_pointer", ExportKind::Global, sp);
+    match abi {
+        Abi::ClashState => export_section.export("__wasm_unwind_state", ExportKind::Func, f_try),
+        Abi::ClashTag => export_section.export("__wasm_unwind_tag", ExportKind::Func, f_try),
+        Abi::Prefixed => export_section.export("__wasm_unwind_user", ExportKind::Func, f_panic),
+        _ => &mut export_section,
+    };
     let mut panic = Function::new([]);
+    if mutable_sp {
+        panic
+            .instruction(&I::GlobalGet(sp))
+            .instruction(&I::I32Const(16))
+            .instruction(&I::I32Sub)
+            .instruction(&I::GlobalSet(sp));
+    }
     panic
-        .instruction(&I::GlobalGet(sp))
-        .instruction(&I::I32Const(16))
-        .instruction(&I::I32Sub)
-        .instruction(&I::GlobalSet(sp))
         .instruction(&I::LocalGet(0))
         .instruction(&I::Throw(tag))
         .instruction(&I::End);
@@ -827,7 +872,11 @@ pub fn add_rust_abi(wasm: &[u8]) -> Option<Vec<u8>> {
     sections.push((order(10), 10, enc(&code_section)));
     let mut names = NameSection::new();
     let mut global_names = NameMap::new();
-    global_names.append(sp, "__stack_pointer");
+    if has_sp {
+        global_names.append(sp, "__stack_pointer");
+    } else if globals > 0 {
+        global_names.append(0, "smith_global");
+    }
     names.globals(&global_names);
     let mut tag_names = NameMap::new();
     tag_names.append(tag, "__cpp_exception");
@@ -946,16 +995,19 @@ pub enum Kind {
     SmithExnrefRust,
     SmithLegacy,
     SmithLegacyRust,
+    /// A Rust-like module off the happy path ([`ODD_ABIS`]), either encoding.
+    SmithOddRust,
     Mutated,
     Truncated,
     BitFlipped,
 }
 
-const KINDS: [Kind; 7] = [
+const KINDS: [Kind; 8] = [
     Kind::SmithExnref,
     Kind::SmithExnrefRust,
     Kind::SmithLegacy,
     Kind::SmithLegacyRust,
+    Kind::SmithOddRust,
     Kind::Mutated,
     Kind::Truncated,
     Kind::BitFlipped,
@@ -1084,6 +1136,13 @@ fn generate(kind: Kind, rng: &mut Rng, pool: &[Vec<u8>]) -> Option<Vec<u8>> {
         Kind::SmithLegacyRust => smith(&smith_data(rng))
             .and_then(|m| add_rust_abi(&m))
             .and_then(|m| to_legacy(&m)),
+        Kind::SmithOddRust => {
+            let abi = ODD_ABIS[rng.below(ODD_ABIS.len())];
+            let legacy = rng.below(2) == 1;
+            smith(&smith_data(rng))
+                .and_then(|m| add_rust_abi_as(&m, abi))
+                .and_then(|m| if legacy { to_legacy(&m) } else { Some(m) })
+        }
         Kind::Mutated => {
             let base = &pool[rng.below(pool.len())];
             let mut mutate = wasm_mutate::WasmMutate::default();
@@ -1170,7 +1229,11 @@ fn fuzz_fixed_seed() {
         };
         if matches!(
             kind,
-            Kind::SmithExnref | Kind::SmithExnrefRust | Kind::SmithLegacy | Kind::SmithLegacyRust
+            Kind::SmithExnref
+                | Kind::SmithExnrefRust
+                | Kind::SmithLegacy
+                | Kind::SmithLegacyRust
+                | Kind::SmithOddRust
         ) {
             // Keep a few recent generated modules as bases for the byte-level mutations.
             if pool.len() < 64 {
@@ -1428,6 +1491,51 @@ fn generators_produce_what_they_claim() {
         rust_exnref >= 20 && rust_legacy >= 20,
         "{rust_exnref} exnref, {rust_legacy} legacy"
     );
+}
+
+/// The odd Rust-like modules get the truth (issue 10): a `__stack_pointer` that cannot be one,
+/// and names the tool adds, are refused in one line naming them; without a stack pointer the
+/// module is wrapped with nothing restored; a user's `__wasm_unwind_*` export is wrapped. Each
+/// exnref output also passes the differential.
+#[test]
+fn odd_rust_abis_get_the_truth() {
+    let mut rng = Rng::new(2);
+    let mut seen = BTreeMap::new();
+    for case in 0..300 {
+        let abi = ODD_ABIS[case % ODD_ABIS.len()];
+        let Some(m) = smith(&rng.bytes(2000)).and_then(|m| add_rust_abi_as(&m, abi)) else {
+            continue;
+        };
+        let Ok(outcome) = check_case(&m, &Options::default(), true) else {
+            panic!("{abi:?}: {}", save_failure(Kind::SmithOddRust, case, &m).display());
+        };
+        let result = wasm_unwind::process(&m, &Options::default());
+        match (abi, &outcome, result) {
+            (Abi::ImmutableStackPointer, Outcome::Rejected(msg), _) => {
+                assert!(msg.contains("`__stack_pointer`"), "{msg}")
+            }
+            (Abi::ClashState | Abi::ClashTag, Outcome::Rejected(msg), _) => {
+                let name = if abi == Abi::ClashState { "state" } else { "tag" };
+                assert!(msg.contains(&format!("`__wasm_unwind_{name}`")), "{msg}")
+            }
+            (Abi::NoStackPointer, Outcome::Accepted { .. }, Ok(p)) => {
+                assert_eq!(p.report.stack_pointer, None);
+            }
+            (Abi::Prefixed, Outcome::Accepted { .. }, Ok(p)) => {
+                let user = p.report.exports.iter().find(|e| e.name == "__wasm_unwind_user");
+                assert!(user.is_some_and(|e| e.wrapped), "{:?}", p.report.exports);
+            }
+            // Whatever wasm-smith made may be refused for reasons of its own.
+            (_, Outcome::Rejected(msg), _) if !msg.contains("__") => continue,
+            (abi, outcome, _) => panic!(
+                "{abi:?}: {outcome:?} ({})",
+                save_failure(Kind::SmithOddRust, case, &m).display()
+            ),
+        }
+        *seen.entry(format!("{abi:?}")).or_insert(0) += 1;
+    }
+    assert_eq!(seen.len(), ODD_ABIS.len(), "{seen:?}");
+    assert!(seen.values().all(|&n| n >= 10), "{seen:?}");
 }
 
 /// `ref.func` of an import in code, the import declared only by a global initializer or an

@@ -34,6 +34,13 @@ pub fn wasm_bindgen() -> PathBuf {
     )
 }
 
+/// Binaryen's `wasm-opt` at the version worker-build runs (npm `binaryen`, a Node script: it
+/// runs on the `node` of the PATH), installed with the engines by `tests/engines/install.sh`.
+pub fn wasm_opt() -> PathBuf {
+    static INSTALL: Once = Once::new();
+    installed(".engines/binaryen/bin/wasm-opt", "install.sh", &INSTALL)
+}
+
 /// The file at `path` (from the repo root), running `tests/engines/<script>` once when it is
 /// missing.
 fn installed(path: &str, script: &str, once: &Once) -> PathBuf {
