@@ -1,9 +1,8 @@
 //! Everything that can go wrong, worded for the person running the build.
 
-use std::path::PathBuf;
-
-/// One error type for the whole crate. Each message fits on one line and says
-/// what to do about it where there is something to do.
+/// One error type for the library: problems with the module or the options. Each message fits
+/// on one line and says what to do about it where there is something to do. File I/O is the
+/// caller's (the binary names the file).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("input is empty: expected a WebAssembly module")]
@@ -67,18 +66,6 @@ pub enum Error {
         "internal error: the processed module does not validate ({0}); please report this with the input"
     )]
     OutputInvalid(String),
-
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -13,6 +13,7 @@ use wasmparser::{ExternalKind, FuncType};
 use crate::detect::{self, Encoding, Found};
 use crate::error::Result;
 use crate::load::{self, Module};
+use crate::marker::Marker;
 
 #[derive(Debug, Clone)]
 pub struct Inspection {
@@ -41,7 +42,10 @@ pub struct ExportRow {
 pub fn inspect(input: &[u8]) -> Result<Inspection> {
     let bytes = load::read_input(input)?;
     let module = load::load(&bytes)?;
-    let first_added = module.marker.and_then(first_added_function);
+    let first_added = module
+        .marker
+        .and_then(|m| m.parse::<Marker>().ok())
+        .map(|m| m.added_from);
     let unwinds = reaches(&module, |m, f| {
         m.body(f)
             .is_some_and(|b| !b.throws.is_empty() || b.rethrows)
@@ -71,17 +75,9 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
         stack_pointer: detect::stack_pointer(&module, None).map_err(|e| e.to_string()),
         encoding,
         processed: module.marker.map(str::to_string),
-        runtime: crate::recover::runtime(&module).is_some(),
+        runtime: crate::passes::recover::runtime(&module).is_some(),
         exports,
     })
-}
-
-/// The index of the first function wasm-unwind added, as the marker records it.
-fn first_added_function(marker: &str) -> Option<u32> {
-    marker
-        .split("; ")
-        .find_map(|field| field.strip_prefix("added-from="))
-        .and_then(|n| n.parse().ok())
 }
 
 /// Every function from which a function satisfying `seed` is reachable.
@@ -90,17 +86,18 @@ fn reaches(module: &Module<'_>, seed: impl Fn(&Module<'_>, u32) -> bool) -> Hash
     let mut callers: Vec<Vec<u32>> = vec![Vec::new(); module.function_count() as usize];
     let mut indirect_callers = Vec::new();
     let mut address_taken: HashSet<u32> = module
-        .function_references
+        .uses_outside_code
         .iter()
-        .map(|c| c.callee)
+        .filter(|u| u.takes_address())
+        .map(|u| u.function)
         .collect();
     for (i, body) in module.bodies.iter().enumerate() {
         let caller = imported + i as u32;
-        for call in &body.calls {
-            if call.reference {
-                address_taken.insert(call.callee);
+        for use_ in &body.uses {
+            if use_.takes_address() {
+                address_taken.insert(use_.function);
             } else {
-                callers[call.callee as usize].push(caller);
+                callers[use_.function as usize].push(caller);
             }
         }
         if body.calls_indirectly {

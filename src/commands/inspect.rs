@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use wasm_unwind::Error;
+use super::Error;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

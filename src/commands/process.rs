@@ -3,7 +3,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use wasm_unwind::{Encoding, Error, Options, Report};
+use wasm_unwind::{Encoding, Options, Report};
+
+use super::Error;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -100,8 +102,8 @@ pub fn run(cli: &Args) -> Result<(), Error> {
         return Ok(());
     }
     let output = if cli.emit_text {
-        let text = wasmprinter::print_bytes(&processed.wasm)
-            .map_err(|e| Error::OutputInvalid(e.to_string()))?;
+        let text =
+            wasmprinter::print_bytes(&processed.wasm).map_err(|e| Error::Print(e.to_string()))?;
         text.into_bytes()
     } else {
         processed.wasm
