@@ -98,7 +98,12 @@ fn global_0_named_otherwise_is_not_the_stack_pointer() {
         let report = &processed.report;
         assert_eq!(report.stack_pointer, None, "{name}");
         assert_no_stack_pointer_warning(&name, &report.warnings);
-        let out = calls(encoding, &processed.wasm, r#"[["bump",1],["bump",0]]"#, "error");
+        let out = calls(
+            encoding,
+            &processed.wasm,
+            r#"[["bump",1],["bump",0]]"#,
+            "error",
+        );
         assert_eq!(
             out,
             r#"{"calls":[{"call":"bump","threw":"Exception","message":"","same":false},{"call":"bump","returned":null}],"globals":{"counter":2}}"#,
@@ -167,7 +172,10 @@ fn export_names_the_tool_adds_are_refused_when_taken() {
     ];
     for (name, export) in cases {
         let message = refusal(name, &Options::default());
-        assert!(message.contains(&format!("`{export}`")), "{name}: {message}");
+        assert!(
+            message.contains(&format!("`{export}`")),
+            "{name}: {message}"
+        );
     }
     // Without the guard nothing adds `__wasm_unwind_state`: no clash, and no guard to skip.
     let unguarded = Options {
@@ -281,7 +289,10 @@ fn inspect_after_wasm_opt() {
     let inputs = ENCODINGS.iter().flat_map(|e| {
         [
             ("fixtures/wasm", format!("panics.{e}.wasm")),
-            ("tests/regressions", format!("inspect-after-wasm-opt.{e}.wat")),
+            (
+                "tests/regressions",
+                format!("inspect-after-wasm-opt.{e}.wat"),
+            ),
         ]
     });
     for (dir, name) in inputs {
@@ -290,7 +301,11 @@ fn inspect_after_wasm_opt() {
         let expected = wrapped_rows(&processed.wasm);
         assert!(expected.iter().any(|(_, w)| *w), "{name}: {expected:?}");
         let optimized = wasm_opt(&processed.wasm);
-        assert_eq!(wrapped_rows(&optimized), expected, "{name} after wasm-opt -O");
+        assert_eq!(
+            wrapped_rows(&optimized),
+            expected,
+            "{name} after wasm-opt -O"
+        );
         let table = inspect(&optimized).unwrap().to_table();
         assert!(table.contains("abort guard    on"), "{name}:\n{table}");
     }
@@ -319,22 +334,38 @@ fn output_is_byte_identical_run_after_run() {
     for path in &fixtures {
         let input = std::fs::read(path).unwrap();
         for options in &modes {
-            let first = process(&input, options).map(|p| p.wasm).map_err(|e| e.to_string());
-            let second = process(&input, options).map(|p| p.wasm).map_err(|e| e.to_string());
+            let first = process(&input, options)
+                .map(|p| p.wasm)
+                .map_err(|e| e.to_string());
+            let second = process(&input, options)
+                .map(|p| p.wasm)
+                .map_err(|e| e.to_string());
             assert!(first == second, "{}: two runs differ", path.display());
         }
     }
-    for stem in ["duplicate-global-names", "duplicate-tag-names", "duplicate-thrower-names"] {
+    for stem in [
+        "duplicate-global-names",
+        "duplicate-tag-names",
+        "duplicate-thrower-names",
+    ] {
         for encoding in ENCODINGS {
             let name = format!("{stem}.{encoding}.wat");
             let input = regression(&name);
             let runs: Vec<Result<Vec<u8>, String>> = (0..16)
-                .map(|_| process(&input, &Options::default()).map(|p| p.wasm).map_err(|e| e.to_string()))
+                .map(|_| {
+                    process(&input, &Options::default())
+                        .map(|p| p.wasm)
+                        .map_err(|e| e.to_string())
+                })
                 .collect();
             assert!(runs.iter().all(|r| *r == runs[0]), "{name}: runs differ");
             // Two entities of one name settle nothing: a one-line refusal asking for the option.
             let message = refusal(&name, &Options::default());
-            let option = if stem == "duplicate-global-names" { "--stack-pointer" } else { "--tag" };
+            let option = if stem == "duplicate-global-names" {
+                "--stack-pointer"
+            } else {
+                "--tag"
+            };
             assert!(message.contains(option), "{name}: {message}");
         }
     }
@@ -371,12 +402,24 @@ fn js_mode_imports_only_what_is_used() {
     };
     let mut cases = vec![
         ("js-no-guard-no-eh.wat".to_string(), false, vec![]),
-        ("js-no-guard-no-eh.wat".to_string(), true, vec!["terminated"]),
+        (
+            "js-no-guard-no-eh.wat".to_string(),
+            true,
+            vec!["terminated"],
+        ),
     ];
     for encoding in ENCODINGS {
         cases.push((format!("js-untagged.{encoding}.wat"), false, vec![]));
-        cases.push((format!("js-untagged.{encoding}.wat"), true, vec!["terminated"]));
-        cases.push((format!("host-throws-null.{encoding}.wat"), false, vec!["panic"]));
+        cases.push((
+            format!("js-untagged.{encoding}.wat"),
+            true,
+            vec!["terminated"],
+        ));
+        cases.push((
+            format!("host-throws-null.{encoding}.wat"),
+            false,
+            vec!["panic"],
+        ));
         cases.push((
             format!("host-throws-null.{encoding}.wat"),
             true,
@@ -402,7 +445,9 @@ fn js_mode_imports_only_what_is_used() {
 #[test]
 fn null_thrown_by_the_host_on_node_20() {
     let script = r#"[["call_host"],["ok"],["__wasm_unwind_state"]]"#;
-    let input = wat::parse_bytes(&regression("host-throws-null.legacy.wat")).unwrap().into_owned();
+    let input = wat::parse_bytes(&regression("host-throws-null.legacy.wat"))
+        .unwrap()
+        .into_owned();
     let legacy = run("host-throws-null.legacy.wat", &Options::default()).wasm;
     let exnref = run("host-throws-null.exnref.wat", &Options::default()).wasm;
     let node20 = PathBuf::from(std::env::var_os("NODE").unwrap_or("node".into()));

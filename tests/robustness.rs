@@ -1507,7 +1507,10 @@ fn odd_rust_abis_get_the_truth() {
             continue;
         };
         let Ok(outcome) = check_case(&m, &Options::default(), true) else {
-            panic!("{abi:?}: {}", save_failure(Kind::SmithOddRust, case, &m).display());
+            panic!(
+                "{abi:?}: {}",
+                save_failure(Kind::SmithOddRust, case, &m).display()
+            );
         };
         let result = wasm_unwind::process(&m, &Options::default());
         match (abi, &outcome, result) {
@@ -1515,14 +1518,22 @@ fn odd_rust_abis_get_the_truth() {
                 assert!(msg.contains("`__stack_pointer`"), "{msg}")
             }
             (Abi::ClashState | Abi::ClashTag, Outcome::Rejected(msg), _) => {
-                let name = if abi == Abi::ClashState { "state" } else { "tag" };
+                let name = if abi == Abi::ClashState {
+                    "state"
+                } else {
+                    "tag"
+                };
                 assert!(msg.contains(&format!("`__wasm_unwind_{name}`")), "{msg}")
             }
             (Abi::NoStackPointer, Outcome::Accepted { .. }, Ok(p)) => {
                 assert_eq!(p.report.stack_pointer, None);
             }
             (Abi::Prefixed, Outcome::Accepted { .. }, Ok(p)) => {
-                let user = p.report.exports.iter().find(|e| e.name == "__wasm_unwind_user");
+                let user = p
+                    .report
+                    .exports
+                    .iter()
+                    .find(|e| e.name == "__wasm_unwind_user");
                 assert!(user.is_some_and(|e| e.wrapped), "{:?}", p.report.exports);
             }
             // Whatever wasm-smith made may be refused for reasons of its own.
