@@ -88,6 +88,9 @@ impl Ours {
         let Some(start) = ops.iter().position(|op| !is_move(op)) else {
             return false;
         };
+        if !matches!(ops[start], Operator::Block { .. } | Operator::Try { .. }) {
+            return false;
+        }
         let Some(end) = matching_end(ops, start) else {
             return false;
         };
@@ -162,7 +165,7 @@ fn matching_end(ops: &[Operator<'_>], start: usize) -> Option<usize> {
             | Operator::Try { .. }
             | Operator::TryTable { .. } => depth += 1,
             Operator::End | Operator::Delegate { .. } => {
-                depth -= 1;
+                depth = depth.checked_sub(1)?;
                 if depth == 0 {
                     return Some(i);
                 }
@@ -183,7 +186,7 @@ fn top_level_catch_all(try_ops: &[Operator<'_>]) -> Option<usize> {
             | Operator::If { .. }
             | Operator::Try { .. }
             | Operator::TryTable { .. } => depth += 1,
-            Operator::End | Operator::Delegate { .. } => depth -= 1,
+            Operator::End | Operator::Delegate { .. } => depth = depth.checked_sub(1)?,
             Operator::CatchAll if depth == 1 => return Some(i),
             _ => {}
         }
