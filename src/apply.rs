@@ -19,9 +19,12 @@ use crate::plan::Plan;
 /// The edits that carry out `plan` on `module`. Empty when the plan changes nothing.
 pub fn apply(module: &Module<'_>, plan: &Plan) -> Edits {
     let mut edits = Edits::new(module);
-    let host = plan.js.then(|| HostErrors::import(&mut edits));
+    let host = plan
+        .js
+        .any()
+        .then(|| HostErrors::import(&mut edits, plan.js));
     let guard = plan.guard.as_ref().map(|guard| {
-        let refusal = host.as_ref().map(|h| h.terminated);
+        let refusal = host.as_ref().and_then(|h| h.terminated);
         guard::install(module, plan.encoding, guard, refusal, &mut edits)
     });
     let recovery = plan
@@ -76,7 +79,7 @@ fn marker(plan: &Plan) -> Marker {
         wrapped: plan.wrapped(),
         abort_guard: plan.guard.is_some(),
         runtime: plan.runtime.is_some(),
-        js: plan.js,
+        js: plan.js.any(),
         added_from: 0,
     }
 }

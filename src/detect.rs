@@ -3,7 +3,8 @@
 //! Three facts: which exception-handling encoding the code uses (the output must keep it, since
 //! engines reject modules that mix the two), which tag carries Rust unwinds, and which global is
 //! the shadow stack pointer. Each can be forced from the command line; where the module does not
-//! settle a question and no option does, we stop with a message rather than guess.
+//! settle a question and no option does, we stop with a message rather than guess. Answers never
+//! depend on the order of a hash map: where names pick two entities, that is an error.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -139,7 +140,7 @@ pub fn unwind_tag(module: &Module<'_>, choice: Option<&str>) -> Result<Option<Fo
     };
 
     if let Some(choice) = choice {
-        let index = resolve(choice, |name| tag_index_by_name(module, name))
+        let index = resolve(choice, |name| tag_indices_by_name(module, name))
             .filter(|&i| is_candidate(i))
             .ok_or_else(|| Error::TagNotFound(choice.to_string()))?;
         return Ok(Some(found(index, "from --tag")));
@@ -148,46 +149,40 @@ pub fn unwind_tag(module: &Module<'_>, choice: Option<&str>) -> Result<Option<Fo
     // `__rust_start_panic` (its symbol mangled) once LTO has inlined the former into it.
     let thrower =
         |name: &str| name == "_Unwind_RaiseException" || name.ends_with("__rust_start_panic");
-    for (&index, _) in module
-        .names
-        .functions
-        .iter()
-        .filter(|(_, name)| thrower(name))
-    {
-        if let Some(&[tag]) = module.body(index).map(|b| &b.throws[..])
-            && is_candidate(tag)
-        {
-            return Ok(Some(found(tag, "thrown by Rust's panic entry point")));
+    let thrown_by_throwers = sorted(module.names.functions.iter().filter_map(|(&f, name)| {
+        match module.body(f).map(|b| &b.throws[..]) {
+            Some(&[tag]) if thrower(name) && is_candidate(tag) => Some(tag),
+            _ => None,
         }
+    }));
+    if let Some(index) = one(&thrown_by_throwers, Error::AmbiguousTag)? {
+        return Ok(Some(found(index, "thrown by Rust's panic entry point")));
     }
     // LLVM's C++ tag, named or imported.
-    if let Some(index) = tag_index_by_name(module, "__cpp_exception").filter(|&i| is_candidate(i)) {
+    let named = tag_indices_by_name(module, "__cpp_exception");
+    let named: Vec<u32> = named.into_iter().filter(|&i| is_candidate(i)).collect();
+    if let Some(index) = one(&named, Error::AmbiguousTag)? {
         return Ok(Some(found(index, "named __cpp_exception")));
     }
     // Otherwise the one candidate that is actually thrown.
-    let mut thrown: Vec<u32> = module
-        .bodies
-        .iter()
-        .flat_map(|b| b.throws.iter().copied())
-        .collect();
-    thrown.sort_unstable();
-    thrown.dedup();
-    thrown.retain(|&i| is_candidate(i));
-    match thrown[..] {
-        [] => Ok(None),
-        [index] => Ok(Some(found(index, "the only (param i32) tag thrown"))),
-        _ => Err(Error::AmbiguousTag(
-            thrown
-                .iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        )),
-    }
+    let thrown = sorted(
+        module
+            .bodies
+            .iter()
+            .flat_map(|b| b.throws.iter().copied())
+            .filter(|&i| is_candidate(i)),
+    );
+    Ok(one(&thrown, Error::AmbiguousTag)?
+        .map(|index| found(index, "the only (param i32) tag thrown")))
 }
 
-/// The global that holds the shadow stack pointer.
-pub fn stack_pointer(module: &Module<'_>, choice: Option<&str>) -> Result<Found> {
+/// The global that holds the shadow stack pointer, or `None` when the module has none.
+///
+/// A global named `__stack_pointer` is the stack pointer, or the module is refused when it
+/// cannot be one: the name settles the question, so no other global is taken instead. Global 0
+/// is taken by convention only when nothing names it (names stripped); when names say it is
+/// something else, or nothing fits, there is no stack pointer and the wrappers restore none.
+pub fn stack_pointer(module: &Module<'_>, choice: Option<&str>) -> Result<Option<Found>> {
     let is_candidate = |i: u32| {
         module.globals.get(i as usize).is_some_and(|g| {
             g.ty.mutable && matches!(g.ty.content_type, ValType::I32 | ValType::I64)
@@ -200,25 +195,55 @@ pub fn stack_pointer(module: &Module<'_>, choice: Option<&str>) -> Result<Found>
     };
 
     if let Some(choice) = choice {
-        let index = resolve(choice, |name| global_index_by_name(module, name))
+        let index = resolve(choice, |name| global_indices_by_name(module, name))
             .filter(|&i| is_candidate(i))
             .ok_or_else(|| Error::StackPointerNotFound(choice.to_string()))?;
-        return Ok(found(index, "from --stack-pointer"));
+        return Ok(Some(found(index, "from --stack-pointer")));
     }
-    if let Some(index) =
-        global_index_by_name(module, "__stack_pointer").filter(|&i| is_candidate(i))
-    {
-        return Ok(found(index, "named __stack_pointer"));
+    let named = global_indices_by_name(module, "__stack_pointer");
+    if let Some(index) = one(&named, Error::AmbiguousStackPointer)? {
+        if !is_candidate(index) {
+            return Err(Error::StackPointerUnusable(index));
+        }
+        return Ok(Some(found(index, "named __stack_pointer")));
     }
-    if is_candidate(0) {
-        return Ok(found(0, "global 0 by convention"));
+    if is_candidate(0) && global_name(module, 0).is_none() {
+        return Ok(Some(found(0, "global 0 by convention")));
     }
-    Err(Error::NoStackPointer)
+    Ok(None)
 }
 
-/// An option value is an index, or a name to look up.
-fn resolve(choice: &str, by_name: impl Fn(&str) -> Option<u32>) -> Option<u32> {
-    choice.parse::<u32>().ok().or_else(|| by_name(choice))
+/// The only entry of `indices` (sorted, deduplicated), `None` for none, `ambiguous` for more.
+fn one(indices: &[u32], ambiguous: fn(String) -> Error) -> Result<Option<u32>> {
+    match indices {
+        [] => Ok(None),
+        [index] => Ok(Some(*index)),
+        _ => Err(ambiguous(
+            indices
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )),
+    }
+}
+
+fn sorted(indices: impl Iterator<Item = u32>) -> Vec<u32> {
+    let mut indices: Vec<u32> = indices.collect();
+    indices.sort_unstable();
+    indices.dedup();
+    indices
+}
+
+/// An option value is an index, or a name that identifies exactly one entity.
+fn resolve(choice: &str, by_name: impl Fn(&str) -> Vec<u32>) -> Option<u32> {
+    choice
+        .parse::<u32>()
+        .ok()
+        .or_else(|| match by_name(choice)[..] {
+            [index] => Some(index),
+            _ => None,
+        })
 }
 
 fn tag_name(module: &Module<'_>, index: u32) -> Option<String> {
@@ -237,16 +262,16 @@ fn global_name(module: &Module<'_>, index: u32) -> Option<String> {
     )
 }
 
-fn tag_index_by_name(module: &Module<'_>, name: &str) -> Option<u32> {
-    index_by_name(
+fn tag_indices_by_name(module: &Module<'_>, name: &str) -> Vec<u32> {
+    indices_by_name(
         &module.names.tags,
         module.tags.iter().map(|t| t.import.as_ref()),
         name,
     )
 }
 
-fn global_index_by_name(module: &Module<'_>, name: &str) -> Option<u32> {
-    index_by_name(
+fn global_indices_by_name(module: &Module<'_>, name: &str) -> Vec<u32> {
+    indices_by_name(
         &module.names.globals,
         module.globals.iter().map(|g| g.import.as_ref()),
         name,
@@ -265,18 +290,20 @@ fn display_name(
         .or_else(|| import.map(|i| format!("{}.{}", i.module, i.name)))
 }
 
-/// Finds an entity by its name-section name, its import name, or `module.name` of its import.
-fn index_by_name<'m>(
+/// Every entity with `name` as its name-section name, its import name, or `module.name` of its
+/// import, in index order (the name section is a map, but nothing stops two entries sharing a
+/// name).
+fn indices_by_name<'m>(
     names: &HashMap<u32, &str>,
-    mut imports: impl Iterator<Item = Option<&'m Import<'m>>>,
+    imports: impl Iterator<Item = Option<&'m Import<'m>>>,
     name: &str,
-) -> Option<u32> {
-    let named = names.iter().find(|(_, n)| **n == name).map(|(&i, _)| i);
-    named.or_else(|| {
-        imports
-            .position(|i| i.is_some_and(|i| import_matches(i, name)))
-            .map(|i| i as u32)
-    })
+) -> Vec<u32> {
+    let named = names.iter().filter(|(_, n)| **n == name).map(|(&i, _)| i);
+    let imported = imports
+        .enumerate()
+        .filter(|(_, i)| i.is_some_and(|i| import_matches(i, name)))
+        .map(|(index, _)| index as u32);
+    sorted(named.chain(imported))
 }
 
 fn import_matches(import: &Import<'_>, name: &str) -> bool {

@@ -47,9 +47,19 @@ pub enum Error {
     TagNotFound(String),
 
     #[error(
-        "no shadow stack pointer found (no global named `__stack_pointer`, and global 0 is not a mutable i32/i64): pass --stack-pointer"
+        "global {0} is named `__stack_pointer` but is not a mutable i32/i64, so it cannot be the shadow stack pointer: pass --stack-pointer with the global that is"
     )]
-    NoStackPointer,
+    StackPointerUnusable(u32),
+
+    #[error(
+        "globals {0} are all named `__stack_pointer`: pass --stack-pointer with the right index"
+    )]
+    AmbiguousStackPointer(String),
+
+    #[error(
+        "input already exports `{0}`, a name wasm-unwind adds: rename that export (if the input is wasm-unwind's output with its `wasm-unwind` section stripped, it is already processed)"
+    )]
+    ExportClash(&'static str),
 
     #[error("--stack-pointer {0}: no such global, or it is not a mutable i32/i64")]
     StackPointerNotFound(String),

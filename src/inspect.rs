@@ -18,15 +18,20 @@ use crate::detect::{self, Encoding, Found};
 use crate::error::Result;
 use crate::load::{self, Module};
 use crate::marker::Marker;
+use crate::passes::guard::STATE_EXPORT;
 use crate::plan::{self, TableOutcome};
+use crate::shape::Ours;
 
 #[derive(Debug, Clone)]
 pub struct Inspection {
     pub encoding: std::result::Result<Option<Encoding>, String>,
     pub unwind_tag: std::result::Result<Option<Found>, String>,
-    pub stack_pointer: std::result::Result<Found, String>,
+    /// `Ok(None)`: no stack pointer, so wrappers restore none.
+    pub stack_pointer: std::result::Result<Option<Found>, String>,
     /// The marker text of an earlier wasm-unwind run.
     pub processed: Option<String>,
+    /// A processed module's code has the abort guard.
+    pub abort_guard: bool,
     /// The module links wasm-unwind-runtime (exports `__wasm_unwind_recover`).
     pub runtime: bool,
     pub exports: Vec<ExportRow>,
@@ -49,10 +54,12 @@ pub struct ExportRow {
 pub fn inspect(input: &[u8]) -> Result<Inspection> {
     let bytes = load::read_input(input)?;
     let module = load::load(&bytes)?;
-    let first_added = module
-        .marker
-        .and_then(|m| m.parse::<Marker>().ok())
-        .map(|m| m.added_from);
+    let stack_pointer = detect::stack_pointer(&module, None).map_err(|e| e.to_string());
+    // Only our output has wrappers; which they are, its code shows (see `shape`).
+    let ours = module.marker.map(|_| {
+        let sp = stack_pointer.as_ref().ok().and_then(|f| f.as_ref());
+        Ours::find(&module, sp.map(|f| f.index))
+    });
     let unwinds = reaches(&module, |m, f| {
         m.body(f)
             .is_some_and(|b| !b.throws.is_empty() || b.rethrows)
@@ -71,8 +78,8 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
                 can_unwind: is_func && unwinds.contains(&e.index),
                 can_trap: is_func && traps.contains(&e.index),
                 wrapped: is_func
-                    && first_added.is_some_and(|first| e.index >= first)
-                    && !e.name.starts_with(crate::ADDED_PREFIX),
+                    && e.name != STATE_EXPORT
+                    && ours.as_ref().is_some_and(|o| o.wraps(&module, e.index)),
             }
         })
         .collect();
@@ -95,9 +102,10 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
     let encoding = detect::encoding(&module, None).map_err(|e| e.to_string());
     Ok(Inspection {
         unwind_tag: detect::unwind_tag(&module, None).map_err(|e| e.to_string()),
-        stack_pointer: detect::stack_pointer(&module, None).map_err(|e| e.to_string()),
+        stack_pointer,
         encoding,
         processed: module.marker.map(str::to_string),
+        abort_guard: ours.is_some_and(|o| o.guard(&module)),
         runtime: crate::passes::recover::runtime(&module).is_some(),
         exports,
         tables,
@@ -191,7 +199,6 @@ impl Inspection {
     /// A table for people.
     pub fn to_table(&self) -> String {
         let mut out = String::new();
-        let sp = self.stack_pointer.clone().map(Some);
         let _ = writeln!(
             out,
             "encoding       {}",
@@ -202,7 +209,11 @@ impl Inspection {
             "unwind tag     {}",
             found_text(&self.unwind_tag, "none")
         );
-        let _ = writeln!(out, "stack pointer  {}", found_text(&sp, "none"));
+        let _ = writeln!(
+            out,
+            "stack pointer  {}",
+            found_text(&self.stack_pointer, "none (wrappers restore none)")
+        );
         let _ = writeln!(
             out,
             "processed      {}",
@@ -210,6 +221,10 @@ impl Inspection {
         );
         let runtime = if self.runtime { "linked" } else { "not linked" };
         let _ = writeln!(out, "runtime        {runtime}");
+        if self.processed.is_some() {
+            let guard = if self.abort_guard { "on" } else { "off" };
+            let _ = writeln!(out, "abort guard    {guard}");
+        }
         for table in &self.tables {
             let _ = writeln!(out, "table          {}", table_text(table));
         }
@@ -304,11 +319,15 @@ impl Inspection {
             })
             .collect();
         format!(
-            "{{\"encoding\":{},\"unwind_tag\":{},\"stack_pointer\":{},\"processed\":{},\"runtime\":{},\"exports\":[{}],\"tables\":[{}]}}\n",
+            "{{\"encoding\":{},\"unwind_tag\":{},\"stack_pointer\":{},\"processed\":{},\"abort_guard\":{},\"runtime\":{},\"exports\":[{}],\"tables\":[{}]}}\n",
             opt(&self.encoding.clone().map(|e| e.map(|e| e.to_string()))),
             found_opt(&self.unwind_tag),
-            found_opt(&self.stack_pointer.clone().map(Some)),
+            found_opt(&self.stack_pointer),
             self.processed.as_deref().map_or("null".into(), text),
+            match self.processed {
+                Some(_) => self.abort_guard.to_string(),
+                None => "null".to_string(),
+            },
             self.runtime,
             exports.join(","),
             tables.join(","),

@@ -20,6 +20,7 @@ mod load;
 mod marker;
 mod passes;
 mod plan;
+mod shape;
 mod validate;
 
 pub use detect::{Encoding, Found};
@@ -32,7 +33,8 @@ pub use passes::js::{GLUE as JS_GLUE, IMPORT_MODULE as JS_IMPORT_MODULE};
 pub use passes::recover::RUNTIME_EXPORT;
 pub use plan::{ExportOutcome, TableOutcome};
 
-/// Every export the tool adds starts with this.
+/// Every export the tool adds starts with this (but not every export so named is the tool's:
+/// the marker section says whether a module is its output).
 pub const ADDED_PREFIX: &str = "__wasm_unwind_";
 
 /// The export through which a host can recognise Rust panics (`exception.is(tag)`).
@@ -158,8 +160,8 @@ impl Report {
             abort_guard: plan.guard.is_some(),
             import_shims: plan.guard.as_ref().map_or(0, |g| g.shims.len()),
             runtime: plan.runtime.is_some(),
-            js: plan.js,
-            warnings,
+            js: plan.js.any(),
+            warnings: plan.warnings.iter().cloned().chain(warnings).collect(),
         }
     }
 }

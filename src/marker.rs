@@ -1,6 +1,8 @@
 //! Marker: the custom section that says a module was processed, and how.
 //!
-//! A later run reads it to leave the module alone; `inspect` reads which functions are ours.
+//! A later run reads it to leave the module alone; `inspect` reads that the module is our output
+//! (which of its functions are ours it reads from their code, see `shape`: another tool may have
+//! renumbered them since).
 //! The text is one line of `key=value` fields after the tool's name and version, e.g.
 //! `wasm-unwind 0.1.0; encoding=exnref; wrapped=3; abort-guard=on; runtime=absent; js=off;
 //! added-from=42`. Functions from `added-from` on were added by the tool.

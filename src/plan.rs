@@ -9,11 +9,12 @@
 use globset::{Glob, GlobMatcher};
 use wasmparser::ExternalKind;
 
-use crate::Options;
 use crate::detect::{self, Bindgen, Encoding, Found};
 use crate::error::{Error, Result};
 use crate::load::{Export, Module, UseKind};
+use crate::passes::guard::STATE_EXPORT;
 use crate::passes::recover::{self, HandOff};
+use crate::{Options, TAG_EXPORT};
 
 /// What happened to one function export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,11 +101,32 @@ pub struct Plan {
     /// The runtime crate's recover function, when the module links it.
     pub runtime: Option<u32>,
     pub recovery: Option<RecoveryPlan>,
-    /// JS mode: the output imports the host's `panic` and `terminated`.
-    pub js: bool,
+    /// JS mode: which of the host's `panic` and `terminated` the output imports (those it
+    /// calls).
+    pub js: JsImports,
     /// Function tables the host can reach.
     pub tables: Vec<TablePlan>,
+    /// What the report must say besides what the encoder says.
+    pub warnings: Vec<String>,
 }
+
+/// The host's functions a JS-mode output imports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JsImports {
+    /// `panic`: a wrapper's Rust-panic clause throws the host's `PanicError`.
+    pub panic: bool,
+    /// `terminated`: the guard throws the host's `TerminatedError` on a refused entry.
+    pub terminated: bool,
+}
+
+impl JsImports {
+    pub fn any(&self) -> bool {
+        self.panic || self.terminated
+    }
+}
+
+/// The warning for a module with exception handling and no shadow stack pointer.
+const NO_STACK_POINTER: &str = "no shadow stack pointer (no global named `__stack_pointer`, and global 0 is named otherwise or is not a mutable i32/i64): wrappers restore none; pass --stack-pointer if the module has one";
 
 impl Plan {
     pub fn wrapped(&self) -> usize {
@@ -123,16 +145,17 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     let (unwind_tag, stack_pointer) = match encoding {
         Some(_) => (
             detect::unwind_tag(module, options.tag.as_deref())?,
-            Some(detect::stack_pointer(
-                module,
-                options.stack_pointer.as_deref(),
-            )?),
+            detect::stack_pointer(module, options.stack_pointer.as_deref())?,
         ),
         None => (None, None),
     };
     let bindgen = detect::bindgen(module);
     if options.js && bindgen.is_some() {
         return Err(Error::JsWithBindgen);
+    }
+    let mut warnings = Vec::new();
+    if encoding.is_some() && stack_pointer.is_none() {
+        warnings.push(NO_STACK_POINTER.to_string());
     }
     let selection = Selection::new(options)?;
     selection.check(module)?;
@@ -154,6 +177,21 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
             hand_off,
         })
     });
+    let js = JsImports {
+        panic: recovery.is_some_and(|r| r.hand_off.to_host()),
+        terminated: js && guard.is_some(),
+    };
+    // The names we add must be free: an input that has one is refused, never renamed.
+    let added = [
+        (STATE_EXPORT, guard.is_some()),
+        (TAG_EXPORT, unwind_tag.is_some()),
+    ];
+    if let Some((name, _)) = added
+        .into_iter()
+        .find(|&(name, adds)| adds && module.exports.iter().any(|e| e.name == name))
+    {
+        return Err(Error::ExportClash(name));
+    }
     Ok(Plan {
         encoding,
         unwind_tag,
@@ -164,6 +202,7 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         recovery,
         js,
         tables,
+        warnings,
     })
 }
 
@@ -338,6 +377,8 @@ fn choose_exports(module: &Module<'_>, selection: &Selection, contain: bool) -> 
                 Some(reason)
             } else if export.index < module.imported_functions() {
                 Some("re-exports an import: no Rust code runs in it")
+            } else if RUNTIME_EXPORTS.contains(&export.name) {
+                Some("wasm-unwind-runtime's own: the wrappers call it")
             } else {
                 None
             };
@@ -354,7 +395,12 @@ fn choose_exports(module: &Module<'_>, selection: &Selection, contain: bool) -> 
         .collect()
 }
 
-/// The input's function exports with their positions, leaving out any we added earlier.
+/// The runtime crate's exports: the wrappers hand panics to the first, the host reads the
+/// message with the second, after a panic or an abort alike.
+const RUNTIME_EXPORTS: [&str; 2] = [recover::RUNTIME_EXPORT, "__wasm_unwind_message"];
+
+/// The input's function exports with their positions. The input is never our output (that is
+/// returned as it is), so every export is the user's, whatever its name.
 fn function_exports<'m, 'a>(
     module: &'m Module<'a>,
 ) -> impl Iterator<Item = (usize, &'m Export<'a>)> {
@@ -362,7 +408,7 @@ fn function_exports<'m, 'a>(
         .exports
         .iter()
         .enumerate()
-        .filter(|(_, e)| e.kind == ExternalKind::Func && !e.name.starts_with(crate::ADDED_PREFIX))
+        .filter(|(_, e)| e.kind == ExternalKind::Func)
 }
 
 /// Import modules that are not the host: wasm-bindgen's CLI reads the functions that call
@@ -512,7 +558,7 @@ mod tests {
         };
         let plan = planned(&not_bindgen(), &options);
         assert_eq!(plan.wrapped(), 0);
-        assert!(!plan.js && plan.guard.is_none() && plan.recovery.is_none());
+        assert!(!plan.js.any() && plan.guard.is_none() && plan.recovery.is_none());
     }
 
     #[test]

@@ -46,6 +46,11 @@ impl HandOff {
         }
     }
 
+    /// Whether the host throws the panic (JS mode).
+    pub fn to_host(&self) -> bool {
+        matches!(self, HandOff::Host(_) | HandOff::Both(..))
+    }
+
     /// This hand-off with the host's imports filled in (asked for only if it hands off to the
     /// host).
     pub fn with_host<H>(self, host: impl FnOnce() -> H) -> HandOff<H> {
@@ -107,7 +112,10 @@ pub fn install(module: &Module<'_>, setup: &Setup<'_>, edits: &mut Edits) -> Rec
         if let Some(leave) = setup.leave {
             code.call(leave);
         }
-        code.call(host.panic).unreachable().end();
+        let panic = host
+            .panic
+            .expect("the plan imports `panic` for a host hand-off");
+        code.call(panic).unreachable().end();
     };
     match setup.hand_off {
         HandOff::Both(recover, host) => {

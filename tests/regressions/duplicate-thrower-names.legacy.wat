@@ -1,0 +1,18 @@
+;; As duplicate-thrower-names.exnref.wat, in the legacy encoding.
+(module
+  (tag (param i32))
+  (tag (param i32))
+  (global (mut i32) (i32.const 1024))
+  (func (export "raise0") (param i32)
+    local.get 0
+    throw 0)
+  (func (export "raise1") (param i32)
+    local.get 0
+    throw 1)
+  (func (export "caught") (result i32)
+    try (result i32)
+      i32.const 1
+      throw 0
+    catch 0
+    end)
+  (@custom "name" "\01\31\02\00\16_Unwind_RaiseException\01\16_Unwind_RaiseException"))
