@@ -83,6 +83,12 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
             }
         })
         .collect();
+    // Table entries are still told by the marker's first added function (wrappers and import
+    // shims alike), so a later renumbering tool can hide them; exports above go by shape.
+    let first_added = module
+        .marker
+        .and_then(|m| m.parse::<Marker>().ok())
+        .map(|m| m.added_from);
     let tables = plan::host_tables(&module)
         .into_iter()
         .map(|t| {
