@@ -319,17 +319,17 @@ fn emit_text_parses_back_with_the_same_exports() {
 }
 
 #[test]
-fn check_prints_the_plan_and_writes_nothing() {
+fn dry_run_prints_the_plan_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
     let input = fixture("panics.exnref.wasm");
-    let output = run(&[path_str(&input), "--check", "-o", path_str(&out)], None);
-    assert_success(&output, "--check");
-    assert!(!out.exists(), "--check must not write the output");
+    let output = run(&[path_str(&input), "--dry-run", "-o", path_str(&out)], None);
+    assert_success(&output, "--dry-run");
+    assert!(!out.exists(), "--dry-run must not write the output");
     assert_eq!(
         dir_listing(dir.path()),
         Vec::<String>::new(),
-        "--check leaves no file behind"
+        "--dry-run leaves no file behind"
     );
 
     let plan = stdout(&output);
@@ -348,8 +348,8 @@ fn check_prints_the_plan_and_writes_nothing() {
     }
 
     // Without -o too.
-    let output = run(&[path_str(&input), "--check"], None);
-    assert_success(&output, "--check without -o");
+    let output = run(&[path_str(&input), "--dry-run"], None);
+    assert_success(&output, "--dry-run without -o");
     assert_eq!(stdout(&output), plan);
 }
 
@@ -609,7 +609,10 @@ fn emit_js_writes_the_glue_and_imports_from_wasm_unwind() {
     );
 
     // Without the runtime the tool says what linking it would add.
-    let output = run(&[path_str(&fixture("panics.legacy.wasm")), "--check"], None);
+    let output = run(
+        &[path_str(&fixture("panics.legacy.wasm")), "--dry-run"],
+        None,
+    );
     assert!(
         stdout(&output).contains("linking wasm-unwind-runtime"),
         "{}",
@@ -662,7 +665,7 @@ fn bad_usage_exits_2() {
             "unknown flag",
             vec![path_str(&input), "--bogus", "-o", path_str(&out)],
         ),
-        ("no output and no --check", vec![path_str(&input)]),
+        ("no output and no --dry-run", vec![path_str(&input)]),
         ("no input", vec!["-o", path_str(&out)]),
         (
             "bad --encoding",
@@ -714,8 +717,8 @@ fn running_on_its_own_output_does_nothing_and_says_so() {
         assert!(once == twice, "{name}: second run changed the module");
 
         // Also in place, and from the text form of the output.
-        let output = run(&["-", "--check"], Some(&once));
-        assert_success(&output, "--check on processed input");
+        let output = run(&["-", "--dry-run"], Some(&once));
+        assert_success(&output, "--dry-run on processed input");
         assert!(
             stdout(&output).contains("already processed"),
             "{}",
@@ -785,7 +788,7 @@ fn export_globs_choose_what_is_wrapped() {
     let output = run(
         &[
             path_str(&input),
-            "--check",
+            "--dry-run",
             "--export",
             "add",
             "--export",
@@ -793,7 +796,7 @@ fn export_globs_choose_what_is_wrapped() {
         ],
         None,
     );
-    assert_success(&output, "--check --export");
+    assert_success(&output, "--dry-run --export");
     let plan = stdout(&output);
     assert!(
         plan.contains("wrap add\n") && plan.contains("wrap counter_inc\n"),

@@ -23,10 +23,7 @@ fn write_modules() -> tempfile::TempDir {
         .prefix("wasm-unwind-hosts-")
         .tempdir()
         .expect("temp dir");
-    let options = Options {
-        js: true,
-        ..Options::default()
-    };
+    let options = Options::default().js(true);
     for (fixture, runtime) in [
         ("panics-rt.exnref.wasm", true),
         ("panics-rt.legacy.wasm", true),

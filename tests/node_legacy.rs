@@ -119,10 +119,7 @@ fn write_modules() -> tempfile::TempDir {
         legacy_eh("panics.legacy.wasm"),
     );
     write("panics.legacy.wasm", &guarded);
-    let options = Options {
-        abort_guard: false,
-        ..Default::default()
-    };
+    let options = Options::default().abort_guard(false);
     let name = "panics.legacy.wasm (abort_guard: false)";
     write(
         "panics.legacy.noguard.wasm",

@@ -1001,11 +1001,8 @@ fn check_js_mode(bytes: &[u8], outcome: &Outcome) -> Result<bool, Bug> {
     let Outcome::Accepted { encoding, .. } = outcome else {
         return Ok(false);
     };
-    let js = Options {
-        js: true,
-        encoding: *encoding,
-        ..Options::default()
-    };
+    let mut js = Options::default().js(true);
+    js.encoding = *encoding;
     match check_case(bytes, &js, false)? {
         Outcome::Rejected(msg) => Err(Bug {
             what: format!("accepted by default but refused in JS mode: {msg}"),
@@ -1028,14 +1025,7 @@ fn run_one(kind: Kind, bytes: &[u8], counts: &mut Counts) -> Result<(), Bug> {
             } else {
                 Encoding::Legacy
             };
-            let forced = check_case(
-                bytes,
-                &Options {
-                    encoding: Some(encoding),
-                    ..Options::default()
-                },
-                true,
-            )?;
+            let forced = check_case(bytes, &Options::default().encoding(encoding), true)?;
             if matches!(forced, Outcome::Accepted { .. }) {
                 counts.forced_encoding += 1;
             }
@@ -1355,11 +1345,7 @@ fn every_fixture_in_every_mode() {
         let bytes = std::fs::read(dir.join(&name)).expect("fixture");
         for js in [false, true] {
             for abort_guard in [true, false] {
-                let options = Options {
-                    js,
-                    abort_guard,
-                    ..Options::default()
-                };
+                let options = Options::default().js(js).abort_guard(abort_guard);
                 // The differential expects the guard's refusals, and JS mode imports what its
                 // host does not provide.
                 if let Err(bug) = check_case(&bytes, &options, !js && abort_guard) {

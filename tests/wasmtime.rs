@@ -46,10 +46,7 @@ fn panics_fast() -> &'static Module {
 fn panics_no_guard() -> &'static Module {
     static M: OnceLock<Module> = OnceLock::new();
     M.get_or_init(|| {
-        let options = Options {
-            abort_guard: false,
-            ..Options::default()
-        };
+        let options = Options::default().abort_guard(false);
         compile(&common::process_with(
             &fixture("panics.exnref.wasm"),
             &options,

@@ -39,10 +39,7 @@ fuzz_target!(|data: &[u8]| {
     if let robustness::Outcome::Rejected(msg) = check(&Options::default()) {
         // A module that throws but never catches: retry as a user would, naming the encoding.
         if msg.contains("--encoding") {
-            check(&Options {
-                encoding: Some(encoding),
-                ..Options::default()
-            });
+            check(&Options::default().encoding(encoding));
         }
     }
 });

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use wasm_unwind::Error;
+use super::Failure;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -14,12 +14,13 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: &Args) -> Result<(), Error> {
-    let inspection = wasm_unwind::inspect(&super::read(&args.input)?)?;
-    if args.json {
-        print!("{}", inspection.to_json());
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let inspection =
+        wasm_unwind::inspect(&super::read(&args.input)?).map_err(super::about(&args.input))?;
+    let text = if args.json {
+        inspection.to_json()
     } else {
-        print!("{}", inspection.to_table());
-    }
-    Ok(())
+        inspection.to_table()
+    };
+    super::to_stdout(text.as_bytes())
 }
