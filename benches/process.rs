@@ -21,12 +21,12 @@
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use wasmparser::{Validator, WasmFeatures};
 
 mod common;
-use common::{cores, env_count, loadavg, median};
+use common::{cores, env_count, loadavg, median, ms, run_timed};
 
 const FIXTURES: &[&str] = &[
     "panics.exnref",
@@ -362,26 +362,6 @@ fn verdict(met: bool) -> &'static str {
     if met { "(met)" } else { "(NOT met)" }
 }
 
-/// Runs `cmd` to completion; panics when it fails.
-fn run_timed(cmd: &mut Command, what: &str) -> Duration {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let t = Instant::now();
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    let elapsed = t.elapsed();
-    if !out.status.success() {
-        panic!(
-            "{what} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    elapsed
-}
-
 /// Peak resident set size of `cmd`, in KiB, from GNU time.
 fn max_rss_kib(time: &Path, cmd: &mut Command) -> f64 {
     let mut wrapped = Command::new(time);
@@ -423,10 +403,6 @@ fn tool_version(path: &Path) -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|e| format!("--version failed: {e}"))
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 fn fmt_ms(v: f64) -> String {

@@ -10,6 +10,10 @@
 //! - per call: `add(1, 2)` through a `TypedFunc`, BENCH_CALLS calls a round (default 2,000,000);
 //!   and `call_host(1)`, which goes out to the host import `env.host_callback` (through the
 //!   import shim when processed).
+//! - per internal indirect call: `spin(n)` of `tests/regressions/exported-table.exnref.wat`, a
+//!   loop of `n` `call_indirect`s through the table the module exports (BENCH_CALLS a round),
+//!   unprocessed and processed: the host gets a table of wrappers, and the module's own indirect
+//!   calls must cost the same as before.
 //! - per panic: `panic_fmt(13)`, BENCH_PANICS panics a round (default 10,000), each caught at the
 //!   host and its exception taken out of the store. The unprocessed module leaks shadow stack on
 //!   every escaped panic and dies after about 13,000, so it gets a fresh instance every 5,000
@@ -117,6 +121,35 @@ fn main() {
             for _ in 0..n {
                 black_box(f.call(&mut *store, black_box(1)).unwrap());
             }
+            t.elapsed().as_secs_f64()
+        },
+    );
+    println!();
+    let table = wat::parse_file(root.join("tests/regressions/exported-table.exnref.wat"))
+        .expect("exported-table.exnref.wat parses");
+    let table_processed = wasm_unwind::process(&table, &wasm_unwind::Options::default())
+        .expect("process exported-table")
+        .wasm;
+    let table_variants = [
+        Variant::new(&engine, "unprocessed", &table),
+        Variant::new(&engine, "processed", &table_processed),
+    ];
+    per_call(
+        &table_variants,
+        runs,
+        calls,
+        "spin (internal call_indirect)",
+        |v, store, instance, n| {
+            let spin: TypedFunc<i32, i32> = instance.get_typed_func(&mut *store, "spin").unwrap();
+            assert_eq!(
+                spin.call(&mut *store, 5).unwrap(),
+                5,
+                "{}: spin(5)",
+                v.label
+            );
+            let n = i32::try_from(n).expect("BENCH_CALLS fits an i32");
+            let t = Instant::now();
+            black_box(spin.call(&mut *store, black_box(n)).unwrap());
             t.elapsed().as_secs_f64()
         },
     );

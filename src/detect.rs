@@ -43,6 +43,55 @@ impl FromStr for Encoding {
     }
 }
 
+/// What wasm-bindgen left in a module (raw cargo output using it, or its CLI's output) that
+/// the tool must cooperate with. Its glue keeps its own termination flag, a u32 in memory 0 at
+/// the address the global `__instance_terminated` holds, and calls the abort hook whose table
+/// slot is stored at the address `__abort_handler` holds (wasm-bindgen 0.2.114 and later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bindgen {
+    /// The global holding the address of wasm-bindgen's terminated flag.
+    pub terminated: Option<u32>,
+    /// The global holding the address of the abort hook's table slot.
+    pub abort_handler: Option<u32>,
+}
+
+/// Import modules only wasm-bindgen's toolchain uses (its CLI replaces them).
+pub const BINDGEN_IMPORT_MODULES: [&str; 2] =
+    ["__wbindgen_placeholder__", "__wbindgen_externref_xform__"];
+
+/// Whether `module` is wasm-bindgen output, and what of its abort machinery it has.
+pub fn bindgen(module: &Module<'_>) -> Option<Bindgen> {
+    let ours = |name: &str| name.starts_with("__wbindgen_") || name.starts_with("__wbg_");
+    let imports = module
+        .function_imports
+        .iter()
+        .any(|i| BINDGEN_IMPORT_MODULES.contains(&i.module) || ours(i.name));
+    let exports = module
+        .exports
+        .iter()
+        .any(|e| e.name.starts_with("__wbindgen_"));
+    if !imports && !exports {
+        return None;
+    }
+    // An immutable i32 global of the module's own, exported under `name`: an address.
+    let address = |name: &str| {
+        let export = module
+            .exports
+            .iter()
+            .find(|e| e.name == name && e.kind == wasmparser::ExternalKind::Global)?;
+        let global = module.globals.get(export.index as usize)?;
+        let fits = module.memory32
+            && global.import.is_none()
+            && !global.ty.mutable
+            && global.ty.content_type == ValType::I32;
+        fits.then_some(export.index)
+    };
+    Some(Bindgen {
+        terminated: address("__instance_terminated"),
+        abort_handler: address("__abort_handler"),
+    })
+}
+
 /// A tag or global the pass uses, and how it was found (for the summary and `--check`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {

@@ -1,18 +1,35 @@
 //! The changes the passes ask for, kept apart from the input so the encoder can splice.
 //!
-//! Everything new is appended: new types, functions and globals take the indices after the
-//! input's, so no existing index moves and untouched function bodies are copied byte for byte.
+//! Everything new is appended in one index space: the input's functions keep their indices,
+//! and every added import or function takes the next index after the input's, in the order it
+//! was added. The encoder maps that space onto the output's (imports come before defined
+//! functions there, so an added import moves every defined function); see `FunctionMap`.
+//! Types and globals are only appended, so their indices never move.
 
 use std::collections::HashMap;
 
 use wasm_encoder::{ConstExpr, ExportKind, Function, GlobalType, ValType};
 
 use crate::load::Module;
+use crate::marker::Marker;
 
 pub struct NewFunction {
     pub type_index: u32,
     pub name: String,
     pub body: Function,
+}
+
+pub struct NewImport {
+    pub module: &'static str,
+    pub name: &'static str,
+    pub type_index: u32,
+}
+
+impl NewImport {
+    /// `module.name`, the name it gets in the name section.
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", self.module, self.name)
+    }
 }
 
 pub struct NewGlobal {
@@ -21,24 +38,52 @@ pub struct NewGlobal {
     pub name: String,
 }
 
-/// Additions and changes to one module.
+/// An added table, with the active segments that fill it at instantiation.
+pub struct NewTable {
+    pub ty: wasm_encoder::TableType,
+    pub segments: Vec<NewSegment>,
+}
+
+pub struct NewSegment {
+    /// The offset expression's bytes, without the final `end`.
+    pub offset: Vec<u8>,
+    /// The function of each slot (in the edits' index space), `None` for a null reference.
+    pub items: Vec<Option<u32>>,
+}
+
+/// An added function, in the order of the edits' index space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// The import at this position of `Edits::imports`.
+    Import(u32),
+    /// The function at this position of `Edits::functions`.
+    Function(u32),
+}
+
+/// Additions and changes to one module. Function indices are in the edits' index space.
 pub struct Edits {
     first_type: u32,
     first_function: u32,
     first_global: u32,
+    first_table: u32,
     pub types: Vec<(Vec<ValType>, Vec<ValType>)>,
+    pub imports: Vec<NewImport>,
     pub functions: Vec<NewFunction>,
+    /// Every added import and function, by index from `first_function` on.
+    pub added: Vec<Added>,
     pub globals: Vec<NewGlobal>,
-    /// Exports (by position in the export section) that now point at another function.
+    pub tables: Vec<NewTable>,
+    /// Exports (by position in the export section) that now point at another function, or
+    /// (table exports) at another table.
     pub repointed_exports: HashMap<usize, u32>,
     /// Exports added after the input's, all named `__wasm_unwind_*`.
     pub exports: Vec<(String, ExportKind, u32)>,
-    /// Direct calls and `ref.func`s of the key that now go to the value instead.
+    /// Direct calls, `ref.func`s and element entries of the key that now go to the value.
     pub redirected_calls: HashMap<u32, u32>,
     /// Added functions that code takes with `ref.func`, which validation requires be declared.
     pub declared_functions: Vec<u32>,
-    /// Text of the marker section: what was done, so a second run can say so.
-    pub marker: String,
+    /// What the marker section records; the encoder fills in `added_from`.
+    pub marker: Option<Marker>,
 }
 
 impl Edits {
@@ -47,14 +92,18 @@ impl Edits {
             first_type: module.types.len() as u32,
             first_function: module.function_count(),
             first_global: module.globals.len() as u32,
+            first_table: module.tables.len() as u32,
             types: Vec::new(),
+            imports: Vec::new(),
             functions: Vec::new(),
+            added: Vec::new(),
             globals: Vec::new(),
+            tables: Vec::new(),
             repointed_exports: HashMap::new(),
             exports: Vec::new(),
             redirected_calls: HashMap::new(),
             declared_functions: Vec::new(),
-            marker: String::new(),
+            marker: None,
         }
     }
 
@@ -72,18 +121,38 @@ impl Edits {
     }
 
     pub fn add_function(&mut self, type_index: u32, name: String, body: Function) -> u32 {
-        let index = self.first_function + self.functions.len() as u32;
         self.functions.push(NewFunction {
             type_index,
             name,
             body,
         });
-        index
+        self.push_added(Added::Function(self.functions.len() as u32 - 1))
+    }
+
+    /// A function import; the output lists it after the input's imports.
+    pub fn add_import(&mut self, module: &'static str, name: &'static str, type_index: u32) -> u32 {
+        self.imports.push(NewImport {
+            module,
+            name,
+            type_index,
+        });
+        self.push_added(Added::Import(self.imports.len() as u32 - 1))
+    }
+
+    fn push_added(&mut self, added: Added) -> u32 {
+        self.added.push(added);
+        self.first_function + self.added.len() as u32 - 1
     }
 
     pub fn add_global(&mut self, ty: GlobalType, init: ConstExpr, name: String) -> u32 {
         self.globals.push(NewGlobal { ty, init, name });
         self.first_global + self.globals.len() as u32 - 1
+    }
+
+    /// A table after the input's; returns its index.
+    pub fn add_table(&mut self, table: NewTable) -> u32 {
+        self.tables.push(table);
+        self.first_table + self.tables.len() as u32 - 1
     }
 
     pub fn first_function(&self) -> u32 {
@@ -94,8 +163,21 @@ impl Edits {
         self.first_global
     }
 
+    pub fn first_table(&self) -> u32 {
+        self.first_table
+    }
+
+    /// What function `index` (in the edits' space) was, if the edits added it.
+    pub fn added(&self, index: u32) -> Option<Added> {
+        let position = index.checked_sub(self.first_function)?;
+        self.added.get(position as usize).copied()
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.functions.is_empty() && self.globals.is_empty() && self.exports.is_empty()
+        self.added.is_empty()
+            && self.globals.is_empty()
+            && self.exports.is_empty()
+            && self.tables.is_empty()
     }
 }
 

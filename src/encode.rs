@@ -1,24 +1,39 @@
 //! Encode: write the module back out with the edits applied.
 //!
 //! Sections the edits do not touch are copied as they are. Vector sections that gain entries
-//! (types, functions, globals, code) keep their original bytes and get the new entries appended,
-//! with the item count rewritten. Function bodies are copied unless a call in them is redirected.
-//! The code section's count keeps its byte width so that DWARF, whose addresses are offsets into
-//! the code section, stays correct as long as no existing body changes.
+//! (types, imports, functions, globals, code) keep their original bytes and get the new entries
+//! appended, with the item count rewritten. Every place the input names a function by index
+//! (`load` records each one's bytes) is rewritten where the function is redirected or, when
+//! imports are added, renumbered (`FunctionMap`): code, element segments, global and table
+//! initialisers, exports, the start section and the name section. Bodies without such a change
+//! are copied byte for byte. The code section's count keeps its byte width so that DWARF, whose
+//! addresses are offsets into the code section, stays correct as long as no existing body changes.
+//!
+//! The encoder also says which output bodies need no validation (`Encoded::trusted`); the rule
+//! is stated once, on `Encoder::trusted`.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::ops::Range;
 
 use wasm_encoder::{Encode, ExportSection, ProducersField};
-use wasmparser::{BinaryReader, ProducersSectionReader};
+use wasmparser::{BinaryReader, ExternalKind, ProducersSectionReader};
 
-use crate::edits::Edits;
-use crate::load::{Call, MARKER_SECTION, Module, Section};
+use crate::edits::{Added, Edits, NewSegment};
+use crate::load::{self, Body, FunctionUse, Module, Section, UseKind};
+use crate::marker::MARKER_SECTION;
 
 const TYPE: u8 = 1;
+const IMPORT: u8 = 2;
 const FUNCTION: u8 = 3;
+const TABLE: u8 = 4;
 const GLOBAL: u8 = 6;
 const EXPORT: u8 = 7;
 const ELEMENT: u8 = 9;
 const CODE: u8 = 10;
 const NAME_FUNCTIONS: u8 = 1;
+const NAME_LOCALS: u8 = 2;
+const NAME_LABELS: u8 = 3;
 const NAME_GLOBALS: u8 = 7;
 
 /// The position of a known section in the order the binary format requires.
@@ -41,58 +56,79 @@ fn rank(id: u8) -> u8 {
     }
 }
 
+/// Where each function of the edits' index space lands in the output. Added imports follow the
+/// input's imports, so they push every defined function up by their number; added functions
+/// follow the input's functions.
+#[derive(Debug, Clone)]
+pub struct FunctionMap {
+    imported: u32,
+    input_functions: u32,
+    added_imports: u32,
+    /// Output index of each added import or function, in the order they were added.
+    added: Vec<u32>,
+}
+
+impl FunctionMap {
+    pub fn new(module: &Module<'_>, edits: &Edits) -> FunctionMap {
+        let imported = module.imported_functions();
+        let input_functions = module.function_count();
+        let added_imports = edits.imports.len() as u32;
+        let added = edits
+            .added
+            .iter()
+            .map(|added| match *added {
+                Added::Import(i) => imported + i,
+                Added::Function(f) => input_functions + added_imports + f,
+            })
+            .collect();
+        FunctionMap {
+            imported,
+            input_functions,
+            added_imports,
+            added,
+        }
+    }
+
+    /// The output index of function `index` (in the edits' index space).
+    pub fn function(&self, index: u32) -> u32 {
+        if index < self.imported {
+            index
+        } else if index < self.input_functions {
+            index + self.added_imports
+        } else {
+            self.added[(index - self.input_functions) as usize]
+        }
+    }
+
+    /// The output index of the first added function that is not an import.
+    pub fn first_added(&self) -> u32 {
+        self.input_functions + self.added_imports
+    }
+
+    /// No function moves: the output's numbering is the edits'.
+    pub fn is_identity(&self) -> bool {
+        self.added_imports == 0
+    }
+}
+
 pub struct Encoded {
     pub wasm: Vec<u8>,
     pub warnings: Vec<String>,
+    /// By output function index: the body needs no validation (see `Encoder::trusted`).
+    pub trusted: Vec<bool>,
 }
 
 /// Writes `module` with `edits` applied. `add_names` asks for a name section even when the
 /// input has none, so the added functions show up readably in stack traces.
 pub fn encode(module: &Module<'_>, edits: &Edits, add_names: bool) -> Encoded {
+    let encoder = Encoder::new(module, edits);
     let mut out = Vec::with_capacity(module.bytes.len() + 4096);
     out.extend_from_slice(&module.bytes[..8]);
     let mut warnings = Vec::new();
-    let patches_code = module.bodies.iter().any(|b| redirects(b, edits));
-    let mut dropped_dwarf = false;
-
-    // Sections the edits need that the input lacks, in binary order.
-    let mut missing: Vec<u8> = [TYPE, FUNCTION, GLOBAL, EXPORT, ELEMENT, CODE]
-        .into_iter()
-        .filter(|&id| module.section(id).is_none() && needs(id, edits))
-        .collect();
-    missing.sort_by_key(|&id| rank(id));
-    let mut missing = missing.into_iter().peekable();
-    let empty_section = |id| Section {
-        id,
-        range: 0..0,
-        custom_name: None,
-    };
-
-    for section in &module.sections {
-        if section.id != 0 {
-            while let Some(id) = missing.next_if(|&id| rank(id) < rank(section.id)) {
-                write_known(&mut out, module, edits, &empty_section(id));
-            }
-            write_known(&mut out, module, edits, section);
-            continue;
-        }
-        let data = &module.bytes[section.range.clone()];
-        match section.custom_name.unwrap_or_default() {
-            "name" => write_custom(&mut out, "name", &names(data, edits)),
-            "producers" => write_custom(
-                &mut out,
-                "producers",
-                &producers(Some((data, section.range.start))),
-            ),
-            name if name.starts_with(".debug_") && patches_code => dropped_dwarf = true,
-            name => write_custom(&mut out, name, data),
-        }
-    }
-    for id in missing {
-        write_known(&mut out, module, edits, &empty_section(id));
-    }
+    encoder.write_sections(&mut out, &mut warnings);
     if !module.names.present && add_names {
-        write_custom(&mut out, "name", &names(&[], edits));
+        let names = encoder.names(&[]).expect("added names encode");
+        write_custom(&mut out, "name", &names);
     }
     if module
         .sections
@@ -101,94 +137,533 @@ pub fn encode(module: &Module<'_>, edits: &Edits, add_names: bool) -> Encoded {
     {
         write_custom(&mut out, "producers", &producers(None));
     }
-    write_custom(&mut out, MARKER_SECTION, edits.marker.as_bytes());
-
-    if dropped_dwarf {
-        warnings.push(
-            "dropped the DWARF sections: redirected import calls moved code they describe"
-                .to_string(),
-        );
+    if let Some(marker) = &edits.marker {
+        let mut marker = marker.clone();
+        marker.added_from = encoder.map.first_added();
+        write_custom(&mut out, MARKER_SECTION, marker.to_string().as_bytes());
     }
     Encoded {
         wasm: out,
         warnings,
+        trusted: encoder.trusted_bodies(),
     }
 }
 
-fn needs(id: u8, edits: &Edits) -> bool {
-    match id {
-        TYPE => !edits.types.is_empty(),
-        FUNCTION | CODE => !edits.functions.is_empty(),
-        GLOBAL => !edits.globals.is_empty(),
-        EXPORT => !edits.exports.is_empty(),
-        ELEMENT => !edits.declared_functions.is_empty(),
-        _ => false,
+struct Encoder<'m, 'a> {
+    module: &'m Module<'a>,
+    edits: &'m Edits,
+    map: FunctionMap,
+    /// Some existing body changes, so the code section is rewritten.
+    patches_code: bool,
+}
+
+impl<'m, 'a> Encoder<'m, 'a> {
+    fn new(module: &'m Module<'a>, edits: &'m Edits) -> Self {
+        let mut encoder = Encoder {
+            module,
+            edits,
+            map: FunctionMap::new(module, edits),
+            patches_code: false,
+        };
+        encoder.patches_code = module.bodies.iter().any(|b| encoder.changes(&b.uses));
+        encoder
     }
-}
 
-/// Whether `body` has a call or reference the edits redirect, so that the encoder rewrites it.
-pub fn redirects(body: &crate::load::Body, edits: &Edits) -> bool {
-    !edits.redirected_calls.is_empty()
-        && body
-            .calls
-            .iter()
-            .any(|c| edits.redirected_calls.contains_key(&c.callee))
-}
+    /// The function a use names in the edits' space: redirected, except the start function
+    /// (the guard shims calls made by the module's code, not the host's instantiation).
+    fn redirected(&self, use_: &FunctionUse) -> u32 {
+        match use_.kind {
+            UseKind::Start => use_.function,
+            _ => self
+                .edits
+                .redirected_calls
+                .get(&use_.function)
+                .copied()
+                .unwrap_or(use_.function),
+        }
+    }
 
-/// Writes a non-custom section, applying the edits that concern it.
-fn write_known(out: &mut Vec<u8>, module: &Module<'_>, edits: &Edits, section: &Section<'_>) {
-    let data = &module.bytes[section.range.clone()];
-    let mut added = Vec::new();
-    let payload = match section.id {
-        TYPE => {
-            for (params, results) in &edits.types {
-                // A function type, as its own implicit rec group.
-                added.push(0x60);
-                params.encode(&mut added);
-                results.encode(&mut added);
+    /// The output index a use names.
+    fn target(&self, use_: &FunctionUse) -> u32 {
+        self.map.function(self.redirected(use_))
+    }
+
+    fn changes(&self, uses: &[FunctionUse]) -> bool {
+        uses.iter().any(|u| self.target(u) != u.function)
+    }
+
+    fn write_sections(&self, out: &mut Vec<u8>, warnings: &mut Vec<String>) {
+        let module = self.module;
+        // Sections the edits need that the input lacks, in binary order.
+        let mut missing: Vec<u8> = [TYPE, IMPORT, FUNCTION, GLOBAL, EXPORT, ELEMENT, CODE]
+            .into_iter()
+            .filter(|&id| module.section(id).is_none() && self.needs(id))
+            .collect();
+        missing.sort_by_key(|&id| rank(id));
+        let mut missing = missing.into_iter().peekable();
+        let empty_section = |id| Section {
+            id,
+            range: 0..0,
+            custom_name: None,
+        };
+        let mut dropped_dwarf = false;
+        for section in &module.sections {
+            if section.id != 0 {
+                while let Some(id) = missing.next_if(|&id| rank(id) < rank(section.id)) {
+                    self.write_known(out, &empty_section(id));
+                }
+                self.write_known(out, section);
+                continue;
             }
-            append_items(data, edits.types.len(), &added, false)
+            let data = &module.bytes[section.range.clone()];
+            match section.custom_name.unwrap_or_default() {
+                "name" => match self.names(data) {
+                    Some(names) => write_custom(out, "name", &names),
+                    None => warnings.push(
+                        "dropped the name section: it is malformed, so its function indices cannot be renumbered"
+                            .into(),
+                    ),
+                },
+                "producers" => write_custom(
+                    out,
+                    "producers",
+                    &producers(Some((data, section.range.start))),
+                ),
+                name if name.starts_with(".debug_") && self.patches_code => dropped_dwarf = true,
+                name => write_custom(out, name, data),
+            }
         }
-        FUNCTION => {
-            for f in &edits.functions {
-                f.type_index.encode(&mut added);
-            }
-            append_items(data, edits.functions.len(), &added, false)
+        for id in missing {
+            self.write_known(out, &empty_section(id));
         }
-        GLOBAL => {
-            for g in &edits.globals {
-                g.ty.encode(&mut added);
-                g.init.encode(&mut added);
-            }
-            let globals = repoint(
-                module.bytes,
-                section.range.clone(),
-                &module.function_references,
-                edits,
+        if dropped_dwarf {
+            warnings.push(
+                "dropped the DWARF sections: rewritten function indices moved code they describe"
+                    .to_string(),
             );
-            append_items(&globals, edits.globals.len(), &added, false)
         }
-        EXPORT => exports(module, edits),
-        ELEMENT => {
-            let segments = repoint(
-                module.bytes,
-                section.range.clone(),
-                &module.function_references,
-                edits,
-            );
-            if edits.declared_functions.is_empty() {
-                segments
+    }
+
+    fn needs(&self, id: u8) -> bool {
+        let edits = self.edits;
+        match id {
+            TYPE => !edits.types.is_empty(),
+            IMPORT => !edits.imports.is_empty(),
+            FUNCTION | CODE => !edits.functions.is_empty(),
+            GLOBAL => !edits.globals.is_empty(),
+            EXPORT => !edits.exports.is_empty(),
+            ELEMENT => {
+                !edits.declared_functions.is_empty()
+                    || edits.tables.iter().any(|t| !t.segments.is_empty())
+            }
+            _ => false,
+        }
+    }
+
+    /// Writes a non-custom section, applying the edits that concern it.
+    fn write_known(&self, out: &mut Vec<u8>, section: &Section<'_>) {
+        let (module, edits) = (self.module, self.edits);
+        let data = &module.bytes[section.range.clone()];
+        let mut added = Vec::new();
+        let payload = match section.id {
+            TYPE => {
+                for (params, results) in &edits.types {
+                    // A function type, as its own implicit rec group.
+                    added.push(0x60);
+                    params.encode(&mut added);
+                    results.encode(&mut added);
+                }
+                append_items(data, edits.types.len(), &added, false)
+            }
+            IMPORT => {
+                for import in &edits.imports {
+                    import.module.encode(&mut added);
+                    import.name.encode(&mut added);
+                    wasm_encoder::EntityType::Function(import.type_index).encode(&mut added);
+                }
+                append_items(data, edits.imports.len(), &added, false)
+            }
+            FUNCTION => {
+                for f in &edits.functions {
+                    f.type_index.encode(&mut added);
+                }
+                append_items(data, edits.functions.len(), &added, false)
+            }
+            GLOBAL => {
+                for g in &edits.globals {
+                    g.ty.encode(&mut added);
+                    g.init.encode(&mut added);
+                }
+                let globals = self.splice(section.range.clone(), &module.uses_outside_code);
+                append_items(&globals, edits.globals.len(), &added, false)
+            }
+            TABLE => {
+                for table in &edits.tables {
+                    table.ty.encode(&mut added);
+                }
+                let tables = self.splice(section.range.clone(), &module.uses_outside_code);
+                append_items(&tables, edits.tables.len(), &added, false)
+            }
+            EXPORT => self.exports(),
+            ELEMENT => self.elements(section.range.clone()),
+            CODE => self.code(data),
+            // Tables (initialisers) and start: the input's bytes with function indices rewritten.
+            _ => self
+                .splice(section.range.clone(), &module.uses_outside_code)
+                .into_owned(),
+        };
+        write_section(out, section.id, &payload);
+    }
+
+    fn elements(&self, range: Range<usize>) -> Vec<u8> {
+        let segments = self.splice(range, &self.module.uses_outside_code);
+        let mut added = Vec::new();
+        let mut count = 0;
+        for (table, new) in (self.edits.first_table()..).zip(&self.edits.tables) {
+            for segment in &new.segments {
+                self.active_segment(table, segment, &mut added);
+                count += 1;
+            }
+        }
+        if !self.edits.declared_functions.is_empty() {
+            // One declarative segment (flags 3: declared, elemkind funcref, function indices).
+            added.extend_from_slice(&[3, 0]);
+            let declared: Vec<u32> = self
+                .edits
+                .declared_functions
+                .iter()
+                .map(|&f| self.map.function(f))
+                .collect();
+            declared.encode(&mut added);
+            count += 1;
+        }
+        if count == 0 {
+            return segments.into_owned();
+        }
+        append_items(&segments, count, &added, false)
+    }
+
+    /// An active segment of an added table: function indices (flags 2) when every slot holds
+    /// a function, else `ref.func`/`ref.null` expressions (flags 6).
+    fn active_segment(&self, table: u32, segment: &NewSegment, out: &mut Vec<u8>) {
+        const END: u8 = 0x0b;
+        let all_functions = segment.items.iter().all(Option::is_some);
+        out.push(if all_functions { 2 } else { 6 });
+        table.encode(out);
+        out.extend_from_slice(&segment.offset);
+        out.push(END);
+        if all_functions {
+            out.push(0x00); // elemkind funcref
+            let functions: Vec<u32> = segment
+                .items
+                .iter()
+                .flatten()
+                .map(|&f| self.map.function(f))
+                .collect();
+            functions.encode(out);
+            return;
+        }
+        wasm_encoder::RefType::FUNCREF.encode(out);
+        (segment.items.len() as u32).encode(out);
+        for item in &segment.items {
+            match item {
+                Some(f) => wasm_encoder::ConstExpr::ref_func(self.map.function(*f)).encode(out),
+                None => wasm_encoder::ConstExpr::ref_null(wasm_encoder::HeapType::FUNC).encode(out),
+            }
+        }
+    }
+
+    fn exports(&self) -> Vec<u8> {
+        let mut section = ExportSection::new();
+        for (position, export) in self.module.exports.iter().enumerate() {
+            let index = match export.kind {
+                ExternalKind::Func | ExternalKind::FuncExact => {
+                    let to = self.edits.repointed_exports.get(&position);
+                    self.map.function(to.copied().unwrap_or(export.index))
+                }
+                ExternalKind::Table => {
+                    let to = self.edits.repointed_exports.get(&position);
+                    to.copied().unwrap_or(export.index)
+                }
+                _ => export.index,
+            };
+            section.export(export.name, export.kind.into(), index);
+        }
+        for (name, kind, index) in &self.edits.exports {
+            let index = match kind {
+                wasm_encoder::ExportKind::Func => self.map.function(*index),
+                _ => *index,
+            };
+            section.export(name, *kind, index);
+        }
+        let mut payload = Vec::new();
+        section.encode(&mut payload);
+        // `ExportSection::encode` writes the payload with its size prefix; drop the prefix.
+        let (_, rest) = split_count(&payload);
+        rest.to_vec()
+    }
+
+    fn code(&self, data: &[u8]) -> Vec<u8> {
+        let mut added = Vec::new();
+        for f in &self.edits.functions {
+            let mut body = Vec::new();
+            f.body.encode(&mut body);
+            if self.map.is_identity() {
+                added.extend_from_slice(&body);
             } else {
-                // One declarative segment (flags 3: declared, elemkind funcref, function indices).
-                added.extend_from_slice(&[3, 0]);
-                edits.declared_functions.encode(&mut added);
-                append_items(&segments, 1, &added, false)
+                let (_, bytes) = split_count(&body);
+                let uses = load::function_uses(bytes);
+                let bytes = splice_with(bytes, 0..bytes.len(), &uses, |u| {
+                    self.map.function(u.function)
+                });
+                (bytes.len() as u32).encode(&mut added);
+                added.extend_from_slice(&bytes);
             }
         }
-        CODE => code(module, edits, data),
-        _ => data.to_vec(),
-    };
-    write_section(out, section.id, &payload);
+        if !self.patches_code {
+            return append_items(data, self.edits.functions.len(), &added, true);
+        }
+        let mut bodies = Vec::with_capacity(data.len() + added.len());
+        for body in &self.module.bodies {
+            let bytes = self.splice(body.range.clone(), &body.uses);
+            (bytes.len() as u32).encode(&mut bodies);
+            bodies.extend_from_slice(&bytes);
+        }
+        bodies.extend_from_slice(&added);
+        let count = self.module.bodies.len() + self.edits.functions.len();
+        let mut out = Vec::with_capacity(bodies.len() + 5);
+        (count as u32).encode(&mut out);
+        out.extend_from_slice(&bodies);
+        out
+    }
+
+    /// The input's bytes in `range` with each function index in `uses` rewritten to its target.
+    fn splice(&self, range: Range<usize>, uses: &[FunctionUse]) -> Cow<'a, [u8]> {
+        splice_with(self.module.bytes, range, uses, |u| self.target(u))
+    }
+
+    /// Which output bodies need no validation. The rule: an input body whose every function use
+    /// names, in the output, a function of the very type the input's named (a redirect to a
+    /// shim, or the same function renumbered), and whose every `ref.func` names a function the
+    /// output declares. Its bytes are otherwise the input's, which `load` validated, and every
+    /// other index it uses (types, globals, tables, memories, tags, data) kept its meaning,
+    /// since edits only append those. Every other body, ours included, is validated.
+    fn trusted_bodies(&self) -> Vec<bool> {
+        let declared = self.declared();
+        let total = self.map.input_functions + self.edits.added.len() as u32;
+        let mut trusted = vec![false; total as usize];
+        for (position, body) in self.module.bodies.iter().enumerate() {
+            let index = self.map.function(self.map.imported + position as u32);
+            trusted[index as usize] = self.trusted(body, &declared);
+        }
+        trusted
+    }
+
+    fn trusted(&self, body: &Body, declared: &HashSet<u32>) -> bool {
+        body.uses.iter().all(|u| {
+            let to = self.redirected(u);
+            self.type_of(to) == self.module.function_types[u.function as usize]
+                && (u.kind != UseKind::RefFunc || declared.contains(&self.map.function(to)))
+        })
+    }
+
+    /// The type index of function `index` in the edits' space.
+    fn type_of(&self, index: u32) -> u32 {
+        match self.edits.added(index) {
+            None => self.module.function_types[index as usize],
+            Some(Added::Import(i)) => self.edits.imports[i as usize].type_index,
+            Some(Added::Function(f)) => self.edits.functions[f as usize].type_index,
+        }
+    }
+
+    /// The functions the output declares for `ref.func` (by output index): those in element
+    /// segments, global and table initialisers, exports and our declarative segment.
+    fn declared(&self) -> HashSet<u32> {
+        let module = self.module;
+        let outside = module
+            .uses_outside_code
+            .iter()
+            .filter(|u| u.kind != UseKind::Start)
+            .map(|u| self.target(u));
+        let exported = module
+            .exports
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e.kind, ExternalKind::Func | ExternalKind::FuncExact))
+            .map(|(position, e)| {
+                let to = self.edits.repointed_exports.get(&position);
+                self.map.function(to.copied().unwrap_or(e.index))
+            });
+        let ours = self.edits.declared_functions.iter().chain(
+            self.edits
+                .exports
+                .iter()
+                .filter(|(_, kind, _)| *kind == wasm_encoder::ExportKind::Func)
+                .map(|(_, _, index)| index),
+        );
+        outside
+            .chain(exported)
+            .chain(ours.map(|&f| self.map.function(f)))
+            .collect()
+    }
+
+    /// The name section with function indices renumbered and the added functions and globals
+    /// named; other subsections are copied. `None` when it must be renumbered but is malformed.
+    fn names(&self, data: &[u8]) -> Option<Vec<u8>> {
+        let mut subsections: Vec<(u8, Vec<u8>)> = Vec::new();
+        let mut reader = BinaryReader::new(data, 0);
+        while !reader.eof() {
+            let read = (reader.read_u8(), reader.read_var_u32());
+            let sub = match read {
+                (Ok(id), Ok(size)) => reader.read_bytes(size as usize).map(|sub| (id, sub)),
+                _ => Err(read.0.err().or(read.1.err()).expect("one failed")),
+            };
+            match sub {
+                Ok((id, sub)) => subsections.push((id, self.name_subsection(id, sub)?)),
+                // Engines ignore what follows a malformed subsection; so do we, unless indices
+                // must move: then nothing of it can be trusted.
+                Err(_) if self.map.is_identity() => break,
+                Err(_) => return None,
+            }
+        }
+        for id in [NAME_FUNCTIONS, NAME_GLOBALS] {
+            if !subsections.iter().any(|(i, _)| *i == id) {
+                let payload = self.name_subsection(id, &[])?;
+                if split_count(&payload).0 > 0 {
+                    let at = subsections.partition_point(|(i, _)| *i < id);
+                    subsections.insert(at, (id, payload));
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(data.len() + 256);
+        for (id, payload) in subsections {
+            write_section(&mut out, id, &payload);
+        }
+        Some(out)
+    }
+
+    /// One name subsection, renumbered and with our names added.
+    fn name_subsection(&self, id: u8, sub: &[u8]) -> Option<Vec<u8>> {
+        let edits = self.edits;
+        match id {
+            NAME_FUNCTIONS => {
+                let ours = edits.added.iter().enumerate().map(|(i, added)| {
+                    let index = self.map.function(edits.first_function() + i as u32);
+                    let name = match *added {
+                        Added::Import(i) => edits.imports[i as usize].qualified_name(),
+                        Added::Function(f) => edits.functions[f as usize].name.clone(),
+                    };
+                    (index, name)
+                });
+                self.function_names(sub, ours.collect())
+            }
+            NAME_LOCALS | NAME_LABELS if !self.map.is_identity() => {
+                let mut out = wasm_encoder::IndirectNameMap::new();
+                let map = wasmparser::IndirectNameMap::new(BinaryReader::new(sub, 0)).ok()?;
+                for entry in map {
+                    let entry = entry.ok()?;
+                    out.append(self.map.function(entry.index), &name_map(entry.names)?);
+                }
+                Some(encoded(&out))
+            }
+            NAME_GLOBALS => {
+                let ours = edits.globals.iter().enumerate().map(|(i, g)| {
+                    let index = edits.first_global() + i as u32;
+                    (index, g.name.clone())
+                });
+                let (count, bytes) = encode_names(ours);
+                append_names(sub, count, &bytes)
+            }
+            _ => Some(sub.to_vec()),
+        }
+    }
+
+    /// The function names: the input's, renumbered, and `ours`, in index order.
+    fn function_names(&self, sub: &[u8], ours: Vec<(u32, String)>) -> Option<Vec<u8>> {
+        if self.map.is_identity() {
+            // Ours come after every input function: append them to the input's bytes.
+            let (count, bytes) = encode_names(ours.into_iter());
+            return append_names(sub, count, &bytes);
+        }
+        let mut names = Vec::new();
+        if !sub.is_empty() {
+            for naming in wasmparser::NameMap::new(BinaryReader::new(sub, 0)).ok()? {
+                let naming = naming.ok()?;
+                names.push((self.map.function(naming.index), naming.name.to_string()));
+            }
+        }
+        names.extend(ours);
+        names.sort_by_key(|(index, _)| *index);
+        let (_, bytes) = encode_names(names.iter().cloned());
+        Some(append_items(&[], names.len(), &bytes, false))
+    }
+}
+
+/// A name map (empty: none yet) with `count` more entries, or `None` if its count is
+/// malformed. Without entries to add it is copied as it is (engines ignore a malformed one).
+fn append_names(sub: &[u8], count: usize, added: &[u8]) -> Option<Vec<u8>> {
+    if count == 0 {
+        return Some(sub.to_vec());
+    }
+    if !sub.is_empty() {
+        BinaryReader::new(sub, 0).read_var_u32().ok()?;
+    }
+    Some(append_items(sub, count, added, false))
+}
+
+/// A parsed name map in the encoder's form, or `None` if it is malformed.
+fn name_map(map: wasmparser::NameMap<'_>) -> Option<wasm_encoder::NameMap> {
+    let mut out = wasm_encoder::NameMap::new();
+    for naming in map {
+        let naming = naming.ok()?;
+        out.append(naming.index, naming.name);
+    }
+    Some(out)
+}
+
+fn encoded(item: &impl Encode) -> Vec<u8> {
+    let mut out = Vec::new();
+    item.encode(&mut out);
+    out
+}
+
+/// Name-map entries (index, name) in the binary form, and how many there are.
+fn encode_names(entries: impl Iterator<Item = (u32, String)>) -> (usize, Vec<u8>) {
+    let mut count = 0;
+    let mut bytes = Vec::new();
+    for (index, name) in entries {
+        index.encode(&mut bytes);
+        name.as_str().encode(&mut bytes);
+        count += 1;
+    }
+    (count, bytes)
+}
+
+/// The bytes in `range` with the index of each use in `range` replaced by `target(use)`.
+fn splice_with<'b>(
+    bytes: &'b [u8],
+    range: Range<usize>,
+    uses: &[FunctionUse],
+    target: impl Fn(&FunctionUse) -> u32,
+) -> Cow<'b, [u8]> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = range.start;
+    for use_ in uses.iter().filter(|u| range.contains(&u.index_bytes.start)) {
+        let to = target(use_);
+        if to != use_.function {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(range.len() + 16));
+            out.extend_from_slice(&bytes[copied..use_.index_bytes.start]);
+            to.encode(out);
+            copied = use_.index_bytes.end;
+        }
+    }
+    match out {
+        None => Cow::Borrowed(&bytes[range]),
+        Some(mut out) => {
+            out.extend_from_slice(&bytes[copied..range.end]);
+            Cow::Owned(out)
+        }
+    }
 }
 
 /// A vector section with `count` more items whose bytes are `added`. `keep_width` pads the new
@@ -207,7 +682,8 @@ fn append_items(data: &[u8], count: usize, added: &[u8], keep_width: bool) -> Ve
     out
 }
 
-/// The leading item count of a vector section, and the bytes after it. Empty data counts zero.
+/// The leading LEB128 (a vector's item count, or a size) and the bytes after it. Empty data
+/// counts zero.
 fn split_count(data: &[u8]) -> (u32, &[u8]) {
     if data.is_empty() {
         return (0, data);
@@ -232,138 +708,6 @@ fn write_padded_u32(out: &mut Vec<u8>, mut value: u32, min_width: usize) {
             break;
         }
     }
-}
-
-fn exports(module: &Module<'_>, edits: &Edits) -> Vec<u8> {
-    let mut section = ExportSection::new();
-    for (position, export) in module.exports.iter().enumerate() {
-        let index = edits
-            .repointed_exports
-            .get(&position)
-            .copied()
-            .unwrap_or(export.index);
-        section.export(export.name, export.kind.into(), index);
-    }
-    for (name, kind, index) in &edits.exports {
-        section.export(name, *kind, *index);
-    }
-    let mut payload = Vec::new();
-    section.encode(&mut payload);
-    // `ExportSection::encode` writes the payload with its size prefix; drop the prefix.
-    let (_, rest) = split_size(&payload);
-    rest.to_vec()
-}
-
-fn split_size(bytes: &[u8]) -> (u32, &[u8]) {
-    let mut reader = BinaryReader::new(bytes, 0);
-    let size = reader.read_var_u32().expect("encoder wrote a size");
-    (size, &bytes[reader.original_position()..])
-}
-
-fn code(module: &Module<'_>, edits: &Edits, data: &[u8]) -> Vec<u8> {
-    let mut added = Vec::new();
-    for f in &edits.functions {
-        f.body.encode(&mut added);
-    }
-    if !module.bodies.iter().any(|b| redirects(b, edits)) {
-        return append_items(data, edits.functions.len(), &added, true);
-    }
-    let mut bodies = Vec::with_capacity(data.len() + added.len());
-    for body in &module.bodies {
-        let bytes = repoint(module.bytes, body.range.clone(), &body.calls, edits);
-        (bytes.len() as u32).encode(&mut bodies);
-        bodies.extend_from_slice(&bytes);
-    }
-    bodies.extend_from_slice(&added);
-    let mut out = Vec::with_capacity(bodies.len() + 5);
-    write_padded_u32(
-        &mut out,
-        (module.bodies.len() + edits.functions.len()) as u32,
-        0,
-    );
-    out.extend_from_slice(&bodies);
-    out
-}
-
-/// The bytes in `range` with each redirected function index in `calls` rewritten.
-fn repoint(bytes: &[u8], range: std::ops::Range<usize>, calls: &[Call], edits: &Edits) -> Vec<u8> {
-    let mut out = Vec::with_capacity(range.len() + 16);
-    let mut copied = range.start;
-    for call in calls
-        .iter()
-        .filter(|c| range.contains(&c.index_bytes.start))
-    {
-        if let Some(&to) = edits.redirected_calls.get(&call.callee) {
-            out.extend_from_slice(&bytes[copied..call.index_bytes.start]);
-            to.encode(&mut out);
-            copied = call.index_bytes.end;
-        }
-    }
-    out.extend_from_slice(&bytes[copied..range.end]);
-    out
-}
-
-/// The name section with the added functions and globals named. Other subsections are copied.
-fn names(data: &[u8], edits: &Edits) -> Vec<u8> {
-    let function_names = edits
-        .functions
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (edits.first_function() + i as u32, &f.name));
-    let global_names = edits
-        .globals
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (edits.first_global() + i as u32, &g.name));
-    let additions = [
-        (NAME_FUNCTIONS, encode_names(function_names)),
-        (NAME_GLOBALS, encode_names(global_names)),
-    ];
-
-    let mut out = Vec::with_capacity(data.len() + 256);
-    let mut pending = additions
-        .iter()
-        .filter(|(_, (count, _))| *count > 0)
-        .peekable();
-    let mut reader = BinaryReader::new(data, 0);
-    while !reader.eof() {
-        let (Ok(id), Ok(size)) = (reader.read_u8(), reader.read_var_u32()) else {
-            break;
-        };
-        let Ok(sub) = reader.read_bytes(size as usize) else {
-            break;
-        };
-        while let Some((new_id, (count, bytes))) = pending.next_if(|(new_id, _)| *new_id <= id) {
-            let payload = if *new_id == id {
-                append_items(sub, *count, bytes, false)
-            } else {
-                append_items(&[], *count, bytes, false)
-            };
-            write_section(&mut out, *new_id, &payload);
-        }
-        if !additions
-            .iter()
-            .any(|(new_id, (count, _))| *new_id == id && *count > 0)
-        {
-            write_section(&mut out, id, sub);
-        }
-    }
-    for (id, (count, bytes)) in pending {
-        write_section(&mut out, *id, &append_items(&[], *count, bytes, false));
-    }
-    out
-}
-
-/// Name-map entries (index, name) in the binary form, and how many there are.
-fn encode_names<'n>(entries: impl Iterator<Item = (u32, &'n String)>) -> (usize, Vec<u8>) {
-    let mut count = 0;
-    let mut bytes = Vec::new();
-    for (index, name) in entries {
-        index.encode(&mut bytes);
-        name.as_str().encode(&mut bytes);
-        count += 1;
-    }
-    (count, bytes)
 }
 
 /// The producers section with our tool added under `processed-by`. A malformed input section is
@@ -411,4 +755,149 @@ fn write_custom(out: &mut Vec<u8>, name: &str, data: &[u8]) {
     name.encode(&mut payload);
     payload.extend_from_slice(data);
     write_section(out, 0, &payload);
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_encoder::{Function, ValType};
+
+    use super::*;
+    use crate::load::load;
+
+    fn module(wat: &str) -> Vec<u8> {
+        wat::parse_str(wat).unwrap()
+    }
+
+    /// A function added by the edits that only traps, of type `ty`.
+    fn stub(edits: &mut Edits, ty: u32) -> u32 {
+        let mut body = Function::new([]);
+        body.instructions().unreachable().end();
+        edits.add_function(ty, "stub".into(), body)
+    }
+
+    /// Whether the body of output function `f` is trusted, and whether the output validates.
+    fn outcome(bytes: &[u8], edits: impl FnOnce(&Module<'_>, &mut Edits), f: u32) -> (bool, bool) {
+        let module = load(bytes).unwrap();
+        let mut e = Edits::new(&module);
+        edits(&module, &mut e);
+        let encoded = encode(&module, &e, false);
+        let valid = crate::validate::output(&encoded.wasm, &[]).is_ok();
+        (encoded.trusted[f as usize], valid)
+    }
+
+    const REF_IMPORT: &str = r#"(module
+        (type $t (func))
+        (import "env" "f" (func $f (type $t)))
+        (import "env" "g" (func $g (param i32)))
+        (elem declare func $f)
+        (func $user (result funcref) (call $f) (ref.func $f)))"#;
+
+    #[test]
+    fn an_untouched_body_is_trusted() {
+        let bytes = module(REF_IMPORT);
+        assert_eq!(outcome(&bytes, |_, _| {}, 2), (true, true));
+    }
+
+    #[test]
+    fn a_body_whose_ref_func_is_redirected_to_an_undeclared_function_is_validated() {
+        // The shape of tests/regressions/shim-ref-func-undeclared: the guard's shim for an
+        // import the code takes with `ref.func`, not declared. Trusting it would emit an
+        // invalid module; validating it catches the bug.
+        // Declared only by its re-export, which is not redirected: the shim stays undeclared.
+        let bytes = module(
+            r#"(module
+                (type $t (func))
+                (import "env" "f" (func $f (type $t)))
+                (export "f" (func $f))
+                (func $user (result funcref) (call $f) (ref.func $f)))"#,
+        );
+        let undeclared = |_: &Module<'_>, e: &mut Edits| {
+            let shim = stub(e, 0);
+            e.redirected_calls.insert(0, shim);
+        };
+        assert_eq!(outcome(&bytes, undeclared, 1), (false, false));
+        let declared = |_: &Module<'_>, e: &mut Edits| {
+            let shim = stub(e, 0);
+            e.redirected_calls.insert(0, shim);
+            e.declared_functions.push(shim);
+        };
+        assert_eq!(outcome(&bytes, declared, 1), (true, true));
+    }
+
+    #[test]
+    fn a_body_redirected_to_a_function_of_another_type_is_validated() {
+        let bytes = module(REF_IMPORT);
+        let other_type = |_: &Module<'_>, e: &mut Edits| {
+            let ty = e.add_type(&[ValType::I32], &[]);
+            let shim = stub(e, ty);
+            e.redirected_calls.insert(0, shim);
+            e.declared_functions.push(shim);
+        };
+        assert_eq!(outcome(&bytes, other_type, 2), (false, false));
+    }
+
+    #[test]
+    fn a_ref_func_declared_only_by_a_repointed_export_is_validated() {
+        let bytes = module(
+            r#"(module
+                (func $target (export "target"))
+                (func $user (result funcref) (ref.func $target)))"#,
+        );
+        let repointed = |_: &Module<'_>, e: &mut Edits| {
+            let wrapper = stub(e, 0);
+            e.repointed_exports.insert(0, wrapper);
+        };
+        assert_eq!(outcome(&bytes, repointed, 1), (false, false));
+    }
+
+    #[test]
+    fn an_added_import_renumbers_every_function_index() {
+        let bytes = module(
+            r#"(module
+                (import "env" "f" (func $f))
+                (table $t 2 funcref (ref.func $g))
+                (global funcref (ref.func $g))
+                (elem (i32.const 0) func $g $f)
+                (start $g)
+                (func $g (export "g") (local $x i32) (call $f) (return_call $h))
+                (func $h (block $l (br $l))))"#,
+        );
+        let module = load(&bytes).unwrap();
+        let mut edits = Edits::new(&module);
+        let ty = edits.add_type(&[], &[]);
+        let import = edits.add_import("host", "h", ty);
+        let calls_h = {
+            let mut body = Function::new([]);
+            body.instructions().call(2).end();
+            edits.add_function(ty, "calls_h".into(), body)
+        };
+        edits
+            .exports
+            .push(("calls_h".into(), wasm_encoder::ExportKind::Func, calls_h));
+        let encoded = encode(&module, &edits, true);
+        crate::validate::output(&encoded.wasm, &[]).unwrap();
+        let map = FunctionMap::new(&module, &edits);
+        assert_eq!(
+            (map.function(import), map.function(1), map.function(calls_h)),
+            (1, 2, 4)
+        );
+        let text = wasmprinter::print_bytes(&encoded.wasm).unwrap();
+        for expected in [
+            r#"(import "host" "h" (func $host.h"#,
+            "(table $t (;0;) 2 funcref ref.func $g)",
+            "(global (;0;) funcref ref.func $g)",
+            "(elem (;0;) (i32.const 0) func $g $f)",
+            "(start $g)",
+            r#"(export "g" (func $g))"#,
+            r#"(export "calls_h" (func $calls_h))"#,
+            "call $f\n",
+            "return_call $h\n",
+            "(func $g (;2;)",
+            "(local $x i32)",
+            "br $l",
+            "(func $calls_h (;4;) (type 1)\n    call $h\n",
+        ] {
+            assert!(text.contains(expected), "{expected} not in\n{text}");
+        }
+    }
 }

@@ -1,9 +1,8 @@
 //! Everything that can go wrong, worded for the person running the build.
 
-use std::path::PathBuf;
-
-/// One error type for the whole crate. Each message fits on one line and says
-/// what to do about it where there is something to do.
+/// One error type for the library: problems with the module or the options. Each message fits
+/// on one line and says what to do about it where there is something to do. File I/O is the
+/// caller's (the binary names the file).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("input is empty: expected a WebAssembly module")]
@@ -55,6 +54,11 @@ pub enum Error {
     #[error("--stack-pointer {0}: no such global, or it is not a mutable i32/i64")]
     StackPointerNotFound(String),
 
+    #[error(
+        "--js does not work on wasm-bindgen output: its glue does not provide the `wasm_unwind` imports, so instantiation would fail with a LinkError; run without --js (wasm-bindgen's glue already throws PanicError and refuses calls after an abort)"
+    )]
+    JsWithBindgen,
+
     #[error("--{option} {value}: {reason}")]
     BadOption {
         option: &'static str,
@@ -67,18 +71,6 @@ pub enum Error {
         "internal error: the processed module does not validate ({0}); please report this with the input"
     )]
     OutputInvalid(String),
-
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -4,6 +4,10 @@
 //! when it reaches `throw`, `throw_ref` or `rethrow`, and can trap when it reaches `unreachable`
 //! (what Rust's aborts compile to) or a host import. Calls through a table or a reference are
 //! taken to reach every function whose address is taken, so the answers err towards "yes".
+//!
+//! Function tables a host can reach are listed too: how many entries, and whether host calls
+//! through them go through wrappers. A processed table is recognised by its shape: every
+//! function in it is one the tool added.
 
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -13,6 +17,8 @@ use wasmparser::{ExternalKind, FuncType};
 use crate::detect::{self, Encoding, Found};
 use crate::error::Result;
 use crate::load::{self, Module};
+use crate::marker::Marker;
+use crate::plan::{self, TableOutcome};
 
 #[derive(Debug, Clone)]
 pub struct Inspection {
@@ -24,6 +30,8 @@ pub struct Inspection {
     /// The module links wasm-unwind-runtime (exports `__wasm_unwind_recover`).
     pub runtime: bool,
     pub exports: Vec<ExportRow>,
+    /// Function tables a host can reach.
+    pub tables: Vec<TableOutcome>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,7 +49,10 @@ pub struct ExportRow {
 pub fn inspect(input: &[u8]) -> Result<Inspection> {
     let bytes = load::read_input(input)?;
     let module = load::load(&bytes)?;
-    let first_added = module.marker.and_then(first_added_function);
+    let first_added = module
+        .marker
+        .and_then(|m| m.parse::<Marker>().ok())
+        .map(|m| m.added_from);
     let unwinds = reaches(&module, |m, f| {
         m.body(f)
             .is_some_and(|b| !b.throws.is_empty() || b.rethrows)
@@ -65,23 +76,32 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
             }
         })
         .collect();
+    let tables = plan::host_tables(&module)
+        .into_iter()
+        .map(|t| {
+            let ours = |f: &Option<u32>| f.is_none_or(|f| first_added.is_some_and(|a| f >= a));
+            let wrapped = t.outcome.entries > 0
+                && module
+                    .active_segments
+                    .iter()
+                    .filter(|s| s.table == t.table)
+                    .all(|s| s.items.as_ref().is_some_and(|i| i.iter().all(ours)));
+            TableOutcome {
+                wrapped,
+                ..t.outcome
+            }
+        })
+        .collect();
     let encoding = detect::encoding(&module, None).map_err(|e| e.to_string());
     Ok(Inspection {
         unwind_tag: detect::unwind_tag(&module, None).map_err(|e| e.to_string()),
         stack_pointer: detect::stack_pointer(&module, None).map_err(|e| e.to_string()),
         encoding,
         processed: module.marker.map(str::to_string),
-        runtime: crate::recover::runtime(&module).is_some(),
+        runtime: crate::passes::recover::runtime(&module).is_some(),
         exports,
+        tables,
     })
-}
-
-/// The index of the first function wasm-unwind added, as the marker records it.
-fn first_added_function(marker: &str) -> Option<u32> {
-    marker
-        .split("; ")
-        .find_map(|field| field.strip_prefix("added-from="))
-        .and_then(|n| n.parse().ok())
 }
 
 /// Every function from which a function satisfying `seed` is reachable.
@@ -90,17 +110,18 @@ fn reaches(module: &Module<'_>, seed: impl Fn(&Module<'_>, u32) -> bool) -> Hash
     let mut callers: Vec<Vec<u32>> = vec![Vec::new(); module.function_count() as usize];
     let mut indirect_callers = Vec::new();
     let mut address_taken: HashSet<u32> = module
-        .function_references
+        .uses_outside_code
         .iter()
-        .map(|c| c.callee)
+        .filter(|u| u.takes_address())
+        .map(|u| u.function)
         .collect();
     for (i, body) in module.bodies.iter().enumerate() {
         let caller = imported + i as u32;
-        for call in &body.calls {
-            if call.reference {
-                address_taken.insert(call.callee);
+        for use_ in &body.uses {
+            if use_.takes_address() {
+                address_taken.insert(use_.function);
             } else {
-                callers[call.callee as usize].push(caller);
+                callers[use_.function as usize].push(caller);
             }
         }
         if body.calls_indirectly {
@@ -189,6 +210,9 @@ impl Inspection {
         );
         let runtime = if self.runtime { "linked" } else { "not linked" };
         let _ = writeln!(out, "runtime        {runtime}");
+        for table in &self.tables {
+            let _ = writeln!(out, "table          {}", table_text(table));
+        }
         let _ = writeln!(out);
         let width = self
             .exports
@@ -232,7 +256,7 @@ impl Inspection {
 mod json {
     use serde::{Serialize, Serializer};
 
-    use super::{ExportRow, Found, Inspection};
+    use super::{ExportRow, Found, Inspection, TableOutcome};
 
     impl Inspection {
         /// The same facts as JSON, for scripts: one line.
@@ -252,6 +276,7 @@ mod json {
                 processed: self.processed.as_deref(),
                 runtime: self.runtime,
                 exports: self.exports.iter().map(export).collect(),
+                tables: self.tables.iter().map(table).collect(),
             }
             .serialize(serializer)
         }
@@ -265,6 +290,7 @@ mod json {
         processed: Option<&'a str>,
         runtime: bool,
         exports: Vec<ExportJson<'a>>,
+        tables: Vec<TableJson<'a>>,
     }
 
     /// A detected fact: its value, `null` when there is none, or why detection failed.
@@ -319,5 +345,33 @@ mod json {
             can_trap: flag(e.can_trap),
             wrapped: flag(e.wrapped),
         }
+    }
+
+    /// `unguarded_because` is `null` for a wrapped table.
+    #[derive(Serialize)]
+    struct TableJson<'a> {
+        name: &'a str,
+        entries: usize,
+        wrapped: bool,
+        unguarded_because: Option<&'a str>,
+    }
+
+    fn table(t: &TableOutcome) -> TableJson<'_> {
+        TableJson {
+            name: &t.name,
+            entries: t.entries,
+            wrapped: t.wrapped,
+            unguarded_because: t.reason.as_deref().filter(|_| !t.wrapped),
+        }
+    }
+}
+
+/// One line on a function table: its entries, and whether host calls through them are wrapped.
+pub fn table_text(table: &TableOutcome) -> String {
+    let head = format!("`{}`: {} entries", table.name, table.entries);
+    match (&table.reason, table.wrapped) {
+        (_, true) => format!("{head}, wrapped"),
+        (Some(reason), false) => format!("{head}, unguarded: {reason}"),
+        (None, false) => format!("{head}, unguarded until processed"),
     }
 }

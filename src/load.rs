@@ -15,14 +15,12 @@ use wasmparser::{
 };
 
 use crate::error::{Error, Result};
-
-/// The custom section that marks a module as already processed; its text records the options.
-pub const MARKER_SECTION: &str = "wasm-unwind";
+use crate::marker::MARKER_SECTION;
 
 /// Proposals a Rust (or C/C++) wasm build may use and that the pass handles. Stack switching,
 /// shared-everything threads and the like are left out: a wrapper cannot promise anything about
 /// a call that suspends through it.
-fn supported_features() -> WasmFeatures {
+pub fn supported_features() -> WasmFeatures {
     (WasmFeatures::WASM3
         | WasmFeatures::LEGACY_EXCEPTIONS
         | WasmFeatures::GC_TYPES
@@ -67,14 +65,35 @@ pub struct Export<'a> {
     pub index: u32,
 }
 
-/// A direct call inside a body, with the byte range of the callee's index so it can be repointed.
+/// A place where the input names a function by index, with the byte range of that index so the
+/// encoder can repoint or renumber it.
 #[derive(Debug, Clone)]
-pub struct Call {
-    pub callee: u32,
-    /// Offsets into the module of the callee's LEB128 index.
+pub struct FunctionUse {
+    pub function: u32,
+    /// Offsets into the module of the function's LEB128 index.
     pub index_bytes: Range<usize>,
-    /// `ref.func`: the function's address is taken rather than called here.
-    pub reference: bool,
+    pub kind: UseKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UseKind {
+    /// `call` or `return_call` in code.
+    Call,
+    /// `ref.func` in code or in a constant expression (global or table initialiser, element
+    /// expression): the function's address is taken.
+    RefFunc,
+    /// An entry of an element segment's function-index list.
+    Element,
+    /// The start section.
+    Start,
+}
+
+impl FunctionUse {
+    /// Whether the function's address is taken here (it may then be called through a table or
+    /// a reference), rather than called directly.
+    pub fn takes_address(&self) -> bool {
+        matches!(self.kind, UseKind::RefFunc | UseKind::Element)
+    }
 }
 
 /// What one function body does that the pass and `inspect` care about.
@@ -83,7 +102,7 @@ pub struct Body {
     /// The body's bytes in the input (locals and code, without the size prefix).
     pub range: Range<usize>,
     /// Direct calls (`call`, `return_call`) and function references taken (`ref.func`).
-    pub calls: Vec<Call>,
+    pub uses: Vec<FunctionUse>,
     /// Calls through a table or reference: the callee is unknown statically.
     pub calls_indirectly: bool,
     /// Tags thrown with `throw`.
@@ -92,6 +111,31 @@ pub struct Body {
     pub rethrows: bool,
     /// Contains `unreachable`, the instruction Rust's aborts compile to.
     pub has_unreachable: bool,
+    /// Tables the body changes (`table.set`, `grow`, `fill`, `init`, the target of `copy`),
+    /// with the first instruction that does.
+    pub table_writes: Vec<(u32, &'static str)>,
+}
+
+/// A table of the input, imported or defined.
+#[derive(Debug, Clone)]
+pub struct Table<'a> {
+    pub ty: wasmparser::TableType,
+    pub import: Option<Import<'a>>,
+    /// Declared with an initialiser expression, which fills every slot.
+    pub initialised: bool,
+}
+
+/// An active element segment: what instantiation writes into a table.
+#[derive(Debug, Clone)]
+pub struct ActiveSegment {
+    pub table: u32,
+    /// The offset expression's bytes in the input, without its final `end`.
+    pub offset: Range<usize>,
+    /// The offset, when the expression is a constant.
+    pub constant_offset: Option<u64>,
+    /// The function of each slot it writes (`None`: a null reference). `None` as a whole when
+    /// an item is an expression other than `ref.func` or `ref.null`.
+    pub items: Option<Vec<Option<u32>>>,
 }
 
 /// Which exception-handling instructions appear in the code.
@@ -127,14 +171,17 @@ pub struct Module<'a> {
     pub function_imports: Vec<Import<'a>>,
     pub globals: Vec<Global<'a>>,
     pub tags: Vec<Tag<'a>>,
+    /// Imported tables first.
+    pub tables: Vec<Table<'a>>,
+    pub active_segments: Vec<ActiveSegment>,
     pub exports: Vec<Export<'a>>,
     /// Bodies of the defined functions, in order.
     pub bodies: Vec<Body>,
     pub eh: EhUse,
-    /// Functions referenced outside code, by element segments (any indirect call may reach
-    /// them) and by `ref.func` in global initialisers, with where each index sits so that it
-    /// can be repointed like a call.
-    pub function_references: Vec<Call>,
+    /// Functions named outside code: element segments (any indirect call may reach them),
+    /// `ref.func` in global and table initialisers, the start function. Each with where its
+    /// index sits, so that it can be repointed like a call.
+    pub uses_outside_code: Vec<FunctionUse>,
     pub names: Names<'a>,
     /// The text of our marker section, when the input was produced by wasm-unwind.
     pub marker: Option<&'a str>,
@@ -213,7 +260,7 @@ pub fn load(bytes: &[u8]) -> Result<Module<'_>> {
         Err(LoadError::Component) => Err(Error::Component),
         Err(LoadError::Binary(err)) => {
             let message = format!("{} (at offset {:#x})", err.message(), err.offset());
-            if err.message().contains("unexpected end") {
+            if truncated(bytes) {
                 return Err(Error::Truncated(message));
             }
             // Valid with every proposal turned on means it is a feature we chose not to handle.
@@ -225,26 +272,33 @@ pub fn load(bytes: &[u8]) -> Result<Module<'_>> {
     }
 }
 
-/// Validates a module this tool wrote. Bodies for which `unchanged` holds are skipped: they are
-/// the input's bytes, already validated in `load`, and every index and type they use kept its
-/// meaning, since the encoder only appends. Everything else is validated in full.
-pub fn validate_output(
-    bytes: &[u8],
-    unchanged: impl Fn(u32) -> bool,
-) -> Result<(), wasmparser::BinaryReaderError> {
-    let mut validator = Validator::new_with_features(supported_features());
-    let mut allocations = Default::default();
-    for payload in Parser::new(0).parse_all(bytes) {
-        if let ValidPayload::Func(to_validate, body) = validator.payload(&payload?)? {
-            if unchanged(to_validate.index) {
-                continue;
+/// Whether `bytes` is the start of a module cut short: the parser, reading section by section
+/// as if more input could follow, asks for more bytes at a point where the real end of input
+/// is an error. A module that is complete but wrong in itself is not truncated.
+fn truncated(bytes: &[u8]) -> bool {
+    let mut parser = Parser::new(0);
+    let mut rest = bytes;
+    loop {
+        let mut at_end = parser.clone();
+        match parser.parse(rest, false) {
+            Ok(wasmparser::Chunk::Parsed { consumed, payload }) => {
+                if let Payload::End(_) = payload {
+                    return false;
+                }
+                if let Payload::CodeSectionStart { size, .. } = payload {
+                    // Bodies come one by one; the section must at least be all there.
+                    if (rest.len() - consumed) < size as usize {
+                        return true;
+                    }
+                }
+                rest = &rest[consumed..];
             }
-            let mut func = to_validate.into_validator(allocations);
-            func.validate(&body)?;
-            allocations = func.into_allocations();
+            Ok(wasmparser::Chunk::NeedMoreData(_)) => {
+                return at_end.parse(rest, true).is_err();
+            }
+            Err(_) => return false,
         }
     }
-    Ok(())
 }
 
 enum LoadError {
@@ -260,28 +314,29 @@ impl From<wasmparser::BinaryReaderError> for LoadError {
 
 fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> {
     let mut validator = Validator::new_with_features(features);
-    let mut module = Module {
-        bytes,
-        sections: Vec::new(),
-        types: Vec::new(),
-        function_types: Vec::new(),
-        function_imports: Vec::new(),
-        globals: Vec::new(),
-        tags: Vec::new(),
-        exports: Vec::new(),
-        bodies: Vec::new(),
-        eh: EhUse::default(),
-        function_references: Vec::new(),
-        names: Names::default(),
-        marker: None,
-        memory32: false,
+    let mut index = Indexer {
+        module: Module {
+            bytes,
+            sections: Vec::new(),
+            types: Vec::new(),
+            function_types: Vec::new(),
+            function_imports: Vec::new(),
+            globals: Vec::new(),
+            tags: Vec::new(),
+            tables: Vec::new(),
+            active_segments: Vec::new(),
+            exports: Vec::new(),
+            bodies: Vec::new(),
+            eh: EhUse::default(),
+            uses_outside_code: Vec::new(),
+            names: Names::default(),
+            marker: None,
+            memory32: false,
+        },
+        global_imports: Vec::new(),
+        tag_imports: Vec::new(),
     };
-    // Global and tag types arrive with their sections; imported ones are filled in from the
-    // validator's types at the end, so remember the import names until then.
-    let mut global_imports = Vec::new();
-    let mut tag_imports = Vec::new();
     let mut allocations = Default::default();
-
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
         if let Payload::Version {
@@ -292,34 +347,55 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             return Err(LoadError::Component);
         }
         let valid = validator.payload(&payload)?;
+        index.section(&payload);
+        index.record(payload)?;
+        match valid {
+            ValidPayload::Func(to_validate, body) => {
+                let mut func = to_validate.into_validator(allocations);
+                let facts = scan_body(&body, &mut func, &mut index.module.eh)?;
+                index.module.bodies.push(facts);
+                allocations = func.into_allocations();
+            }
+            ValidPayload::End(types) => index.finish(types.as_ref()),
+            ValidPayload::Ok | ValidPayload::Parser(_) => {}
+        }
+    }
+    Ok(index.module)
+}
+
+/// The module being indexed, and what must wait for the validator's types.
+struct Indexer<'a> {
+    module: Module<'a>,
+    // Global and tag types arrive with their sections; imported ones are filled in from the
+    // validator's types at the end, so remember the import names until then.
+    global_imports: Vec<Import<'a>>,
+    tag_imports: Vec<Import<'a>>,
+}
+
+impl<'a> Indexer<'a> {
+    /// Where the payload's section is, if it is one.
+    fn section(&mut self, payload: &Payload<'a>) {
         if let Some((id, range)) = payload.as_section() {
-            let (range, custom_name) = match &payload {
+            let (range, custom_name) = match payload {
                 Payload::CustomSection(c) => (c.data_offset()..c.range().end, Some(c.name())),
                 _ => (range, None),
             };
-            module.sections.push(Section {
+            self.module.sections.push(Section {
                 id,
                 range,
                 custom_name,
             });
         }
+    }
+
+    /// The facts of one payload (bodies aside, which `scan_body` reads while validating).
+    fn record(&mut self, payload: Payload<'a>) -> Result<(), wasmparser::BinaryReaderError> {
+        let module = &mut self.module;
+        let uses = &mut module.uses_outside_code;
         match payload {
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
-                    let import = import?;
-                    let named = Import {
-                        module: import.module,
-                        name: import.name,
-                    };
-                    match import.ty {
-                        TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
-                            module.function_types.push(ty);
-                            module.function_imports.push(named);
-                        }
-                        TypeRef::Global(_) => global_imports.push(named),
-                        TypeRef::Tag(_) => tag_imports.push(named),
-                        TypeRef::Table(_) | TypeRef::Memory(_) => {}
-                    }
+                    self.import(import?);
                 }
             }
             Payload::FunctionSection(reader) => {
@@ -339,14 +415,37 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             }
             Payload::ElementSection(reader) => {
                 for element in reader {
-                    read_element_functions(bytes, element?.items, &mut module.function_references)?;
+                    let element = element?;
+                    if let Some(segment) = read_active_segment(&element)? {
+                        module.active_segments.push(segment);
+                    }
+                    read_element_functions(module.bytes, element.items, uses)?;
                 }
             }
             Payload::GlobalSection(reader) => {
                 for global in reader {
-                    read_ref_funcs(global?.init_expr, &mut module.function_references)?;
+                    read_ref_funcs(global?.init_expr, uses)?;
                 }
             }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let table = table?;
+                    let initialised = matches!(table.init, wasmparser::TableInit::Expr(_));
+                    if let wasmparser::TableInit::Expr(init) = table.init {
+                        read_ref_funcs(init, uses)?;
+                    }
+                    module.tables.push(Table {
+                        ty: table.ty,
+                        import: None,
+                        initialised,
+                    });
+                }
+            }
+            Payload::StartSection { func, range } => uses.push(FunctionUse {
+                function: func,
+                index_bytes: range,
+                kind: UseKind::Start,
+            }),
             Payload::CustomSection(reader) => match reader.name() {
                 "name" => module.names = read_names(reader.data(), reader.data_offset()),
                 MARKER_SECTION => module.marker = std::str::from_utf8(reader.data()).ok(),
@@ -354,51 +453,57 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             },
             _ => {}
         }
-        match valid {
-            ValidPayload::Func(to_validate, body) => {
-                let mut func = to_validate.into_validator(allocations);
-                let facts = scan_body(&body, &mut func, &mut module.eh)?;
-                module.bodies.push(facts);
-                allocations = func.into_allocations();
+        Ok(())
+    }
+
+    fn import(&mut self, import: wasmparser::Import<'a>) {
+        let named = Import {
+            module: import.module,
+            name: import.name,
+        };
+        match import.ty {
+            TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
+                self.module.function_types.push(ty);
+                self.module.function_imports.push(named);
             }
-            ValidPayload::End(types) => {
-                let types = types.as_ref();
-                module.types = (0..types.core_type_count_in_module())
-                    .map(
-                        |i| match &types[types.core_type_at_in_module(i)].composite_type.inner {
-                            CompositeInnerType::Func(f) => Some(f.clone()),
-                            _ => None,
-                        },
-                    )
-                    .collect();
-                let mut global_imports = global_imports.drain(..);
-                module.globals = (0..types.global_count())
-                    .map(|i| Global {
-                        ty: types.global_at(i),
-                        import: None,
-                    })
-                    .collect();
-                for global in module.globals.iter_mut().take(global_imports.len()) {
-                    global.import = global_imports.next();
-                }
-                module.memory32 = types.memory_count() > 0 && !types.memory_at(0).memory64;
-                let imported_tags = tag_imports.len();
-                let mut tag_imports = tag_imports.drain(..);
-                module.tags = (0..types.tag_count())
-                    .map(|i| Tag {
-                        params: types[types.tag_at(i)].unwrap_func().params().to_vec(),
-                        import: if (i as usize) < imported_tags {
-                            tag_imports.next()
-                        } else {
-                            None
-                        },
-                    })
-                    .collect();
-            }
-            ValidPayload::Ok | ValidPayload::Parser(_) => {}
+            TypeRef::Global(_) => self.global_imports.push(named),
+            TypeRef::Tag(_) => self.tag_imports.push(named),
+            TypeRef::Table(ty) => self.module.tables.push(Table {
+                ty,
+                import: Some(named),
+                initialised: false,
+            }),
+            TypeRef::Memory(_) => {}
         }
     }
-    Ok(module)
+
+    /// Signatures, globals, tags and memory from the validator's view of the whole module.
+    fn finish(&mut self, types: wasmparser::types::TypesRef<'_>) {
+        let module = &mut self.module;
+        module.types = (0..types.core_type_count_in_module())
+            .map(
+                |i| match &types[types.core_type_at_in_module(i)].composite_type.inner {
+                    CompositeInnerType::Func(f) => Some(f.clone()),
+                    _ => None,
+                },
+            )
+            .collect();
+        let mut global_imports = self.global_imports.drain(..).map(Some);
+        module.globals = (0..types.global_count())
+            .map(|i| Global {
+                ty: types.global_at(i),
+                import: global_imports.next().flatten(),
+            })
+            .collect();
+        module.memory32 = types.memory_count() > 0 && !types.memory_at(0).memory64;
+        let mut tag_imports = self.tag_imports.drain(..).map(Some);
+        module.tags = (0..types.tag_count())
+            .map(|i| Tag {
+                params: types[types.tag_at(i)].unwrap_func().params().to_vec(),
+                import: tag_imports.next().flatten(),
+            })
+            .collect();
+    }
 }
 
 /// Validates one body and records its calls, throws and EH encoding in the same pass.
@@ -420,17 +525,17 @@ fn scan_body(
         match op {
             Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
                 // The index follows the one-byte opcode.
-                facts.calls.push(Call {
-                    callee: function_index,
+                facts.uses.push(FunctionUse {
+                    function: function_index,
                     index_bytes: at + 1..ops.original_position(),
-                    reference: false,
+                    kind: UseKind::Call,
                 });
             }
             Operator::RefFunc { function_index } => {
-                facts.calls.push(Call {
-                    callee: function_index,
+                facts.uses.push(FunctionUse {
+                    function: function_index,
                     index_bytes: at + 1..ops.original_position(),
-                    reference: true,
+                    kind: UseKind::RefFunc,
                 });
             }
             Operator::CallIndirect { .. }
@@ -455,6 +560,13 @@ fn scan_body(
             | Operator::CatchAll
             | Operator::Delegate { .. } => eh.legacy = true,
             Operator::Unreachable => facts.has_unreachable = true,
+            Operator::TableSet { table } => facts.table_writes.push((table, "table.set")),
+            Operator::TableGrow { table } => facts.table_writes.push((table, "table.grow")),
+            Operator::TableFill { table } => facts.table_writes.push((table, "table.fill")),
+            Operator::TableInit { table, .. } => facts.table_writes.push((table, "table.init")),
+            Operator::TableCopy { dst_table, .. } => {
+                facts.table_writes.push((dst_table, "table.copy"))
+            }
             _ => {}
         }
     }
@@ -465,7 +577,7 @@ fn scan_body(
 fn read_element_functions(
     bytes: &[u8],
     items: wasmparser::ElementItems<'_>,
-    into: &mut Vec<Call>,
+    into: &mut Vec<FunctionUse>,
 ) -> Result<(), wasmparser::BinaryReaderError> {
     match items {
         wasmparser::ElementItems::Functions(indices) => {
@@ -476,10 +588,10 @@ fn read_element_functions(
                     .iter()
                     .position(|b| b & 0x80 == 0)
                     .map_or(1, |p| p + 1);
-                into.push(Call {
-                    callee,
+                into.push(FunctionUse {
+                    function: callee,
                     index_bytes: at..at + width,
-                    reference: true,
+                    kind: UseKind::Element,
                 });
             }
         }
@@ -492,23 +604,104 @@ fn read_element_functions(
     Ok(())
 }
 
+/// The table, offset and slots of an active element segment; `None` for other segments.
+fn read_active_segment(
+    element: &wasmparser::Element<'_>,
+) -> Result<Option<ActiveSegment>, wasmparser::BinaryReaderError> {
+    let wasmparser::ElementKind::Active {
+        table_index,
+        offset_expr,
+    } = &element.kind
+    else {
+        return Ok(None);
+    };
+    let mut ops = offset_expr.get_operators_reader();
+    let start = ops.original_position();
+    let mut operators = Vec::new();
+    let mut end = start;
+    while !ops.eof() {
+        let (op, at) = ops.read_with_offset()?;
+        end = at;
+        operators.push(op);
+    }
+    let constant_offset = match operators[..] {
+        [Operator::I32Const { value }, Operator::End] => Some(u64::from(value as u32)),
+        [Operator::I64Const { value }, Operator::End] => Some(value as u64),
+        _ => None,
+    };
+    let items = match element.items.clone() {
+        wasmparser::ElementItems::Functions(indices) => Some(
+            indices
+                .into_iter()
+                .map(|f| f.map(Some))
+                .collect::<Result<_, _>>()?,
+        ),
+        wasmparser::ElementItems::Expressions(_, exprs) => exprs
+            .into_iter()
+            .map(|expr| {
+                let ops: Vec<Operator<'_>> = expr?
+                    .get_operators_reader()
+                    .into_iter()
+                    .collect::<Result<_, _>>()?;
+                Ok(match ops[..] {
+                    [Operator::RefFunc { function_index }, Operator::End] => {
+                        Some(Some(function_index))
+                    }
+                    [Operator::RefNull { .. }, Operator::End] => Some(None),
+                    _ => None,
+                })
+            })
+            .collect::<Result<Option<Vec<_>>, wasmparser::BinaryReaderError>>()?,
+    };
+    Ok(Some(ActiveSegment {
+        table: table_index.unwrap_or(0),
+        offset: start..end,
+        constant_offset,
+        items,
+    }))
+}
+
 /// The `ref.func`s of a constant expression.
 fn read_ref_funcs(
     expr: wasmparser::ConstExpr<'_>,
-    into: &mut Vec<Call>,
+    into: &mut Vec<FunctionUse>,
 ) -> Result<(), wasmparser::BinaryReaderError> {
     let mut ops = expr.get_operators_reader();
     while !ops.eof() {
         let (op, at) = ops.read_with_offset()?;
         if let Operator::RefFunc { function_index } = op {
-            into.push(Call {
-                callee: function_index,
+            into.push(FunctionUse {
+                function: function_index,
                 index_bytes: at + 1..ops.original_position(),
-                reference: true,
+                kind: UseKind::RefFunc,
             });
         }
     }
     Ok(())
+}
+
+/// The calls and `ref.func`s of a body the tool built (`bytes`: locals and code), with offsets
+/// into `bytes`. The body is ours, so it decodes.
+pub fn function_uses(bytes: &[u8]) -> Vec<FunctionUse> {
+    let body = FunctionBody::new(BinaryReader::new(bytes, 0));
+    let mut ops = body.get_operators_reader().expect("our bodies decode");
+    let mut uses = Vec::new();
+    while !ops.eof() {
+        let (op, at) = ops.read_with_offset().expect("our bodies decode");
+        let (function, kind) = match op {
+            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                (function_index, UseKind::Call)
+            }
+            Operator::RefFunc { function_index } => (function_index, UseKind::RefFunc),
+            _ => continue,
+        };
+        uses.push(FunctionUse {
+            function,
+            index_bytes: at + 1..ops.original_position(),
+            kind,
+        });
+    }
+    uses
 }
 
 /// Reads the function, global and tag names. A malformed name section is ignored, as engines do.

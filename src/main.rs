@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // Nothing is listening any more: say nothing, and fail as wasm-tools does.
-        Err(commands::Failure::BrokenPipe) => ExitCode::FAILURE,
+        Err(commands::Error::BrokenPipe) => ExitCode::FAILURE,
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::FAILURE

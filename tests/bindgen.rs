@@ -16,7 +16,7 @@ mod engines;
 use engines::{engine, repo, say, wasm_bindgen};
 
 /// The function exports the crate defines (wasm-bindgen adds its internals).
-const APP_EXPORTS: usize = 6;
+const APP_EXPORTS: usize = 7;
 
 fn run_ok(command: &mut Command, what: &str) {
     let output = command
@@ -64,18 +64,22 @@ fn process(bytes: &[u8], encoding: Encoding) -> (Vec<u8>, Report) {
     (processed.wasm, report)
 }
 
-/// wasm-bindgen's glue over `dir` in Node 24.
-fn drive(dir: &Path) {
+/// wasm-bindgen's glue over `dir` in Node 24, running `tests/js/<script>`.
+fn drive_with(script: &str, dir: &Path) {
     run_ok(
         Command::new(engine("node24"))
-            .arg(repo().join("tests/js/bindgen.test.mjs"))
+            .arg(repo().join("tests/js").join(script))
             .arg(dir),
-        &format!("node 24 on {}", dir.display()),
+        &format!("node 24 {script} on {}", dir.display()),
     );
 }
 
+fn drive(dir: &Path) {
+    drive_with("bindgen.test.mjs", dir);
+}
+
 fn both_pipelines(fixture: &str, encoding: Encoding) {
-    let raw = std::fs::read(repo().join("fixtures/wasm").join(fixture)).expect(fixture);
+    let raw = support::fixture(fixture);
     let tmp = tempfile::tempdir().expect("temp dir");
     // wasm-bindgen names its output after the input's stem, up to the first dot.
     let stage = |name: &str, bytes: &[u8]| {
@@ -116,4 +120,80 @@ fn exnref() {
 #[test]
 fn legacy() {
     both_pipelines("bindgen.legacy.wasm", Encoding::Legacy);
+}
+
+/// wasm-bindgen's abort hook and reinit (issue 11): after a trap its glue calls the hook through
+/// the exported function table, the hook schedules a reinit through an import, and the next call
+/// runs on a fresh instance; also when the host has read `__wasm_unwind_state()` first, and when
+/// the trap happened where the glue did not see it. Both orders of the pipeline.
+fn abort_hook_and_reinit(fixture: &str, encoding: Encoding) {
+    let raw = std::fs::read(repo().join("fixtures/wasm").join(fixture)).expect(fixture);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    for order in ["after", "before"] {
+        let dir = tmp.path().join(order);
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("bindgen.wasm");
+        let processed_first = order == "before";
+        let bytes = if processed_first {
+            process(&raw, encoding).0
+        } else {
+            raw.clone()
+        };
+        std::fs::write(&input, bytes).unwrap();
+        bindgen(&input, &dir.join("pkg"));
+        if !processed_first {
+            let bg = dir.join("pkg/bindgen_bg.wasm");
+            refuses_js(&std::fs::read(&bg).unwrap());
+            let (processed, _) = process(&std::fs::read(&bg).unwrap(), encoding);
+            std::fs::write(&bg, processed).unwrap();
+        }
+        drive_with("bindgen_reinit.test.mjs", &dir.join("pkg"));
+    }
+}
+
+#[test]
+fn abort_hook_and_reinit_exnref() {
+    abort_hook_and_reinit("bindgen.exnref.wasm", Encoding::Exnref);
+}
+
+#[test]
+fn abort_hook_and_reinit_legacy() {
+    abort_hook_and_reinit("bindgen.legacy.wasm", Encoding::Legacy);
+}
+
+/// `--js` on wasm-bindgen output would import `wasm_unwind.*`, which its glue does not provide
+/// (a LinkError at deploy time): refused with one line saying what to do instead.
+fn refuses_js(bytes: &[u8]) {
+    let options = Options::default().js(true);
+    let error = match wasm_unwind::process(bytes, &options) {
+        Ok(_) => panic!("--js accepted on wasm-bindgen output"),
+        Err(e) => e.to_string(),
+    };
+    assert!(!error.contains('\n'), "{error}");
+    assert!(
+        error.contains("wasm-bindgen") && error.contains("without --js"),
+        "{error}"
+    );
+}
+
+#[test]
+fn js_mode_is_refused_on_wasm_bindgen_output_with_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    for fixture in ["bindgen.exnref.wasm", "bindgen.legacy.wasm"] {
+        let input = repo().join("fixtures/wasm").join(fixture);
+        refuses_js(&std::fs::read(&input).unwrap());
+        let out = tmp.path().join("out.wasm");
+        std::fs::write(&out, b"left as it was").unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_wasm-unwind"))
+            .arg(&input)
+            .args(["--js", "-o"])
+            .arg(&out)
+            .output()
+            .expect("run wasm-unwind");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("error:"), "{stderr}");
+        assert_eq!(std::fs::read(&out).unwrap(), b"left as it was");
+    }
 }

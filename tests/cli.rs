@@ -3,9 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use support::{exports_of, fixture, fixture_path};
 use wasm_unwind::{ADDED_PREFIX, Options};
 use wasmparser::{
     BinaryReader, ExternalKind, Name, NameSectionReader, Parser, Payload, ProducersSectionReader,
@@ -16,16 +17,6 @@ const FIXTURES: [&str; 3] = ["panics.exnref.wasm", "panics.legacy.wasm", "abort.
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/wasm")
-        .join(name)
-}
-
-fn fixture_bytes(name: &str) -> Vec<u8> {
-    std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("reading fixture {name}: {e}"))
-}
 
 /// Runs the binary with `args`, feeding `stdin` (empty when `None`).
 fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
@@ -81,24 +72,11 @@ fn validate(bytes: &[u8]) -> wasmparser::types::Types {
 
 /// Function exports of a module: (name, function index).
 fn function_exports(bytes: &[u8]) -> Vec<(String, u32)> {
-    exports(bytes)
+    exports_of(bytes)
         .into_iter()
-        .filter(|(_, kind, _)| *kind == ExternalKind::Func)
-        .map(|(name, _, index)| (name, index))
+        .filter(|e| e.kind == ExternalKind::Func)
+        .map(|e| (e.name, e.index))
         .collect()
-}
-
-fn exports(bytes: &[u8]) -> Vec<(String, ExternalKind, u32)> {
-    let mut out = Vec::new();
-    for payload in Parser::new(0).parse_all(bytes) {
-        if let Payload::ExportSection(reader) = payload.unwrap() {
-            for export in reader {
-                let export = export.unwrap();
-                out.push((export.name.to_string(), export.kind, export.index));
-            }
-        }
-    }
-    out
 }
 
 /// The function names of the name section, by index (empty without a name section).
@@ -201,7 +179,7 @@ fn processes_each_fixture_and_summarises_on_stderr() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.wasm");
-        let output = run(&[path_str(&fixture(name)), "-o", path_str(&out)], None);
+        let output = run(&[path_str(&fixture_path(name)), "-o", path_str(&out)], None);
         assert_success(&output, name);
         assert!(
             output.stdout.is_empty(),
@@ -210,7 +188,7 @@ fn processes_each_fixture_and_summarises_on_stderr() {
 
         let bytes = std::fs::read(&out).expect("output written");
         validate(&bytes);
-        let exports = original_function_export_names(&fixture_bytes(name)).len();
+        let exports = original_function_export_names(&fixture(name)).len();
         assert!(exports > 0);
         assert_eq!(
             wrapped_exports(&bytes).len(),
@@ -227,7 +205,7 @@ fn processes_each_fixture_and_summarises_on_stderr() {
             summary.contains(&format!("wrapped {exports} of {exports} function exports")),
             "{name}: summary counts the wrapped exports:\n{summary}"
         );
-        let sizes = format!("{} -> {} bytes", fixture_bytes(name).len(), bytes.len());
+        let sizes = format!("{} -> {} bytes", fixture(name).len(), bytes.len());
         assert!(
             summary.contains(&sizes),
             "{name}: summary gives sizes `{sizes}`:\n{summary}"
@@ -241,7 +219,7 @@ fn quiet_prints_nothing() {
     let out = dir.path().join("out.wasm");
     let output = run(
         &[
-            path_str(&fixture("panics.exnref.wasm")),
+            path_str(&fixture_path("panics.exnref.wasm")),
             "-q",
             "-o",
             path_str(&out),
@@ -256,7 +234,7 @@ fn quiet_prints_nothing() {
 
 #[test]
 fn stdin_to_stdout() {
-    let input = fixture_bytes("panics.legacy.wasm");
+    let input = fixture("panics.legacy.wasm");
     let output = run(&["-", "-o", "-"], Some(&input));
     assert_success(&output, "- -o -");
     validate(&output.stdout);
@@ -288,7 +266,7 @@ fn emit_text_parses_back_with_the_same_exports() {
     for name in FIXTURES {
         let dir = tempfile::tempdir().unwrap();
         let (text_out, binary_out) = (dir.path().join("out.wat"), dir.path().join("out.wasm"));
-        let input = fixture(name);
+        let input = fixture_path(name);
         assert_success(
             &run(
                 &[path_str(&input), "-S", "-q", "-o", path_str(&text_out)],
@@ -311,8 +289,8 @@ fn emit_text_parses_back_with_the_same_exports() {
         validate(&reparsed);
         let binary = std::fs::read(&binary_out).unwrap();
         assert_eq!(
-            exports(&reparsed),
-            exports(&binary),
+            exports_of(&reparsed),
+            exports_of(&binary),
             "{name}: text and binary outputs export the same"
         );
     }
@@ -322,7 +300,7 @@ fn emit_text_parses_back_with_the_same_exports() {
 fn dry_run_prints_the_plan_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
-    let input = fixture("panics.exnref.wasm");
+    let input = fixture_path("panics.exnref.wasm");
     let output = run(&[path_str(&input), "--dry-run", "-o", path_str(&out)], None);
     assert_success(&output, "--dry-run");
     assert!(!out.exists(), "--dry-run must not write the output");
@@ -333,7 +311,7 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     );
 
     let plan = stdout(&output);
-    let exports = original_function_export_names(&fixture_bytes("panics.exnref.wasm"));
+    let exports = original_function_export_names(&fixture("panics.exnref.wasm"));
     assert!(plan.contains("exnref"), "plan names the encoding:\n{plan}");
     let n = exports.len();
     assert!(
@@ -406,7 +384,7 @@ fn invalid_module() -> Vec<u8> {
 }
 
 fn bad_inputs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
-    let exnref = fixture_bytes("panics.exnref.wasm");
+    let exnref = fixture("panics.exnref.wasm");
     let mut random = vec![0u8; 256];
     // Deterministic noise that is neither `\0asm` nor text.
     let mut x: u32 = 0x9e37_79b9;
@@ -568,7 +546,7 @@ fn bad_input_is_refused_with_one_line_and_nothing_written() {
 fn emit_js_writes_the_glue_and_imports_from_wasm_unwind() {
     let dir = tempfile::tempdir().unwrap();
     let (out, glue) = (dir.path().join("out.wasm"), dir.path().join("glue.mjs"));
-    let input = fixture("panics-rt.legacy.wasm");
+    let input = fixture_path("panics-rt.legacy.wasm");
     let args = [
         path_str(&input),
         "-o",
@@ -605,12 +583,12 @@ fn emit_js_writes_the_glue_and_imports_from_wasm_unwind() {
     // The same interface otherwise: every original export is still there.
     assert_eq!(
         original_function_export_names(&bytes),
-        original_function_export_names(&fixture_bytes("panics-rt.legacy.wasm"))
+        original_function_export_names(&fixture("panics-rt.legacy.wasm"))
     );
 
     // Without the runtime the tool says what linking it would add.
     let output = run(
-        &[path_str(&fixture("panics.legacy.wasm")), "--dry-run"],
+        &[path_str(&fixture_path("panics.legacy.wasm")), "--dry-run"],
         None,
     );
     assert!(
@@ -645,7 +623,7 @@ fn unwritable_output_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("no/such/folder/out.wasm");
     let output = run(
-        &[path_str(&fixture("abort.wasm")), "-o", path_str(&out)],
+        &[path_str(&fixture_path("abort.wasm")), "-o", path_str(&out)],
         None,
     );
     let err = stderr(&output);
@@ -659,7 +637,7 @@ fn unwritable_output_is_refused() {
 fn bad_usage_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
-    let input = fixture("abort.wasm");
+    let input = fixture_path("abort.wasm");
     for (what, args) in [
         (
             "unknown flag",
@@ -698,7 +676,7 @@ fn running_on_its_own_output_does_nothing_and_says_so() {
         let (once, twice) = (dir.path().join("once.wasm"), dir.path().join("twice.wasm"));
         assert_success(
             &run(
-                &[path_str(&fixture(name)), "-q", "-o", path_str(&once)],
+                &[path_str(&fixture_path(name)), "-q", "-o", path_str(&once)],
                 None,
             ),
             name,
@@ -739,12 +717,16 @@ fn running_on_its_own_output_does_nothing_and_says_so() {
 fn processes_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let module = dir.path().join("app.wasm");
-    std::fs::write(&module, fixture_bytes("panics.exnref.wasm")).unwrap();
+    std::fs::write(&module, fixture("panics.exnref.wasm")).unwrap();
     let output = run(&[path_str(&module), "-q", "-o", path_str(&module)], None);
     assert_success(&output, "in place");
     let bytes = std::fs::read(&module).unwrap();
     validate(&bytes);
-    assert_eq!(wrapped_exports(&bytes).len(), 21);
+    assert_eq!(
+        wrapped_exports(&bytes),
+        original_function_export_names(&fixture("panics.exnref.wasm")),
+        "every function export wrapped"
+    );
     assert_eq!(
         dir_listing(dir.path()),
         ["app.wasm"],
@@ -759,7 +741,7 @@ fn processes_in_place() {
 fn export_globs_choose_what_is_wrapped() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
-    let input = fixture("panics.exnref.wasm");
+    let input = fixture_path("panics.exnref.wasm");
     let output = run(
         &[
             path_str(&input),
@@ -779,8 +761,9 @@ fn export_globs_choose_what_is_wrapped() {
         wrapped_exports(&bytes),
         ["add", "counter_get", "counter_inc"]
     );
+    let total = original_function_export_names(&fixture("panics.exnref.wasm")).len();
     assert!(
-        stderr(&output).contains("wrapped 3 of 21 function exports"),
+        stderr(&output).contains(&format!("wrapped 3 of {total} function exports")),
         "{}",
         stderr(&output)
     );
@@ -809,7 +792,7 @@ fn export_globs_choose_what_is_wrapped() {
 fn skip_export_globs_leave_exports_alone() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
-    let input = fixture("panics.legacy.wasm");
+    let input = fixture_path("panics.legacy.wasm");
     let output = run(
         &[
             path_str(&input),
@@ -826,11 +809,10 @@ fn skip_export_globs_leave_exports_alone() {
     assert_success(&output, "--skip-export");
     let bytes = std::fs::read(&out).unwrap();
     validate(&bytes);
-    let expected: Vec<String> =
-        original_function_export_names(&fixture_bytes("panics.legacy.wasm"))
-            .into_iter()
-            .filter(|n| !n.starts_with("panic_") && n != "trap_oob" && n != "trap_oom")
-            .collect();
+    let expected: Vec<String> = original_function_export_names(&fixture("panics.legacy.wasm"))
+        .into_iter()
+        .filter(|n| !n.starts_with("panic_") && n != "trap_oob" && n != "trap_oom")
+        .collect();
     assert_eq!(wrapped_exports(&bytes), expected);
     // Skipped exports still point at their original function.
     let names = function_names(&bytes);
@@ -845,7 +827,7 @@ fn skip_export_globs_leave_exports_alone() {
 fn a_glob_that_matches_nothing_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
-    let input = fixture("panics.exnref.wasm");
+    let input = fixture_path("panics.exnref.wasm");
     for option in ["--export", "--skip-export"] {
         let output = run(
             &[
@@ -909,20 +891,20 @@ fn imports_of(bytes: &[u8]) -> Vec<(String, String, String)> {
     out
 }
 
-fn exports_of(bytes: &[u8]) -> BTreeMap<String, (ExternalKind, String)> {
+fn export_types(bytes: &[u8]) -> BTreeMap<String, (ExternalKind, String)> {
     let types = validate(bytes);
     let mut out = BTreeMap::new();
-    for payload in Parser::new(0).parse_all(bytes) {
-        if let Payload::ExportSection(reader) = payload.unwrap() {
-            for export in reader {
-                let export = export.unwrap();
-                let ty = types
-                    .as_ref()
-                    .entity_type_from_export(&export)
-                    .expect("export type");
-                out.insert(export.name.to_string(), (export.kind, describe(&types, ty)));
-            }
-        }
+    for e in exports_of(bytes) {
+        let export = wasmparser::Export {
+            name: &e.name,
+            kind: e.kind,
+            index: e.index,
+        };
+        let ty = types
+            .as_ref()
+            .entity_type_from_export(&export)
+            .expect("export type");
+        out.insert(e.name.clone(), (e.kind, describe(&types, ty)));
     }
     out
 }
@@ -930,7 +912,7 @@ fn exports_of(bytes: &[u8]) -> BTreeMap<String, (ExternalKind, String)> {
 #[test]
 fn output_keeps_the_interface() {
     for name in FIXTURES {
-        let input = fixture_bytes(name);
+        let input = fixture(name);
         let output = wasm_unwind::process(&input, &Options::default())
             .unwrap()
             .wasm;
@@ -942,7 +924,7 @@ fn output_keeps_the_interface() {
             "{name}: imports kept exactly, in order"
         );
 
-        let (before, after) = (exports_of(&input), exports_of(&output));
+        let (before, after) = (export_types(&input), export_types(&output));
         for (export, kind_and_type) in &before {
             assert_eq!(
                 after.get(export),
@@ -971,7 +953,7 @@ fn output_keeps_the_interface() {
 #[test]
 fn output_keeps_names_and_names_what_it_adds() {
     for name in FIXTURES {
-        let input = fixture_bytes(name);
+        let input = fixture(name);
         let output = wasm_unwind::process(&input, &Options::default())
             .unwrap()
             .wasm;
@@ -1002,7 +984,7 @@ fn output_keeps_names_and_names_what_it_adds() {
 #[test]
 fn producers_section_records_the_tool() {
     for name in FIXTURES {
-        let input = fixture_bytes(name);
+        let input = fixture(name);
         let output = wasm_unwind::process(&input, &Options::default())
             .unwrap()
             .wasm;
@@ -1022,4 +1004,151 @@ fn producers_section_records_the_tool() {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Choosing the unwind tag and the stack pointer (--tag, --stack-pointer)
+
+/// Two `(param i32)` tags, both thrown (so detection cannot choose), and an `f32` tag; global 0
+/// immutable and none named `__stack_pointer` (so there is no stack pointer by convention), two
+/// mutable i32 globals to choose from. `lower_other_and_throw` lowers `$other` and throws `$b`.
+const TWO_TAGS: &str = r#"(module
+  (tag $a (param i32))
+  (tag $b (param i32))
+  (tag $f (param f32))
+  (global $flag i32 (i32.const 0))
+  (global $sp (export "sp") (mut i32) (i32.const 1024))
+  (global $other (export "other") (mut i32) (i32.const 2048))
+  (func (export "throw_a") (param i32) (throw $a (local.get 0)))
+  (func (export "lower_other_and_throw") (param i32)
+    (global.set $other (i32.sub (global.get $other) (i32.const 16)))
+    (throw $b (local.get 0)))
+  (func (export "catch_all") (param i32)
+    (block (try_table (catch_all 0) (throw $a (local.get 0))))))"#;
+
+/// Runs the binary on `TWO_TAGS` (as text, file `in`) with `args`, writing over an existing
+/// `out.wasm`; returns the output and the folder, for `assert_refused`.
+fn run_two_tags(args: &[&str]) -> (Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let (in_path, out) = (dir.path().join("in"), dir.path().join("out.wasm"));
+    std::fs::write(&in_path, TWO_TAGS).unwrap();
+    std::fs::write(&out, b"previous output").unwrap();
+    let mut all = vec![path_str(&in_path), "-o", path_str(&out)];
+    all.extend(args);
+    (run(&all, None), dir)
+}
+
+#[test]
+fn tag_and_stack_pointer_errors_are_one_line_and_write_nothing() {
+    for (what, args, needles) in [
+        (
+            "two candidate tags thrown",
+            &[][..],
+            &[
+                "no Rust unwind tag could be chosen among tags 0, 1",
+                "--tag",
+            ][..],
+        ),
+        (
+            "--tag by a name no tag has",
+            &["--tag", "nope"],
+            &["--tag nope: no such tag"],
+        ),
+        (
+            "--tag by an index past the end",
+            &["--tag", "7"],
+            &["--tag 7: no such tag"],
+        ),
+        (
+            "--tag of an f32 tag",
+            &["--tag", "2"],
+            &["--tag 2: no such tag", "(param i32)"],
+        ),
+        (
+            "no __stack_pointer and global 0 immutable",
+            &["--tag", "1"],
+            &["no shadow stack pointer found", "--stack-pointer"],
+        ),
+        (
+            "--stack-pointer by a name no global has",
+            &["--tag", "1", "--stack-pointer", "nope"],
+            &["--stack-pointer nope: no such global"],
+        ),
+        (
+            "--stack-pointer of an immutable global",
+            &["--tag", "1", "--stack-pointer", "0"],
+            &["--stack-pointer 0: no such global", "mutable i32/i64"],
+        ),
+        (
+            "--stack-pointer by an index past the end",
+            &["--tag", "1", "--stack-pointer", "9"],
+            &["--stack-pointer 9: no such global"],
+        ),
+    ] {
+        let (output, dir) = run_two_tags(args);
+        let out = dir.path().join("out.wasm");
+        for needle in needles {
+            assert_refused(&output, what, needle, dir.path(), &out, b"previous output");
+        }
+    }
+}
+
+#[test]
+fn tag_and_stack_pointer_by_index_or_name() {
+    let tag_b = "unwind tag 1 `b` (from --tag)";
+    let other = "stack pointer global 2 `other` (from --stack-pointer)";
+    for args in [
+        ["--tag", "1", "--stack-pointer", "2"],
+        ["--tag", "b", "--stack-pointer", "other"],
+    ] {
+        let (output, dir) = run_two_tags(&args);
+        assert_success(&output, &args.join(" "));
+        let err = stderr(&output);
+        assert!(
+            err.contains(tag_b) && err.contains(other),
+            "{args:?}:\n{err}"
+        );
+        validate(&std::fs::read(dir.path().join("out.wasm")).unwrap());
+    }
+}
+
+/// The choice has its effect: an exception leaving an export restores the global chosen as the
+/// stack pointer, and the unwind tag chosen is the one exported for hosts.
+#[test]
+fn the_chosen_stack_pointer_is_restored_and_the_chosen_tag_exported() {
+    use support::host::{Run, compile, failure};
+    let options = Options::default().tag("b").stack_pointer("other");
+    let processed = wasm_unwind::process(TWO_TAGS.as_bytes(), &options).expect("processes");
+    let report = &processed.report;
+    let tag = report.unwind_tag.as_ref().expect("unwind tag");
+    assert_eq!((tag.index, tag.name.as_deref()), (1, Some("b")));
+    let sp = report.stack_pointer.as_ref().expect("stack pointer");
+    assert_eq!((sp.index, sp.name.as_deref()), (2, Some("other")));
+
+    let mut run = Run::new(&compile(&processed.wasm));
+    let global = |run: &mut Run, name: &str| {
+        let g = run.instance.get_global(&mut run.store, name).unwrap();
+        g.get(&mut run.store).unwrap_i32()
+    };
+    assert_eq!(
+        failure(run.call::<i32, ()>("lower_other_and_throw", 7)),
+        support::Failure::Exception
+    );
+    let (thrown, payload) = run.take_exception().expect("pending exception");
+    assert_eq!(payload, 7);
+    let exported = run.tag_export(wasm_unwind::TAG_EXPORT).expect("tag export");
+    assert!(
+        run.same_tag(&thrown, &exported),
+        "the chosen tag is exported"
+    );
+    assert_eq!(
+        global(&mut run, "other"),
+        2048,
+        "the chosen global is restored"
+    );
+    assert_eq!(
+        global(&mut run, "sp"),
+        1024,
+        "the other global is not touched"
+    );
 }

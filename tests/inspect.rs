@@ -1,12 +1,8 @@
 //! `inspect`: snapshots of the table and the JSON for fixtures as built and as processed, and
 //! checks of the facts a user reads from them.
 
+use support::fixture;
 use wasm_unwind::{Inspection, Options, inspect, process};
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/fixtures/wasm/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
-}
 
 fn processed(name: &str) -> Vec<u8> {
     process(&fixture(name), &Options::default())

@@ -10,10 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use wasm_unwind::Options;
-
 mod engines;
-use engines::{engine, repo, say, stream};
+use engines::{engine, modules, repo, say, stream};
 
 const DIR_ENV: &str = "WASM_UNWIND_JS_DIR";
 
@@ -23,24 +21,7 @@ fn write_modules() -> tempfile::TempDir {
         .prefix("wasm-unwind-hosts-")
         .tempdir()
         .expect("temp dir");
-    let options = Options::default().js(true);
-    for (fixture, runtime) in [
-        ("panics-rt.exnref.wasm", true),
-        ("panics-rt.legacy.wasm", true),
-        ("panics.exnref.wasm", false),
-        ("panics.legacy.wasm", false),
-    ] {
-        let input = std::fs::read(repo().join("fixtures/wasm").join(fixture)).expect(fixture);
-        let processed = wasm_unwind::process(&input, &options)
-            .unwrap_or_else(|e| panic!("processing {fixture}: {e}"));
-        assert!(processed.report.js, "{fixture}: JS mode not applied");
-        assert_eq!(
-            processed.report.runtime, runtime,
-            "{fixture}: runtime detection"
-        );
-        std::fs::write(dir.path().join(fixture), &processed.wasm).expect("writing a module");
-    }
-    std::fs::write(dir.path().join("wasm-unwind.mjs"), wasm_unwind::JS_GLUE).expect("glue");
+    modules::js_mode(dir.path());
     dir
 }
 

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use wasm_unwind::{Encoding, Options, Report};
+use wasm_unwind::Encoding;
 
 mod engines;
-use engines::{say, stream};
+use engines::{modules, say, stream};
 
 /// The variable through which the JS tests find the modules.
 const DIR_ENV: &str = "WASM_UNWIND_JS_DIR";
@@ -22,82 +22,8 @@ const DIR_ENV: &str = "WASM_UNWIND_JS_DIR";
 /// Per JS test (ms): generous; the million-panic test took 13-37 s here (2 cores, varying load).
 const TEST_TIMEOUT_MS: u32 = 10 * 60 * 1000;
 
-/// A legacy-EH probe of the engine itself (see `abort_guard.test.mjs`): `run(0)` recurses until
-/// the engine's stack is exhausted, `run(1)` calls a host function that throws; both under a
-/// `catch_all` that records in `caught` whether it ran.
-const CATCH_ALL_PROBE: &str = r#"
-(module
-  (import "env" "host" (func $host))
-  (global $caught (export "caught") (mut i32) (i32.const 0))
-  (func $recurse (param i32) (result i32)
-    local.get 0
-    i32.const 1
-    i32.add
-    call $recurse
-    local.get 0
-    i32.xor)
-  (func (export "run") (param i32)
-    try
-      local.get 0
-      if
-        call $host
-      else
-        i32.const 0
-        call $recurse
-        drop
-      end
-    catch_all
-      i32.const 1
-      global.set $caught
-    end))
-"#;
-
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = manifest_dir().join("fixtures/wasm").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-/// Processes `input`, checks the report for what every test here relies on, returns the module.
-fn process(name: &str, input: &[u8], options: &Options, check: impl FnOnce(&Report)) -> Vec<u8> {
-    let processed =
-        wasm_unwind::process(input, options).unwrap_or_else(|e| panic!("processing {name}: {e}"));
-    let report = &processed.report;
-    assert_eq!(
-        report.already_processed, None,
-        "{name}: the fixture is already processed"
-    );
-    assert_eq!(
-        report.abort_guard, options.abort_guard,
-        "{name}: abort guard"
-    );
-    assert!(report.wrapped() > 0, "{name}: nothing wrapped");
-    assert_eq!(
-        report.wrapped(),
-        report.exports.len(),
-        "{name}: not every export wrapped: {:?}",
-        report.exports
-    );
-    check(report);
-    processed.wasm
-}
-
-fn legacy_eh(name: &str) -> impl FnOnce(&Report) {
-    move |report| {
-        assert_eq!(
-            report.encoding,
-            Some(Encoding::Legacy),
-            "{name}: not detected as legacy EH"
-        );
-        assert!(report.unwind_tag.is_some(), "{name}: no unwind tag found");
-        assert!(
-            report.stack_pointer.is_some(),
-            "{name}: no stack pointer found"
-        );
-    }
 }
 
 /// Writes the modules the JS tests use (listed in `tests/js/harness.mjs`) into a fresh directory.
@@ -106,40 +32,7 @@ fn write_modules() -> tempfile::TempDir {
         .prefix("wasm-unwind-node-")
         .tempdir()
         .expect("temp dir");
-    let write = |name: &str, bytes: &[u8]| {
-        std::fs::write(dir.path().join(name), bytes)
-            .unwrap_or_else(|e| panic!("writing {name}: {e}"));
-    };
-
-    let legacy = fixture("panics.legacy.wasm");
-    let guarded = process(
-        "panics.legacy.wasm",
-        &legacy,
-        &Options::default(),
-        legacy_eh("panics.legacy.wasm"),
-    );
-    write("panics.legacy.wasm", &guarded);
-    let options = Options::default().abort_guard(false);
-    let name = "panics.legacy.wasm (abort_guard: false)";
-    write(
-        "panics.legacy.noguard.wasm",
-        &process(name, &legacy, &options, legacy_eh(name)),
-    );
-    write("panics.legacy.unprocessed.wasm", &legacy);
-
-    let abort = fixture("abort.wasm");
-    let abort = process("abort.wasm", &abort, &Options::default(), |report| {
-        assert_eq!(
-            report.encoding, None,
-            "abort.wasm: a panic=abort build has no EH encoding"
-        );
-    });
-    write("abort.wasm", &abort);
-
-    write(
-        "probe.catch_all.wasm",
-        &wat::parse_str(CATCH_ALL_PROBE).expect("the catch_all probe"),
-    );
+    modules::default_mode(dir.path(), &[Encoding::Legacy]);
     dir
 }
 

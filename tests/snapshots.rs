@@ -4,16 +4,8 @@
 //! Update with `INSTA_UPDATE=always cargo test --test snapshots` (or `cargo insta review`), then
 //! read the diff: these snapshots are the emitted code.
 
-use std::path::Path;
-
+use support::fixture;
 use wasm_unwind::Options;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/wasm")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
 
 /// The text of the functions named `$<name>` in `wat`, in the order asked, separated by blank
 /// lines. wasmprinter prints each function from `  (func $name ` to a line `  )`.

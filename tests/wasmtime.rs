@@ -7,14 +7,11 @@
 //!
 //! `fixtures/wasm/panics.legacy.wasm` is not used here: Wasmtime does not run legacy EH.
 
-mod common;
-
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use common::{
-    Failure, Host, MemorySnapshot, Run, caller_func, classify, compile, failure, fixture, process,
-};
+use support::host::{self, Host, MemorySnapshot, Run, caller_func, compile, failure, process};
+use support::{Failure, classify, fixture};
 use wasm_unwind::{Options, STATE_EXPORT, TAG_EXPORT};
 use wasmtime::{AsContextMut, Caller, Module, ThrownException, Trap, Val};
 
@@ -29,16 +26,16 @@ fn panics_raw() -> &'static Module {
 
 fn panics() -> &'static Module {
     static M: OnceLock<Module> = OnceLock::new();
-    M.get_or_init(|| compile(&common::process(&fixture("panics.exnref.wasm"))))
+    M.get_or_init(|| compile(&host::process(&fixture("panics.exnref.wasm"))))
 }
 
 /// [`panics`] for the engine without backtraces.
 fn panics_fast() -> &'static Module {
     static M: OnceLock<Module> = OnceLock::new();
     M.get_or_init(|| {
-        common::compile_for(
-            common::fast_engine(),
-            &common::process(&fixture("panics.exnref.wasm")),
+        host::compile_for(
+            host::fast_engine(),
+            &host::process(&fixture("panics.exnref.wasm")),
         )
     })
 }
@@ -47,7 +44,7 @@ fn panics_no_guard() -> &'static Module {
     static M: OnceLock<Module> = OnceLock::new();
     M.get_or_init(|| {
         let options = Options::default().abort_guard(false);
-        compile(&common::process_with(
+        compile(&host::process_with(
             &fixture("panics.exnref.wasm"),
             &options,
         ))
@@ -56,7 +53,7 @@ fn panics_no_guard() -> &'static Module {
 
 fn abort_processed() -> &'static Module {
     static M: OnceLock<Module> = OnceLock::new();
-    M.get_or_init(|| compile(&common::process(&fixture("abort.wasm"))))
+    M.get_or_init(|| compile(&host::process(&fixture("abort.wasm"))))
 }
 
 fn abort_raw() -> &'static Module {
@@ -261,7 +258,7 @@ fn unprocessed_module_leaks_shadow_stack_on_each_panic_and_dies_early() {
 // Host exceptions (Wasmtime 48: `Store::throw` with an `ExnRef`)
 
 fn throw_3x(caller: &mut Caller<'_, Host>, x: i32) -> wasmtime::Result<i32> {
-    common::throw_host_exception(caller, x * 3)
+    host::throw_host_exception(caller, x * 3)
 }
 
 #[test]
@@ -289,7 +286,7 @@ fn host_exception_passes_through_an_export_unchanged_with_stack_pointer_restored
         assert_eq!(run.state(), 0);
     }
     assert_eq!(run.store.data().calls, 3);
-    run.store.data_mut().callback = common::identity;
+    run.store.data_mut().callback = host::identity;
     assert_eq!(run.call::<(i32,), i32>("call_host", (5,)).unwrap(), 6);
     assert_eq!(run.store.data().calls, 4);
 }
@@ -500,7 +497,7 @@ fn reenter_trap_oob(caller: &mut Caller<'_, Host>, _: i32) -> wasmtime::Result<i
     reenter_trap_and_swallow(caller, "trap_oob")
 }
 
-fn nested_trap_stops_the_outer_call(callback: common::Callback, nested: &str) {
+fn nested_trap_stops_the_outer_call(callback: host::Callback, nested: &str) {
     let mut run = Run::new(panics());
     run.store.data_mut().callback = callback;
     let err = run
@@ -632,7 +629,7 @@ fn mixed_callback(caller: &mut Caller<'_, Host>, x: i32) -> wasmtime::Result<i32
     match x & 3 {
         0 => reenter_counter_inc(caller, x).map(|_| x),
         1 => reenter_panic_and_catch(caller, x),
-        2 => common::throw_host_exception(caller, x),
+        2 => host::throw_host_exception(caller, x),
         _ => Ok(x),
     }
 }

@@ -1,4 +1,10 @@
-//! What both benches need: their knobs, the machine's state, and medians.
+//! What the benches share: their knobs, the machine's state, medians, and timing a command.
+
+// `runtime.rs` times no commands.
+#![allow(dead_code)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// A positive count from the environment variable `var` (`_` and `,` allowed as separators),
 /// or `default` when it is unset. Anything else stops the bench.
@@ -35,4 +41,28 @@ pub fn median(v: &[f64]) -> f64 {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
+}
+
+/// Runs `cmd` to completion; panics when it fails.
+pub fn run_timed(cmd: &mut Command, what: &str) -> Duration {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let t = Instant::now();
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let elapsed = t.elapsed();
+    if !out.status.success() {
+        panic!(
+            "{what} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    elapsed
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }

@@ -6,7 +6,7 @@
 //! the check compares that record with what the options ask for. An input that was never
 //! processed passes only if processing would leave it byte for byte as it is.
 
-use wasm_unwind::{Options, Processed};
+use wasm_unwind::{Marker, Options, Processed};
 
 /// `Err` says what processing with `options` would change about `input`.
 pub fn verdict(input: &[u8], processed: &Processed, options: &Options) -> Result<(), String> {
@@ -22,17 +22,24 @@ pub fn verdict(input: &[u8], processed: &Processed, options: &Options) -> Result
             ))
         };
     };
+    let marker = marker.parse::<Marker>().map_err(|bad| bad.to_string())?;
     let mut wanted = Vec::new();
     if let Some(encoding) = options.encoding {
-        wanted.push(("encoding", encoding.to_string()));
+        let found = marker
+            .encoding
+            .map_or("none".to_string(), |e| e.to_string());
+        wanted.push(("encoding", found, encoding.to_string()));
     }
     // A run that wrapped nothing added neither the guard nor the JS imports, whatever it was asked.
-    if field(marker, "wrapped") != Some("0") {
-        wanted.push(("abort-guard", on_off(options.abort_guard)));
-        wanted.push(("js", on_off(options.js)));
+    if marker.wrapped != 0 {
+        wanted.push((
+            "abort-guard",
+            on_off(marker.abort_guard),
+            on_off(options.abort_guard),
+        ));
+        wanted.push(("js", on_off(marker.js), on_off(options.js)));
     }
-    for (key, value) in wanted {
-        let found = field(marker, key).unwrap_or("unrecorded");
+    for (key, found, value) in wanted {
         if found != value {
             return Err(format!(
                 "processed with {key}={found}, but these options give {key}={value}"
@@ -40,15 +47,6 @@ pub fn verdict(input: &[u8], processed: &Processed, options: &Options) -> Result
         }
     }
     Ok(())
-}
-
-/// One `key=value` field of the marker text (`wasm-unwind VERSION; key=value; ...`). The one
-/// place the binary reads the marker, until the library parses it into a type of its own.
-fn field<'m>(marker: &'m str, key: &str) -> Option<&'m str> {
-    marker
-        .split("; ")
-        .filter_map(|f| f.split_once('='))
-        .find_map(|(k, v)| (k == key).then_some(v))
 }
 
 fn on_off(on: bool) -> String {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use tempfile::NamedTempFile;
 use wasm_unwind::{Encoding, Inspection, Options, Processed, Report};
 
-use super::{Failure, about, name};
+use super::{Error, about, name};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -102,7 +102,7 @@ pub struct Args {
     quiet: bool,
 }
 
-pub fn run(cli: &Args) -> Result<(), Failure> {
+pub fn run(cli: &Args) -> Result<(), Error> {
     let path = cli.input.as_deref().expect("clap requires INPUT");
     let input = super::read(path)?;
     let options = options(cli);
@@ -110,7 +110,7 @@ pub fn run(cli: &Args) -> Result<(), Failure> {
     let report = &processed.report;
     if cli.check {
         return super::check::verdict(&input, &processed, &options).map_err(|why| {
-            Failure::WouldChange {
+            Error::WouldChange {
                 file: name(path, "<stdin>"),
                 why,
             }
@@ -119,7 +119,7 @@ pub fn run(cli: &Args) -> Result<(), Failure> {
     let output = cli.output.as_deref().filter(|_| !cli.dry_run);
     if cli.json {
         if output == Some(Path::new("-")) {
-            return Err(Failure::Refused(
+            return Err(Error::Refused(
                 "--json prints on standard output, which -o - takes: write the module to a file",
             ));
         }
@@ -151,17 +151,17 @@ fn options(cli: &Args) -> Options {
 }
 
 /// Writes the module (and the JS glue) where asked; `None` is a dry run.
-fn write_module(cli: &Args, output: Option<&Path>, wasm: &[u8]) -> Result<(), Failure> {
+fn write_module(cli: &Args, output: Option<&Path>, wasm: &[u8]) -> Result<(), Error> {
     let Some(path) = output else { return Ok(()) };
     let bytes = if cli.emit_text {
-        // The module validated, so this is our bug (or wasmprinter's), never the user's.
-        let unprintable = "internal error: the processed module cannot be printed as text; \
-                           please report this with the input";
         wasmprinter::print_bytes(wasm)
-            .map_err(|_| Failure::Refused(unprintable))?
+            .map_err(|e| Error::Print {
+                file: name(path, "<stdout>"),
+                why: e.to_string(),
+            })?
             .into_bytes()
     } else if path == Path::new("-") && std::io::stdout().is_terminal() {
-        return Err(Failure::Refused(
+        return Err(Error::Refused(
             "cannot write binary WebAssembly to a terminal: pass -S for text, or redirect standard output",
         ));
     } else {
@@ -176,11 +176,11 @@ fn write_module(cli: &Args, output: Option<&Path>, wasm: &[u8]) -> Result<(), Fa
 
 /// Writes through a temporary file in the same folder and renames it over `path`, so that a
 /// failure never leaves a half-written or clobbered output.
-fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     if path == Path::new("-") {
         return super::to_stdout(bytes);
     }
-    let error = |error| Failure::Write {
+    let error = |error| Error::Write {
         file: path.display().to_string(),
         error,
     };
@@ -324,6 +324,10 @@ fn describe(report: &Report, check: bool) -> String {
                 Some(reason) => line(format!("  skip {} ({reason})", export.name)),
             }
         }
+    }
+    for table in &report.tables {
+        let warn = if table.wrapped { "" } else { "warning: " };
+        line(format!("{warn}table {}", wasm_unwind::table_text(table)));
     }
     if report.runtime {
         line(format!(

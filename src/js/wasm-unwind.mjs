@@ -47,11 +47,43 @@ export function hostImports(instance) {
   };
 }
 
-/** Whether `instance` has aborted: it says so itself, or (no abort guard) it trapped. */
-function aborted(instance, error) {
+/**
+ * Whether `instance` has aborted with `error`. With the abort guard it says so itself. Without
+ * it, any error the engine raised while the instance ran is an abort: a trap (RuntimeError) or
+ * stack exhaustion, whose type depends on the engine (RangeError in V8 and JavaScriptCore,
+ * InternalError in SpiderMonkey), so it is told apart by where it came from instead: not from
+ * the host (`fromHost`), not a panic, and not a TypeError (a value that did not convert at the
+ * boundary; the call did not run).
+ */
+function aborted(instance, error, fromHost) {
   const state = instance.exports.__wasm_unwind_state;
   if (typeof state === 'function') return state() === 1;
-  return error instanceof WebAssembly.RuntimeError;
+  return error instanceof Error && !(error instanceof TypeError) && !fromHost.has(error);
+}
+
+/**
+ * `imports` with every function wrapped to remember, in the returned `fromHost`, the objects it
+ * throws. Only needed without the abort guard (see `aborted`).
+ */
+function watchHost(imports) {
+  const fromHost = new WeakSet();
+  const watch = (f) =>
+    function (...args) {
+      try {
+        return f.apply(this, args);
+      } catch (error) {
+        if (typeof error === 'object' && error !== null) fromHost.add(error);
+        throw error;
+      }
+    };
+  const watched = {};
+  for (const [name, fields] of Object.entries(imports)) {
+    watched[name] = {};
+    for (const [field, value] of Object.entries(fields)) {
+      watched[name][field] = typeof value === 'function' ? watch(value) : value;
+    }
+  }
+  return { imports: watched, fromHost };
 }
 
 async function compile(source) {
@@ -77,7 +109,9 @@ export async function instantiate(source, imports = {}, options = {}) {
   let current;
   let terminated = false;
   let generation = 0;
-  const allImports = { ...imports, wasm_unwind: hostImports(() => current) };
+  const guarded = WebAssembly.Module.exports(module).some((e) => e.name === '__wasm_unwind_state');
+  const host = guarded ? { imports, fromHost: null } : watchHost(imports);
+  const allImports = { ...host.imports, wasm_unwind: hostImports(() => current) };
   const started = (instance) => {
     current = instance;
     terminated = false;
@@ -95,7 +129,7 @@ export async function instantiate(source, imports = {}, options = {}) {
       try {
         return instance.exports[name].apply(this, args);
       } catch (error) {
-        if (instance === current && !(error instanceof PanicError) && aborted(instance, error)) {
+        if (instance === current && !(error instanceof PanicError) && aborted(instance, error, host.fromHost)) {
           terminated = true;
           options.onAbort?.(error);
         }

@@ -13,6 +13,8 @@ use std::process::Command;
 use std::sync::Once;
 use std::thread;
 
+pub mod modules;
+
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }

@@ -1,20 +1,25 @@
-// The abort guard (issue 3), legacy EH encoding, in Node's V8: after any trap, every later
-// entry of the instance is refused. Run through `cargo test --test node_legacy`.
+// The abort guard (issue 3), in the encoding WASM_UNWIND_ENCODING names (see harness.mjs):
+// after any trap, every later entry of the instance is refused. Run through
+// `cargo test --test node_legacy` (Node 20, legacy) and `cargo test --test browsers`.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
+  StackExhaustion,
   callWithOnes,
+  encoding,
   firstDifference,
   functionExports,
   instantiate,
+  many,
   memoryHash,
   module,
   thrown,
 } from './harness.mjs';
 
-const PROCESSED = 'panics.legacy.wasm';
+const PROCESSED = `panics.${encoding()}.wasm`;
+const NOGUARD = `panics.${encoding()}.noguard.wasm`;
 const STATE = '__wasm_unwind_state';
 
 /** Above this, the memory is compared by hash instead of byte for byte (trap_oom: ~2 GiB). */
@@ -33,7 +38,7 @@ const TRAPS = [
   { what: 'panic_while_unwinding()', call: (e) => e.panic_while_unwinding() },
   { what: 'trap_div_zero(1, 0)', call: (e) => e.trap_div_zero(1, 0) },
   { what: 'trap_oob()', call: (e) => e.trap_oob() },
-  { what: 'trap_stack_overflow(1)', call: (e) => e.trap_stack_overflow(1), kind: RangeError },
+  { what: 'trap_stack_overflow(1)', call: (e) => e.trap_stack_overflow(1), kind: StackExhaustion },
   { what: 'trap_oom()', call: (e) => e.trap_oom() },
   { what: 'trap_indirect_mismatch()', call: (e) => e.trap_indirect_mismatch() },
   {
@@ -96,8 +101,8 @@ for (const trap of TRAPS) {
     assert.ok(err instanceof kind, `${trap.what} threw ${err} (${err?.constructor?.name}), expected a ${kind.name}`);
     t.diagnostic(`${trap.what}: ${err.constructor.name}: ${err.message}`);
 
-    // Required behaviour. For trap_stack_overflow this holds only because V8 does not let a
-    // wasm catch_all see its stack-overflow RangeError (see the engine test below).
+    // Required behaviour. For trap_stack_overflow this holds only because the engine does not
+    // let a wasm catch_all see its stack-exhaustion error (see the engine test below).
     assert.equal(e[STATE](), 1, `${trap.what}: the instance is not terminated`);
 
     const before = snapshot(e.memory);
@@ -111,7 +116,7 @@ for (const trap of TRAPS) {
   });
 }
 
-test('engine fact (V8): a legacy catch_all does not catch the stack-overflow RangeError', (t) => {
+test('engine fact: a legacy catch_all does not catch the engine\'s stack-exhaustion error', (t) => {
   // probe.catch_all.wasm: `run` = try (call $recurse_or_call_host) catch_all (global $caught := 1) end.
   // Control: a JS exception from the import is caught (so the probe can tell).
   const probe = (throwing) => {
@@ -135,12 +140,12 @@ test('engine fact (V8): a legacy catch_all does not catch the stack-overflow Ran
   assert.equal(control.err, undefined);
 
   const overflow = probe(false);
-  assert.ok(overflow.err instanceof RangeError, `stack overflow threw ${overflow.err}`);
+  assert.ok(overflow.err instanceof StackExhaustion, `stack overflow threw ${overflow.err}`);
   t.diagnostic(`stack overflow: ${overflow.err.constructor.name}: ${overflow.err.message}; catch_all ran: ${overflow.caught === 1}`);
   assert.equal(
     overflow.caught,
     0,
-    'catch_all caught the stack-overflow RangeError: wrappers would rethrow it as an exception and the guard would not terminate',
+    'catch_all caught the stack-exhaustion error: wrappers would rethrow it as an exception and the guard would not terminate',
   );
 });
 
@@ -176,7 +181,7 @@ test('legitimate re-entry: call_host_twice returns and the host is called twice'
   assert.equal(e.add(1, 1), 2);
 });
 
-test('100,000 mixed calls (returns, panics, host exceptions, nested re-entry) never terminate', (t) => {
+test(`${many(100_000).toLocaleString('en')} mixed calls (returns, panics, host exceptions, nested re-entry) never terminate`, (t) => {
   const { exports: e, host } = instantiate(PROCESSED);
   const tag = e.__wasm_unwind_tag;
   const sp0 = e.stack_pointer();
@@ -242,7 +247,7 @@ test('100,000 mixed calls (returns, panics, host exceptions, nested re-entry) ne
       return 1;
     },
   ];
-  const N = 100_000;
+  const N = many(100_000);
   let counter = 0;
   const started = performance.now();
   for (let i = 0; i < N; i++) {
@@ -273,7 +278,7 @@ test('abort.wasm (panic=abort) processed: after panic_now every entry is refused
 });
 
 test('abort_guard: false opts out: calls keep running after abort_now and there is no state export', () => {
-  const { exports: e } = instantiate('panics.legacy.noguard.wasm');
+  const { exports: e } = instantiate(NOGUARD);
   assert.equal(e[STATE], undefined, `${STATE} is exported without the guard`);
   assert.equal(typeof e.__wasm_unwind_tag, 'object', 'the unwind tag is still exported');
   const sp0 = e.stack_pointer();

@@ -1,13 +1,14 @@
-// Panics contained at the export boundary (issue 2), legacy EH encoding, in Node's V8.
-// Run through `cargo test --test node_legacy` (tests/node_legacy.rs writes the modules).
+// Panics contained at the export boundary (issue 2), in the encoding WASM_UNWIND_ENCODING names
+// (see harness.mjs). Run through `cargo test --test node_legacy` (Node 20, legacy) and
+// `cargo test --test browsers` (Chromium, Firefox; both encodings).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { RUST_EXCEPTION_CLASS, classAt, instantiate, thrown } from './harness.mjs';
+import { RUST_EXCEPTION_CLASS, classAt, encoding, instantiate, many, thrown } from './harness.mjs';
 
-const PROCESSED = 'panics.legacy.wasm';
-const UNPROCESSED = 'panics.legacy.unprocessed.wasm';
+const PROCESSED = `panics.${encoding()}.wasm`;
+const UNPROCESSED = `panics.${encoding()}.unprocessed.wasm`;
 
 /** The panicking calls, with how much each raises `drops_get()`. */
 const PANICS = [
@@ -49,12 +50,12 @@ test('a panic leaves as a WebAssembly.Exception with the unwind tag, stack point
   assert.equal(e.add(2, 3), 5);
 });
 
-test('1,000,000 panics in one instance: the stack pointer is back after every one', (t) => {
+test(`${many(1_000_000).toLocaleString('en')} panics in one instance: the stack pointer is back after every one`, (t) => {
   const { exports: e } = instantiate(PROCESSED);
   const sp0 = e.stack_pointer();
   const tag = e.__wasm_unwind_tag;
   const bytesBefore = e.memory.buffer.byteLength;
-  const N = 1_000_000;
+  const N = many(1_000_000);
   const started = performance.now();
   for (let i = 0; i < N; i++) {
     let err;

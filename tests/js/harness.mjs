@@ -1,11 +1,12 @@
 // Shared helpers for the JS tests (not a test file itself). `thrown` serves every file; the rest
-// serves the Node tests of the legacy EH encoding.
+// serves the default-mode tests (contain, abort_guard) in Node (legacy EH) and browsers (both).
 //
-// The modules come from tests/node_legacy.rs, which runs the fixtures through the library and
-// writes them into a fresh directory named by WASM_UNWIND_JS_DIR:
-//   panics.legacy.wasm              fixtures/wasm/panics.legacy.wasm, processed (defaults)
-//   panics.legacy.noguard.wasm      the same, processed with abort_guard: false
-//   panics.legacy.unprocessed.wasm  the fixture as built, untouched
+// The modules come from tests/engines/modules.rs (`default_mode`), which runs the fixtures
+// through the library and writes them into a fresh directory named by WASM_UNWIND_JS_DIR, for
+// the encoding E named by WASM_UNWIND_ENCODING (default legacy, all Node 20 runs):
+//   panics.E.wasm                   fixtures/wasm/panics.E.wasm, processed (defaults)
+//   panics.E.noguard.wasm           the same, processed with abort_guard: false
+//   panics.E.unprocessed.wasm       the fixture as built, untouched
 //   abort.wasm                      fixtures/wasm/abort.wasm, processed (defaults)
 //   probe.catch_all.wasm            a hand-written legacy-EH probe of the engine (see abort_guard.test.mjs)
 
@@ -22,6 +23,30 @@ function dir() {
   assert.ok(d, `${DIR_ENV} is not set: run these tests through \`cargo test --test node_legacy\``);
   return d;
 }
+
+/** The EH encoding of the modules the default-mode tests load (read when a test file loads). */
+export function encoding() {
+  return process.env.WASM_UNWIND_ENCODING ?? 'legacy';
+}
+
+/** How often the long loops go round: `count`, or WASM_UNWIND_MANY (engines differ sixfold). */
+export function many(count) {
+  const n = process.env.WASM_UNWIND_MANY;
+  return n ? Number(n) : count;
+}
+
+/**
+ * The error type this engine raises when the stack is exhausted, found by exhausting it: it is
+ * the engine's own (RangeError in V8, InternalError in SpiderMonkey).
+ */
+export const StackExhaustion = (() => {
+  const recurse = (n) => recurse(n + 1) + 1;
+  try {
+    recurse(0);
+  } catch (error) {
+    return error.constructor;
+  }
+})();
 
 const compiled = new Map();
 

@@ -6,13 +6,14 @@
 //   wasm-unwind.mjs                    the glue from `--emit-js`
 //   panics-rt.{exnref,legacy}.wasm     fixtures linking wasm-unwind-runtime, processed with --js
 //   panics.{exnref,legacy}.wasm        fixtures without the runtime, processed with --js
+//   panics-rt.{exnref,legacy}.noguard.wasm   panics-rt processed with --js and no abort guard
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { thrown } from './harness.mjs';
+import { many, thrown } from './harness.mjs';
 
 const dir = process.env.WASM_UNWIND_JS_DIR;
 assert.ok(dir, 'WASM_UNWIND_JS_DIR is not set: run through `cargo test --test js_hosts`');
@@ -36,13 +37,14 @@ async function load(file, options = {}) {
   return { app, e: app.exports, host };
 }
 
-const PANICS = 100_000;
+const PANICS = many(100_000);
 
 // Node 20 runs the legacy encoding only.
 const encodings = (process.env.WASM_UNWIND_ENCODINGS ?? 'exnref,legacy').split(',');
 for (const encoding of encodings) {
   const rt = `panics-rt.${encoding}.wasm`;
   const plain = `panics.${encoding}.wasm`;
+  const noguard = `panics-rt.${encoding}.noguard.wasm`;
 
   test(`${encoding}: a panic is a PanicError with the exact message`, async () => {
     const { e } = await load(rt);
@@ -129,6 +131,37 @@ for (const encoding of encodings) {
     // The instance refuses by itself too, for callers that bypass the loader.
     assert.ok(thrown(() => app.instance.exports.counter_get()) instanceof TerminatedError);
     assert.equal(app.generation, 1);
+  });
+
+  test(`${encoding}: without the abort guard, the loader tells aborts from host errors`, async () => {
+    const { app, e, host } = await load(noguard);
+    assert.equal(e.__wasm_unwind_state, undefined, 'the module has no abort guard');
+    // Not aborts: a panic, whatever the host throws (even a trap's type), a value that does not
+    // convert at the boundary.
+    assert.ok(thrown(() => e.panic_fmt(13)) instanceof PanicError);
+    for (const mine of [new RangeError('from the host'), new WebAssembly.RuntimeError('from the host')]) {
+      host.callback = () => {
+        throw mine;
+      };
+      assert.equal(thrown(() => e.call_host(1)), mine);
+    }
+    assert.ok(thrown(() => e.add(1n, 2)) instanceof TypeError);
+    assert.equal(app.terminated, false);
+    assert.equal(e.add(2, 3), 5);
+
+    // Aborts of every kind, stack exhaustion too (its error type is the engine's own).
+    for (const [what, call] of [
+      ['abort_now()', (e) => e.abort_now()],
+      ['trap_div_zero(1, 0)', (e) => e.trap_div_zero(1, 0)],
+      ['trap_stack_overflow(1)', (e) => e.trap_stack_overflow(1)],
+    ]) {
+      let aborts = 0;
+      const { app, e } = await load(noguard, { onAbort: () => aborts++ });
+      const error = thrown(() => call(e), what);
+      assert.ok(app.terminated, `${what} threw ${error} (${error?.constructor?.name}): not taken for an abort`);
+      assert.equal(aborts, 1, what);
+      assert.ok(thrown(() => e.counter_get()) instanceof TerminatedError, what);
+    }
   });
 
   test(`${encoding}: with fresh, calls after an abort get a new instance`, async () => {

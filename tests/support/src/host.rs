@@ -1,29 +1,14 @@
-//! Shared test helpers: loading fixtures, processing them through the library, and running them
-//! in Wasmtime with the `env.host_callback*` imports the fixtures declare.
-//!
-//! Each test binary uses a different subset of these helpers.
-#![allow(dead_code)]
+//! Wasmtime with the `env.host_callback*` imports the fixtures declare: an engine, a store
+//! whose [`Host`] counts and scripts those calls, and [`Run`], a live instance with helpers.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use wasmtime::{
     AsContextMut, Caller, Config, Engine, ExnRef, ExnRefPre, ExnType, Extern, Func, Instance,
-    Linker, Module, Store, Tag, ThrownException, Trap, Val, ValType,
+    Linker, Module, Store, Tag, Val, ValType,
 };
 
-/// Path of a committed fixture under `fixtures/wasm/`.
-pub fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/wasm")
-        .join(name)
-}
-
-/// Bytes of a committed fixture under `fixtures/wasm/`.
-pub fn fixture(name: &str) -> Vec<u8> {
-    let path = fixture_path(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
-}
+use crate::{Failure, classify};
 
 /// Runs the library on `bytes` and returns the output module.
 pub fn process_with(bytes: &[u8], options: &wasm_unwind::Options) -> Vec<u8> {
@@ -160,7 +145,7 @@ pub fn throw_host_exception<T>(caller: &mut Caller<'_, Host>, value: i32) -> was
     let tag = caller
         .data()
         .tag
-        .expect("store made by common::store has a host tag");
+        .expect("store made by host::store has a host tag");
     let ty = ExnType::from_tag_type(&tag.ty(&*caller))?;
     let pre = ExnRefPre::new(&mut *caller, ty);
     let exn = ExnRef::new(&mut *caller, &pre, &tag, &[Val::I32(value)])?;
@@ -289,28 +274,6 @@ impl Run {
 // ---------------------------------------------------------------------------------------------
 // Classifying failures
 
-/// How a call into Wasm failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// An uncaught Wasm exception (`ThrownException`; the exception is pending in the store).
-    Exception,
-    /// A Wasm trap with its code.
-    Trap(Trap),
-    /// Anything else (a host error, ...), as text.
-    Other(String),
-}
-
-pub fn classify(err: &wasmtime::Error) -> Failure {
-    let exception = err.downcast_ref::<ThrownException>().is_some();
-    let trap = err.downcast_ref::<Trap>().copied();
-    match (exception, trap) {
-        (true, None) => Failure::Exception,
-        (false, Some(trap)) => Failure::Trap(trap),
-        (true, Some(trap)) => panic!("error is both an exception and a trap ({trap:?}): {err:?}"),
-        (false, None) => Failure::Other(format!("{err:?}")),
-    }
-}
-
 /// The failure of `result`, which must be an error.
 pub fn failure<T: std::fmt::Debug>(result: wasmtime::Result<T>) -> Failure {
     match result {
@@ -355,10 +318,6 @@ impl MemorySnapshot {
             len: data.len(),
             pages,
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
     }
 
     /// `None` when `data` is byte-for-byte the snapshot, else where it first differs.

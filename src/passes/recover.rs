@@ -12,9 +12,9 @@
 
 use wasm_encoder::{BlockType, Function, InstructionSink, MemArg, ValType};
 
+use super::js::HostErrors;
 use crate::detect::Encoding;
 use crate::edits::{Edits, val_type};
-use crate::js::HostErrors;
 use crate::load::Module;
 
 /// Name of the runtime crate's export that takes a caught exception back.
@@ -22,6 +22,40 @@ pub const RUNTIME_EXPORT: &str = "__wasm_unwind_recover";
 
 /// `_Unwind_Exception::exception_class` of every Rust exception, as an i64 load reads it.
 const RUST_EXCEPTION_CLASS: i64 = i64::from_le_bytes(*b"MOZ\0RUST");
+
+/// Where a caught Rust panic goes, besides the stack repair every wrapper does. `H` is what
+/// the host hand-off needs: nothing while planning, the host's imports when building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandOff<H = ()> {
+    /// The runtime crate's recover function takes the exception back.
+    Runtime(u32),
+    /// JS mode: the host's `panic` import throws a `PanicError`.
+    Host(H),
+    /// The runtime frees the panic and finds its message, then the host throws with it.
+    Both(u32, H),
+}
+
+impl HandOff {
+    /// The hand-off the module (`runtime`) and options (`js`) allow, if any.
+    pub fn new(runtime: Option<u32>, js: bool) -> Option<HandOff> {
+        match (runtime, js) {
+            (Some(recover), true) => Some(HandOff::Both(recover, ())),
+            (Some(recover), false) => Some(HandOff::Runtime(recover)),
+            (None, true) => Some(HandOff::Host(())),
+            (None, false) => None,
+        }
+    }
+
+    /// This hand-off with the host's imports filled in (asked for only if it hands off to the
+    /// host).
+    pub fn with_host<H>(self, host: impl FnOnce() -> H) -> HandOff<H> {
+        match self {
+            HandOff::Runtime(recover) => HandOff::Runtime(recover),
+            HandOff::Host(()) => HandOff::Host(host()),
+            HandOff::Both(recover, ()) => HandOff::Both(recover, host()),
+        }
+    }
+}
 
 /// What the wrappers need to catch Rust panics apart from other exceptions.
 #[derive(Debug, Clone)]
@@ -45,37 +79,38 @@ pub fn runtime(module: &Module<'_>) -> Option<u32> {
         .then_some(export.index)
 }
 
-/// Adds `panicked` for Rust panics thrown with `tag`. `leave` settles the abort guard before
-/// the host's `panic` import throws.
-pub fn install(
-    module: &Module<'_>,
-    encoding: Encoding,
-    tag: u32,
-    runtime: Option<u32>,
-    host: Option<&HostErrors>,
-    leave: Option<u32>,
-    edits: &mut Edits,
-) -> Recovery {
-    let payload = val_type(module.tags[tag as usize].params[0]);
+/// How `panicked` is built.
+pub struct Setup<'h> {
+    pub encoding: Encoding,
+    /// The Rust unwind tag.
+    pub tag: u32,
+    pub hand_off: HandOff<&'h HostErrors>,
+    /// The guard's `leave`, which settles the guard before the host's `panic` import throws.
+    pub leave: Option<u32>,
+}
+
+/// Adds `panicked` for Rust panics thrown with the tag.
+pub fn install(module: &Module<'_>, setup: &Setup<'_>, edits: &mut Edits) -> Recovery {
+    let payload = val_type(module.tags[setup.tag as usize].params[0]);
     // Only the exnref encoding catches into a block; a legacy module must not gain an exnref
     // type, which engines with only legacy EH (Node 20) cannot even decode.
-    let caught = (encoding == Encoding::Exnref)
+    let caught = (setup.encoding == Encoding::Exnref)
         .then(|| BlockType::FunctionType(edits.add_type(&[], &[payload, ValType::EXNREF])));
     let panicked_type = edits.add_type(&[payload], &[]);
 
     // Only the runtime's message pointer, read twice in JS mode, needs a local.
     let message = 1;
-    let locals = (runtime.is_some() && host.is_some()).then_some((1, ValType::I32));
+    let locals = matches!(setup.hand_off, HandOff::Both(..)).then_some((1, ValType::I32));
     let mut f = Function::new(locals);
     let mut code = f.instructions();
     let throw_panic_error = |code: &mut InstructionSink<'_>, host: &HostErrors| {
-        if let Some(leave) = leave {
+        if let Some(leave) = setup.leave {
             code.call(leave);
         }
         code.call(host.panic).unreachable().end();
     };
-    match (runtime, host) {
-        (Some(recover), Some(host)) => {
+    match setup.hand_off {
+        HandOff::Both(recover, host) => {
             let word = |offset| MemArg {
                 offset,
                 align: 2,
@@ -90,10 +125,10 @@ pub fn install(
                 .i32_load(word(4));
             throw_panic_error(&mut code, host);
         }
-        (Some(recover), None) => {
+        HandOff::Runtime(recover) => {
             code.local_get(0).call(recover).drop();
         }
-        (None, Some(host)) => {
+        HandOff::Host(host) => {
             // No runtime, so no message; still tell a Rust panic from a C++ exception.
             if payload == ValType::I32 && module.memory32 {
                 code.local_get(0)
@@ -110,12 +145,11 @@ pub fn install(
             code.if_(BlockType::Empty).i32_const(0).i32_const(0);
             throw_panic_error(&mut code, host);
         }
-        (None, None) => unreachable!("recovery is installed only with the runtime or JS mode"),
     }
     code.end();
     let panicked = edits.add_function(panicked_type, "wasm_unwind::panicked".into(), f);
     Recovery {
-        tag,
+        tag: setup.tag,
         caught,
         panicked,
     }

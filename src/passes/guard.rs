@@ -1,0 +1,288 @@
+//! Guard: once any call traps, the instance refuses every later entry.
+//!
+//! A trap cannot be caught, so it is detected by what it leaves behind. One global, `status`,
+//! says whether Rust code of this instance is running at the innermost level: 0 idle, 1
+//! running, -1 terminated. A wrapped export requires 0 on entry and sets 1; it sets 0 again
+//! when it returns or an exception leaves it. A call out to the host saves the status and sets
+//! 0 (the host may call back in), and requires 0 again when the host returns, by value or by
+//! exception, before restoring the saved status. A trap skips the reset, so the next entry, or
+//! the return from the import that a nested call trapped under, finds 1, latches -1 and traps
+//! at once, before any original code runs.
+//!
+//! Imports are not changed: their call sites, `ref.func`s, table entries and global
+//! initialisers are redirected to one shim per import.
+//!
+//! wasm-bindgen output keeps a termination flag of its own (a u32 in linear memory), which its
+//! glue sets when a call fails with anything but a JS exception, and then calls the module's
+//! abort hook through the exported function table before refusing calls or re-instantiating.
+//! The two must agree: a termination the guard latches also sets that flag, the flag set counts
+//! as terminated for the guard, and the registered abort hook, called through the table after a
+//! termination, runs (with the status running, so that it can call the import that schedules
+//! wasm-bindgen's reinit) instead of being refused.
+
+use wasm_encoder::{
+    BlockType, ConstExpr, ExportKind, Function, GlobalType, InstructionSink, ValType,
+};
+
+use super::call_in_catch_all;
+use crate::detect::Encoding;
+use crate::edits::Edits;
+use crate::load::Module;
+use crate::plan::{AbortHook, GuardPlan, Shim};
+
+/// The helper functions the wrappers call.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    /// Refuses the call unless the instance is idle, else marks it running.
+    pub enter: u32,
+    /// Marks it idle again.
+    pub leave: u32,
+    status: Status,
+    abort_hook: Option<AbortHook>,
+}
+
+/// Where the guard's state lives: its status global, and wasm-bindgen's flag when there is one.
+#[derive(Debug, Clone, Copy)]
+struct Status {
+    global: u32,
+    /// The global holding the address of wasm-bindgen's terminated flag.
+    bindgen_flag: Option<u32>,
+}
+
+impl Status {
+    /// Pushes the status, or'ed with wasm-bindgen's flag: non-zero means not idle.
+    fn get(&self, code: &mut InstructionSink<'_>) {
+        code.global_get(self.global);
+        if let Some(flag) = self.bindgen_flag {
+            code.global_get(flag).i32_load(MEMORY_U32).i32_or();
+        }
+    }
+
+    /// Latches `TERMINATED`, in wasm-bindgen's flag too.
+    fn latch(&self, code: &mut InstructionSink<'_>) {
+        code.i32_const(TERMINATED).global_set(self.global);
+        if let Some(flag) = self.bindgen_flag {
+            code.global_get(flag).i32_const(1).i32_store(MEMORY_U32);
+        }
+    }
+}
+
+const MEMORY_U32: wasm_encoder::MemArg = wasm_encoder::MemArg {
+    offset: 0,
+    align: 2,
+    memory_index: 0,
+};
+
+impl Guard {
+    /// The start of a wrapper of `target`, a `() -> ()` function the exported table holds at
+    /// `slots`, when wasm-bindgen's glue may call it as its abort hook: after a termination, if
+    /// the hook's slot is one of these, the call runs the function with the status running and
+    /// leaves the instance terminated. Otherwise the wrapper goes on to `enter`, which refuses.
+    pub fn abort_hook_prologue(&self, code: &mut InstructionSink<'_>, target: u32, slots: &[u32]) {
+        let Some(hook) = self.abort_hook.filter(|_| !slots.is_empty()) else {
+            return;
+        };
+        self.status.get(code);
+        code.if_(BlockType::Empty);
+        for (i, &slot) in slots.iter().enumerate() {
+            code.global_get(hook.slot)
+                .i32_load(MEMORY_U32)
+                .i32_const(slot as i32)
+                .i32_eq();
+            if i > 0 {
+                code.i32_or();
+            }
+        }
+        code.if_(BlockType::Empty)
+            .i32_const(RUNNING)
+            .global_set(self.status.global)
+            .call(target);
+        self.status.latch(code);
+        code.return_().end().end();
+    }
+}
+
+/// Name of the export that reports the instance state: 0 live, 1 terminated.
+pub const STATE_EXPORT: &str = "__wasm_unwind_state";
+
+/// Adds the guard's status global, its helpers, the state export, and a shim for every import
+/// the plan names. Returns the helpers for the export wrappers.
+///
+/// `refusal`, in JS mode, is called before an export traps on a refused entry, to throw the
+/// host's `TerminatedError` instead. Only entry uses it: a refusal found when an import returns
+/// must trap, because an exception would run Rust cleanup code on the way out.
+pub fn install(
+    module: &Module<'_>,
+    encoding: Option<Encoding>,
+    plan: &GuardPlan,
+    refusal: Option<u32>,
+    edits: &mut Edits,
+) -> Guard {
+    let status = edits.add_global(
+        GlobalType {
+            val_type: ValType::I32,
+            mutable: true,
+            shared: false,
+        },
+        ConstExpr::i32_const(IDLE),
+        "wasm_unwind::status".into(),
+    );
+    let status = Status {
+        global: status,
+        bindgen_flag: plan.bindgen_flag,
+    };
+    let guard = entry_helpers(status, refusal, plan.abort_hook, edits);
+    add_state_export(status, edits);
+    if !plan.shims.is_empty() {
+        let host = HostCall::install(status, edits);
+        for shim in &plan.shims {
+            add_shim(module, encoding, shim, &host, edits);
+        }
+    }
+    guard
+}
+
+/// `enter` and `leave`, which the wrappers call.
+fn entry_helpers(
+    status: Status,
+    refusal: Option<u32>,
+    abort_hook: Option<AbortHook>,
+    edits: &mut Edits,
+) -> Guard {
+    let nothing = edits.add_type(&[], &[]);
+    let mut f = Function::new([]);
+    let mut code = f.instructions();
+    status.get(&mut code);
+    code.if_(BlockType::Empty);
+    terminate(&mut code, status, refusal);
+    code.end()
+        .i32_const(RUNNING)
+        .global_set(status.global)
+        .end();
+    let enter = edits.add_function(nothing, "wasm_unwind::enter".into(), f);
+
+    let mut f = Function::new([]);
+    f.instructions()
+        .i32_const(IDLE)
+        .global_set(status.global)
+        .end();
+    let leave = edits.add_function(nothing, "wasm_unwind::leave".into(), f);
+    Guard {
+        enter,
+        leave,
+        status,
+        abort_hook,
+    }
+}
+
+/// The state export. Asked by the host, whose calls into Rust have all returned: anything but
+/// idle is a trap's trace, or the latch. It latches.
+fn add_state_export(status: Status, edits: &mut Edits) {
+    let gives_i32 = edits.add_type(&[], &[ValType::I32]);
+    let mut f = Function::new([]);
+    let mut code = f.instructions();
+    status.get(&mut code);
+    code.if_(BlockType::Result(ValType::I32));
+    status.latch(&mut code);
+    code.i32_const(1).else_().i32_const(0).end().end();
+    let state = edits.add_function(gives_i32, "wasm_unwind::state".into(), f);
+    edits
+        .exports
+        .push((STATE_EXPORT.into(), ExportKind::Func, state));
+}
+
+/// The helpers every shim calls around its import.
+struct HostCall {
+    /// Out to the host: sets idle, returns the status to restore.
+    to_host: u32,
+    /// Back from the host, with the status to restore.
+    returned: u32,
+}
+
+impl HostCall {
+    fn install(status: Status, edits: &mut Edits) -> HostCall {
+        // Out to the host, which may call back in. A terminated instance makes no host calls
+        // (only unwrapped code could get here).
+        let gives_i32 = edits.add_type(&[], &[ValType::I32]);
+        let mut f = Function::new([(1, ValType::I32)]);
+        let mut code = f.instructions();
+        code.global_get(status.global)
+            .local_tee(0)
+            .i32_const(IDLE)
+            .i32_lt_s()
+            .if_(BlockType::Empty)
+            .unreachable()
+            .end()
+            .i32_const(IDLE)
+            .global_set(status.global)
+            .local_get(0)
+            .end();
+        let to_host = edits.add_function(gives_i32, "wasm_unwind::to_host".into(), f);
+
+        // Back from the host: anything but idle means a call under this one trapped.
+        let mut f = Function::new([]);
+        let mut code = f.instructions();
+        code.global_get(status.global).if_(BlockType::Empty);
+        terminate(&mut code, status, None);
+        code.end().local_get(0).global_set(status.global).end();
+        let one_i32 = edits.add_type(&[ValType::I32], &[]);
+        let returned = edits.add_function(one_i32, "wasm_unwind::returned".into(), f);
+        HostCall { to_host, returned }
+    }
+}
+
+/// The shim of one import; every use of the import in the module goes to it instead.
+fn add_shim(
+    module: &Module<'_>,
+    encoding: Option<Encoding>,
+    shim: &Shim,
+    host: &HostCall,
+    edits: &mut Edits,
+) {
+    let body = shim_body(module, shim.import, encoding, host);
+    let name = &module.function_imports[shim.import as usize];
+    let index = edits.add_function(
+        module.function_types[shim.import as usize],
+        format!("wasm_unwind::import::{}.{}", name.module, name.name),
+        body,
+    );
+    edits.redirected_calls.insert(shim.import, index);
+    if shim.referenced {
+        edits.declared_functions.push(index);
+    }
+}
+
+const IDLE: i32 = 0;
+const RUNNING: i32 = 1;
+const TERMINATED: i32 = -1;
+
+/// Latches `TERMINATED` and traps (after calling `refusal`, if any).
+fn terminate(code: &mut InstructionSink<'_>, status: Status, refusal: Option<u32>) {
+    status.latch(code);
+    if let Some(refusal) = refusal {
+        code.call(refusal);
+    }
+    code.unreachable();
+}
+
+/// Calls import `import` with the status idle, and checks it when control comes back, by
+/// return or by exception.
+fn shim_body(
+    module: &Module<'_>,
+    import: u32,
+    encoding: Option<Encoding>,
+    host: &HostCall,
+) -> Function {
+    let params = module.function_type(import).params().len() as u32;
+    let outer = params;
+    let signature = BlockType::FunctionType(module.function_types[import as usize]);
+    let mut f = Function::new([(1, ValType::I32)]);
+    let mut code = f.instructions();
+    code.call(host.to_host).local_set(outer);
+    let back = |code: &mut InstructionSink<'_>| {
+        code.local_get(outer).call(host.returned);
+    };
+    call_in_catch_all(&mut code, encoding, (import, signature, params), back, back);
+    code.end();
+    f
+}

@@ -1,0 +1,233 @@
+//! Wrap: put every chosen function export behind a wrapper that contains unwinds.
+//!
+//! The export is repointed at a new function with the same signature; calls from inside the
+//! module still go to the original. The wrapper saves the shadow stack pointer, calls the
+//! original inside a catch-all, and on any exception restores the stack pointer and rethrows
+//! the very same exception. The caller sees an ordinary exception, and the instance keeps a
+//! balanced shadow stack however many panics escape.
+//!
+//! One catch-all serves Rust panics and foreign exceptions alike: both need the same repair,
+//! and rethrowing keeps the exception's identity (a JS error stays that JS error). Only when a
+//! Rust panic has somewhere to go (see `recover`) does it get a `catch $tag` clause of its own.
+
+use std::collections::{HashMap, HashSet};
+
+use wasm_encoder::{BlockType, Catch, Function, InstructionSink, ValType};
+
+use super::guard::Guard;
+use super::recover::Recovery;
+use super::{call_in_catch_all, push_params};
+use crate::detect::{Encoding, Found};
+use crate::edits::{Edits, val_type};
+use crate::load::Module;
+use crate::plan::ExportPlan;
+
+/// How the wrappers are built.
+pub struct Wrappers<'p> {
+    /// `None` for a module without exception handling: wrappers then only keep the guard's count.
+    pub encoding: Option<Encoding>,
+    pub stack_pointer: Option<&'p Found>,
+    pub guard: Option<&'p Guard>,
+    /// Set when Rust panics get their own clause (runtime crate linked, or JS mode).
+    pub recovery: Option<&'p Recovery>,
+    /// Functions wasm-bindgen's glue may call as its abort hook, with their table slots.
+    pub abort_hook_slots: &'p HashMap<u32, Vec<u32>>,
+}
+
+/// The wrapper of each function wrapped so far: one per function, shared by its exports and
+/// its table slots, so a host sees one function wherever it looks.
+pub type Built = HashMap<u32, u32>;
+
+/// The wrapper of `function`, built the first time it is asked for; `name` names it then.
+pub fn wrapper(
+    module: &Module<'_>,
+    function: u32,
+    name: impl FnOnce() -> String,
+    wrappers: &Wrappers<'_>,
+    built: &mut Built,
+    edits: &mut Edits,
+) -> u32 {
+    *built.entry(function).or_insert_with(|| {
+        let body = wrapper_body(module, function, wrappers);
+        let ty = module.function_types[function as usize];
+        edits.add_function(ty, format!("wasm_unwind::wrap::{}", name()), body)
+    })
+}
+
+/// Wraps the exports the plan chose.
+pub fn wrap_exports(
+    module: &Module<'_>,
+    exports: &[ExportPlan],
+    wrappers: &Wrappers<'_>,
+    built: &mut Built,
+    edits: &mut Edits,
+) {
+    let referenced: HashSet<u32> = module
+        .bodies
+        .iter()
+        .flat_map(|b| &b.uses)
+        .filter(|u| u.takes_address())
+        .map(|u| u.function)
+        .collect();
+    for export in exports.iter().filter(|e| e.outcome.wrapped) {
+        let function = export.function;
+        // The export may have been what declared the function for `ref.func`; keep it declared.
+        if referenced.contains(&function) && !edits.declared_functions.contains(&function) {
+            edits.declared_functions.push(function);
+        }
+        let name = || export.outcome.name.clone();
+        let wrapper = wrapper(module, function, name, wrappers, built, edits);
+        edits.repointed_exports.insert(export.position, wrapper);
+    }
+}
+
+/// The wrapper around `target`; see the module comment. In the exnref encoding:
+///
+/// ```wat
+/// (local $sp i32)
+/// [call $enter]
+/// global.get $stack_pointer  local.set $sp
+/// block (result exnref)
+///   local.get 0 .. local.get N
+///   try_table (type $sig) (catch_all_ref 0)  call $target  end
+///   [call $leave]  return
+/// end
+/// local.get $sp  global.set $stack_pointer  [call $leave]  throw_ref
+/// ```
+///
+/// With a recovery, `catch_ref $tag` comes first and its clause restores the stack pointer and
+/// calls `$panicked` before joining the catch-all path. The legacy encoding has the same shape
+/// with `try`/`catch $tag`/`catch_all`/`rethrow 0`.
+fn wrapper_body(module: &Module<'_>, target: u32, plan: &Wrappers<'_>) -> Function {
+    let ty = module.function_type(target);
+    let params = ty.params().len() as u32;
+    let call = (
+        target,
+        BlockType::FunctionType(module.function_types[target as usize]),
+        params,
+    );
+    let stack_pointer = plan
+        .stack_pointer
+        .filter(|_| plan.encoding.is_some())
+        .map(|sp| {
+            (
+                sp.index,
+                val_type(module.globals[sp.index as usize].ty.content_type),
+            )
+        });
+    let recovery = plan.recovery.filter(|_| plan.encoding.is_some());
+    let saved = params;
+    let mut locals: Vec<(u32, ValType)> =
+        stack_pointer.map(|(_, ty)| (1, ty)).into_iter().collect();
+    let exception = params + locals.len() as u32;
+    if recovery.is_some() && plan.encoding == Some(Encoding::Exnref) {
+        locals.push((1, ValType::EXNREF));
+    }
+
+    let mut f = Function::new(locals);
+    let mut code = f.instructions();
+    if let Some(guard) = plan.guard {
+        if let Some(slots) = plan.abort_hook_slots.get(&target) {
+            guard.abort_hook_prologue(&mut code, target, slots);
+        }
+        code.call(guard.enter);
+    }
+    if let Some((global, _)) = stack_pointer {
+        code.global_get(global).local_set(saved);
+    }
+    let repair = Repair {
+        stack_pointer: stack_pointer.map(|(global, _)| (global, saved)),
+        leave: plan.guard.map(|g| g.leave),
+    };
+    let leave = |code: &mut InstructionSink<'_>| repair.leave(code);
+    let restore_and_leave = |code: &mut InstructionSink<'_>| {
+        repair.restore(code);
+        repair.leave(code);
+    };
+    match (plan.encoding, recovery) {
+        (Some(Encoding::Exnref), Some(recovery)) => {
+            exnref_with_recovery(&mut code, call, recovery, exception, &repair)
+        }
+        (Some(Encoding::Legacy), Some(recovery)) => {
+            legacy_with_recovery(&mut code, call, recovery, &repair)
+        }
+        (encoding, _) => call_in_catch_all(&mut code, encoding, call, leave, restore_and_leave),
+    }
+    code.end();
+    f
+}
+
+/// What a wrapper does on the way out: restore the saved stack pointer, leave the guard.
+struct Repair {
+    /// (stack pointer global, local holding its value on entry)
+    stack_pointer: Option<(u32, u32)>,
+    leave: Option<u32>,
+}
+
+impl Repair {
+    fn restore(&self, code: &mut InstructionSink<'_>) {
+        if let Some((global, saved)) = self.stack_pointer {
+            code.local_get(saved).global_set(global);
+        }
+    }
+
+    fn leave(&self, code: &mut InstructionSink<'_>) {
+        if let Some(leave) = self.leave {
+            code.call(leave);
+        }
+    }
+}
+
+/// The exnref wrapper with a `catch_ref $tag` clause that hands the panic on before joining
+/// the catch-all path.
+fn exnref_with_recovery(
+    code: &mut InstructionSink<'_>,
+    (target, signature, params): (u32, BlockType, u32),
+    recovery: &Recovery,
+    exception: u32,
+    repair: &Repair,
+) {
+    let caught = recovery
+        .caught
+        .expect("an exnref recovery has a catch block type");
+    code.block(BlockType::Result(ValType::EXNREF)).block(caught);
+    push_params(code, params);
+    let catches = [
+        Catch::OneRef {
+            tag: recovery.tag,
+            label: 0,
+        },
+        Catch::AllRef { label: 1 },
+    ];
+    code.try_table(signature, catches).call(target).end();
+    repair.leave(code);
+    code.return_().end();
+    code.local_set(exception);
+    repair.restore(code);
+    code.call(recovery.panicked).local_get(exception).end();
+    repair.restore(code);
+    repair.leave(code);
+    code.throw_ref();
+}
+
+/// The legacy wrapper with a `catch $tag` clause before the `catch_all`.
+fn legacy_with_recovery(
+    code: &mut InstructionSink<'_>,
+    (target, signature, params): (u32, BlockType, u32),
+    recovery: &Recovery,
+    repair: &Repair,
+) {
+    push_params(code, params);
+    code.try_(signature).call(target);
+    code.catch(recovery.tag);
+    repair.restore(code);
+    code.call(recovery.panicked);
+    repair.restore(code);
+    repair.leave(code);
+    code.rethrow(0);
+    code.catch_all();
+    repair.restore(code);
+    repair.leave(code);
+    code.rethrow(0).end();
+    repair.leave(code);
+}

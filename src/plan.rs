@@ -1,0 +1,559 @@
+//! Plan: decide everything the tool will do to a module, before anything is built.
+//!
+//! The plan is pure: from the loaded module and the options it says which exports are wrapped
+//! (and why the others are not), whether the abort guard is installed and which imports it
+//! shims, how a caught Rust panic is handed off, and whether the host's errors are imported
+//! (JS mode). `apply` builds exactly that, and the `Report` is the plan plus what the encoder
+//! had to say.
+
+use globset::{Glob, GlobMatcher};
+use wasmparser::ExternalKind;
+
+use crate::Options;
+use crate::detect::{self, Bindgen, Encoding, Found};
+use crate::error::{Error, Result};
+use crate::load::{Export, Module, UseKind};
+use crate::passes::recover::{self, HandOff};
+
+/// What happened to one function export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOutcome {
+    pub name: String,
+    pub wrapped: bool,
+    /// Why it was left alone, when it was.
+    pub reason: Option<&'static str>,
+}
+
+/// One function export of the input and what is done with it.
+#[derive(Debug, Clone)]
+pub struct ExportPlan {
+    /// Position in the export section.
+    pub position: usize,
+    pub function: u32,
+    pub outcome: ExportOutcome,
+}
+
+/// What happened to one function table the host can reach (exported or imported).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableOutcome {
+    /// Its first export name, or `module.name` for an imported table.
+    pub name: String,
+    /// Filled slots (instantiation writes a function there).
+    pub entries: usize,
+    /// Host calls through it go through the wrappers.
+    pub wrapped: bool,
+    /// Why they stay unguarded, when they do.
+    pub reason: Option<String>,
+}
+
+/// A function table the host can reach, and what is done with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TablePlan {
+    pub table: u32,
+    /// Positions of its exports in the export section.
+    pub exports: Vec<usize>,
+    pub outcome: TableOutcome,
+}
+
+/// The abort guard: the imports whose call sites go through a shim.
+#[derive(Debug, Clone, Default)]
+pub struct GuardPlan {
+    pub shims: Vec<Shim>,
+    /// wasm-bindgen's terminated flag (the global holding its address), which the guard keeps
+    /// in agreement with its own state.
+    pub bindgen_flag: Option<u32>,
+    /// The hook wasm-bindgen's glue calls through the table after a termination: the global
+    /// holding the address of its slot, with the flag's global. Set only with a wrapped table.
+    pub abort_hook: Option<AbortHook>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortHook {
+    pub flag: u32,
+    pub slot: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shim {
+    pub import: u32,
+    /// Code takes the import's address (`ref.func`, a table entry, a global), so the shim
+    /// must be declared for `ref.func`.
+    pub referenced: bool,
+}
+
+/// How wrappers treat a caught Rust panic beyond repairing the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryPlan {
+    /// The Rust unwind tag.
+    pub tag: u32,
+    pub hand_off: HandOff,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub encoding: Option<Encoding>,
+    pub unwind_tag: Option<Found>,
+    pub stack_pointer: Option<Found>,
+    /// Every function export of the input, in order.
+    pub exports: Vec<ExportPlan>,
+    pub guard: Option<GuardPlan>,
+    /// The runtime crate's recover function, when the module links it.
+    pub runtime: Option<u32>,
+    pub recovery: Option<RecoveryPlan>,
+    /// JS mode: the output imports the host's `panic` and `terminated`.
+    pub js: bool,
+    /// Function tables the host can reach.
+    pub tables: Vec<TablePlan>,
+}
+
+impl Plan {
+    pub fn wrapped(&self) -> usize {
+        self.exports.iter().filter(|e| e.outcome.wrapped).count()
+    }
+
+    /// The tables that get a table of wrappers.
+    pub fn wrapped_tables(&self) -> impl Iterator<Item = &TablePlan> {
+        self.tables.iter().filter(|t| t.outcome.wrapped)
+    }
+}
+
+/// Decides what to do with `module`. Fails on what the options or the module leave unsettled.
+pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
+    let encoding = detect::encoding(module, options.encoding)?;
+    let (unwind_tag, stack_pointer) = match encoding {
+        Some(_) => (
+            detect::unwind_tag(module, options.tag.as_deref())?,
+            Some(detect::stack_pointer(
+                module,
+                options.stack_pointer.as_deref(),
+            )?),
+        ),
+        None => (None, None),
+    };
+    let bindgen = detect::bindgen(module);
+    if options.js && bindgen.is_some() {
+        return Err(Error::JsWithBindgen);
+    }
+    let selection = Selection::new(options)?;
+    selection.check(module)?;
+    // Without exception handling a wrapper only serves the guard's count.
+    let contain = encoding.is_some() || options.abort_guard;
+    let exports = choose_exports(module, &selection, contain);
+    let tables = choose_tables(module, contain);
+    let wraps =
+        exports.iter().any(|e| e.outcome.wrapped) || tables.iter().any(|t| t.outcome.wrapped);
+    // The host's errors are thrown from wrappers and the guard, so only wrapped exports need
+    // them; without a wrapped export nothing counts activations, so a guard would guard nothing.
+    let js = options.js && wraps;
+    let guard = (options.abort_guard && wraps).then(|| guard_plan(module, bindgen, &tables));
+    let runtime = recover::runtime(module).filter(|_| encoding.is_some());
+    let recovery = unwind_tag.as_ref().and_then(|tag| {
+        let hand_off = HandOff::new(runtime, js)?;
+        Some(RecoveryPlan {
+            tag: tag.index,
+            hand_off,
+        })
+    });
+    Ok(Plan {
+        encoding,
+        unwind_tag,
+        stack_pointer,
+        exports,
+        guard,
+        runtime,
+        recovery,
+        js,
+        tables,
+    })
+}
+
+fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan]) -> GuardPlan {
+    let bindgen = bindgen.unwrap_or_default();
+    let table_wrapped = tables.iter().any(|t| t.outcome.wrapped);
+    let abort_hook = match (bindgen.terminated, bindgen.abort_handler) {
+        (Some(flag), Some(slot)) if table_wrapped => Some(AbortHook { flag, slot }),
+        _ => None,
+    };
+    GuardPlan {
+        shims: shimmed_imports(module),
+        bindgen_flag: bindgen.terminated,
+        abort_hook,
+    }
+}
+
+/// The function tables a host can reach, and whether processing would wrap each (for
+/// `inspect`).
+pub fn host_tables(module: &Module<'_>) -> Vec<TablePlan> {
+    choose_tables(module, true)
+}
+
+/// The function tables a host can reach, and whether each gets a table of wrappers. That takes
+/// a table the module defines, exports, and never changes after instantiation: the wrappers are
+/// a copy made at instantiation, so they must hold the same functions as the original for good.
+fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
+    let exports = |table: u32| {
+        module
+            .exports
+            .iter()
+            .enumerate()
+            .filter(move |(_, e)| e.kind == ExternalKind::Table && e.index == table)
+    };
+    let writes = |table: u32| {
+        module
+            .bodies
+            .iter()
+            .flat_map(|b| &b.table_writes)
+            .find(|(t, _)| *t == table)
+            .map(|(_, op)| *op)
+    };
+    let segments = |table: u32| {
+        module
+            .active_segments
+            .iter()
+            .filter(move |s| s.table == table)
+    };
+    (0..module.tables.len() as u32)
+        .filter_map(|index| {
+            let table = &module.tables[index as usize];
+            let name = match (&table.import, exports(index).next()) {
+                (Some(import), _) => format!("{}.{}", import.module, import.name),
+                (None, Some((_, export))) => export.name.to_string(),
+                (None, None) => return None,
+            };
+            if !table.ty.element_type.is_func_ref() {
+                return None;
+            }
+            let entries = segments(index)
+                .map(|s| s.items.as_ref().map_or(0, |i| i.iter().flatten().count()))
+                .sum();
+            let reason = if table.import.is_some() {
+                Some("imported: the host provides it, so it cannot be swapped".to_string())
+            } else if let Some(op) = writes(index) {
+                Some(format!("the module changes it ({op})"))
+            } else if table.initialised {
+                Some("declared with an initialiser expression".to_string())
+            } else if table.ty.element_type != wasmparser::RefType::FUNCREF {
+                Some("holds typed function references".to_string())
+            } else if segments(index).any(|s| s.items.is_none()) {
+                Some("filled by an element expression other than ref.func".to_string())
+            } else if !contain {
+                Some("no exception handling and no abort guard".to_string())
+            } else {
+                None
+            };
+            Some(TablePlan {
+                table: index,
+                exports: exports(index).map(|(position, _)| position).collect(),
+                outcome: TableOutcome {
+                    name,
+                    entries,
+                    wrapped: reason.is_none(),
+                    reason,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Which exports to wrap: shell-style globs (`*`, `?`, `[...]`). No `include` means all.
+struct Selection {
+    include: Vec<(String, GlobMatcher)>,
+    exclude: Vec<(String, GlobMatcher)>,
+    bindgen: Vec<GlobMatcher>,
+}
+
+/// Exports wasm-bindgen generates for its own glue (allocator, externref table, exception
+/// store, struct field accessors): left alone unless an `--export` glob names them.
+const BINDGEN_INTERNALS: [&str; 3] = ["__wbindgen_*", "__wbg_*", "__externref_*"];
+
+fn matchers(option: &'static str, globs: &[String]) -> Result<Vec<(String, GlobMatcher)>, Error> {
+    globs
+        .iter()
+        .map(|glob| {
+            let matcher = Glob::new(glob).map_err(|_| Error::BadOption {
+                option,
+                value: glob.clone(),
+                reason: "is not a valid glob",
+            })?;
+            Ok((glob.clone(), matcher.compile_matcher()))
+        })
+        .collect()
+}
+
+impl Selection {
+    fn new(options: &Options) -> Result<Selection> {
+        Ok(Selection {
+            include: matchers("export", &options.exports)?,
+            exclude: matchers("skip-export", &options.skip_exports)?,
+            bindgen: BINDGEN_INTERNALS
+                .iter()
+                .map(|g| Glob::new(g).expect("our globs parse").compile_matcher())
+                .collect(),
+        })
+    }
+
+    /// A glob given on the command line that matches no function export is almost surely a typo.
+    fn check(&self, module: &Module<'_>) -> Result<()> {
+        let options = [("export", &self.include), ("skip-export", &self.exclude)];
+        for (option, globs) in options {
+            for (glob, matcher) in globs {
+                let matches = module
+                    .exports
+                    .iter()
+                    .any(|e| e.kind == ExternalKind::Func && matcher.is_match(e.name));
+                if !matches {
+                    return Err(Error::BadOption {
+                        option,
+                        value: glob.clone(),
+                        reason: "matches no function export",
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `name` is wrapped, or why not.
+    fn reason_to_skip(&self, name: &str) -> Option<&'static str> {
+        let any = |globs: &[(String, GlobMatcher)]| globs.iter().any(|(_, m)| m.is_match(name));
+        let included = any(&self.include);
+        if (!self.include.is_empty() && !included) || any(&self.exclude) {
+            Some("not selected")
+        } else if !included && self.bindgen.iter().any(|m| m.is_match(name)) {
+            Some("wasm-bindgen internal")
+        } else {
+            None
+        }
+    }
+}
+
+/// Decides, for every function export, whether it is wrapped and why not. `contain` is false
+/// when there is nothing for a wrapper to do (no exception handling, no guard).
+fn choose_exports(module: &Module<'_>, selection: &Selection, contain: bool) -> Vec<ExportPlan> {
+    function_exports(module)
+        .map(|(position, export)| {
+            let reason = if !contain {
+                Some("no exception handling and no abort guard")
+            } else if let Some(reason) = selection.reason_to_skip(export.name) {
+                Some(reason)
+            } else if export.index < module.imported_functions() {
+                Some("re-exports an import: no Rust code runs in it")
+            } else {
+                None
+            };
+            ExportPlan {
+                position,
+                function: export.index,
+                outcome: ExportOutcome {
+                    name: export.name.to_string(),
+                    wrapped: reason.is_none(),
+                    reason,
+                },
+            }
+        })
+        .collect()
+}
+
+/// The input's function exports with their positions, leaving out any we added earlier.
+fn function_exports<'m, 'a>(
+    module: &'m Module<'a>,
+) -> impl Iterator<Item = (usize, &'m Export<'a>)> {
+    module
+        .exports
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == ExternalKind::Func && !e.name.starts_with(crate::ADDED_PREFIX))
+}
+
+/// Import modules that are not the host: wasm-bindgen's CLI reads the functions that call
+/// these (its describe protocol) and replaces the imports, so their call sites must stay as
+/// they are for the module to go through wasm-bindgen after us.
+const TOOLCHAIN_IMPORT_MODULES: [&str; 2] = detect::BINDGEN_IMPORT_MODULES;
+
+/// The imports the guard shims: those the module's code calls, or takes with `ref.func`, a
+/// table entry or a global initialiser, except the toolchain's.
+fn shimmed_imports(module: &Module<'_>) -> Vec<Shim> {
+    let imported = module.imported_functions() as usize;
+    let mut shims: Vec<Option<Shim>> = vec![None; imported];
+    let code = module.bodies.iter().flat_map(|b| &b.uses);
+    let outside = module
+        .uses_outside_code
+        .iter()
+        .filter(|u| u.kind != UseKind::Start);
+    for use_ in code.chain(outside) {
+        if let Some(shim) = shims.get_mut(use_.function as usize) {
+            let shim = shim.get_or_insert(Shim {
+                import: use_.function,
+                referenced: false,
+            });
+            shim.referenced |= use_.takes_address();
+        }
+    }
+    shims
+        .into_iter()
+        .flatten()
+        .filter(|s| {
+            let module_name = module.function_imports[s.import as usize].module;
+            !TOOLCHAIN_IMPORT_MODULES.contains(&module_name)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load;
+
+    fn planned(wat: &str, options: &Options) -> Plan {
+        let bytes = wat::parse_str(wat).unwrap();
+        let module = load::load(&bytes).unwrap();
+        plan(&module, options).unwrap()
+    }
+
+    const EXNREF: &str = r#"(module
+        (import "env" "log" (func $log (param i32)))
+        (import "env" "unused" (func))
+        (import "__wbindgen_placeholder__" "__wbindgen_describe" (func $describe (param i32)))
+        (tag $rust (param i32))
+        (func $raise (param i32) (throw $rust (local.get 0)))
+        (global $__stack_pointer (mut i32) (i32.const 1024))
+        (table 2 funcref)
+        (elem (i32.const 0) func $log)
+        (func $run (export "run") (param i32)
+            (try_table (catch_all 0) (call $log (local.get 0)) (call $describe (i32.const 0))))
+        (func (export "__wbindgen_malloc") (param i32))
+        (export "log" (func $log)))"#;
+
+    fn wrapped(plan: &Plan) -> Vec<(&str, Option<&str>)> {
+        plan.exports
+            .iter()
+            .map(|e| (e.outcome.name.as_str(), e.outcome.reason))
+            .collect()
+    }
+
+    #[test]
+    fn exports_are_wrapped_unless_a_reason_says_otherwise() {
+        let plan = planned(EXNREF, &Options::default());
+        assert_eq!(
+            wrapped(&plan),
+            [
+                ("run", None),
+                ("__wbindgen_malloc", Some("wasm-bindgen internal")),
+                ("log", Some("re-exports an import: no Rust code runs in it")),
+            ]
+        );
+        assert_eq!(plan.encoding, Some(Encoding::Exnref));
+    }
+
+    #[test]
+    fn the_guard_shims_the_host_imports_the_code_uses() {
+        let plan = planned(EXNREF, &Options::default());
+        let shims = plan.guard.expect("guard").shims;
+        // `unused` is never called; the toolchain's describe import must stay as it is.
+        assert_eq!(
+            shims,
+            [Shim {
+                import: 0,
+                referenced: true
+            }]
+        );
+    }
+
+    /// `EXNREF` without wasm-bindgen's marks (JS mode refuses its output).
+    fn not_bindgen() -> String {
+        EXNREF
+            .replace("__wbindgen_placeholder__", "env")
+            .replace("__wbindgen_describe", "describe")
+            .replace("__wbindgen_malloc", "__externref_table_alloc")
+    }
+
+    #[test]
+    fn js_mode_is_refused_on_wasm_bindgen_output() {
+        let options = Options::default().js(true);
+        let module = wat::parse_str(EXNREF).unwrap();
+        let module = load::load(&module).unwrap();
+        assert!(matches!(plan(&module, &options), Err(Error::JsWithBindgen)));
+    }
+
+    #[test]
+    fn exported_function_tables_get_wrappers_unless_the_module_changes_them() {
+        let tables = |wat: &str| {
+            let plan = planned(wat, &Options::default());
+            let outcome = |t: &TablePlan| (t.outcome.entries, t.outcome.reason.clone());
+            plan.tables.iter().map(outcome).collect::<Vec<_>>()
+        };
+        let module = |extra: &str| {
+            format!(
+                r#"(module (type $v (func)) (table $t (export "t") 4 funcref)
+                   (elem (table $t) (i32.const 1) func $f $f) (func $f) {extra})"#
+            )
+        };
+        assert_eq!(tables(&module("")), [(2, None)]);
+        let set = r#"(func (table.set $t (i32.const 0) (ref.null func)))"#;
+        let changed = Some("the module changes it (table.set)".to_string());
+        assert_eq!(tables(&module(set)), [(2, changed)]);
+        let imported = r#"(module (import "env" "t" (table 1 funcref)))"#;
+        let reason = tables(imported)[0].1.clone().unwrap();
+        assert!(reason.starts_with("imported"), "{reason}");
+        // Not exported, or not of functions: not a host entry.
+        assert_eq!(tables(r#"(module (table 1 funcref))"#), []);
+        assert_eq!(tables(r#"(module (table (export "x") 1 externref))"#), []);
+    }
+
+    #[test]
+    fn js_mode_and_the_guard_need_a_wrapped_export() {
+        let options = Options::default().js(true).skip_exports(["r?n"]);
+        let plan = planned(&not_bindgen(), &options);
+        assert_eq!(plan.wrapped(), 0);
+        assert!(!plan.js && plan.guard.is_none() && plan.recovery.is_none());
+    }
+
+    #[test]
+    fn js_mode_hands_panics_to_the_host() {
+        let options = Options::default().js(true);
+        let plan = planned(&not_bindgen(), &options);
+        let recovery = plan.recovery.expect("a recovery");
+        assert_eq!(recovery.hand_off, HandOff::Host(()));
+        assert_eq!(recovery.tag, 0);
+    }
+
+    #[test]
+    fn without_exception_handling_or_guard_nothing_is_wrapped() {
+        let options = Options::default().abort_guard(false);
+        let plan = planned(r#"(module (func (export "f")))"#, &options);
+        assert_eq!(
+            wrapped(&plan),
+            [("f", Some("no exception handling and no abort guard"))]
+        );
+    }
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        let selection = |include: &[&str]| {
+            let options = Options::default().exports(include.iter().copied());
+            Selection::new(&options).unwrap()
+        };
+        let only = |glob: &str, name: &str| selection(&[glob]).reason_to_skip(name).is_none();
+        assert!(only("*", "anything"));
+        assert!(only("panic_*", "panic_fmt"));
+        assert!(!only("panic_*", "add"));
+        assert!(only("a?d", "add"));
+        assert!(only("*_get", "counter_get"));
+        assert!(!only("*_get", "counter_inc"));
+        assert!(only("__wbg_*_*", "__wbg_log_1"));
+        assert!(!only("add", "adder"));
+        assert!(only("[ab]dd", "bdd"));
+        assert!(only("\\*", "*") && !only("\\*", "x"));
+        // Named, a wasm-bindgen internal is wrapped; others of its kind are not.
+        let named = selection(&["__wbindgen_malloc", "greet"]);
+        assert_eq!(named.reason_to_skip("__wbindgen_malloc"), None);
+        assert_eq!(
+            named.reason_to_skip("__wbindgen_free"),
+            Some("not selected")
+        );
+        assert_eq!(
+            selection(&[]).reason_to_skip("__wbg_point_free"),
+            Some("wasm-bindgen internal")
+        );
+    }
+}

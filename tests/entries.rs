@@ -1,0 +1,314 @@
+//! Host entries through function tables (issue 10 item 1), in Wasmtime (exnref).
+//!
+//! A host can call any function held in an exported funcref table (`Table::get` + `Func::call`).
+//! Such calls must be contained and guarded exactly like exports, while the module's own
+//! `call_indirect` through the same table keeps reaching the original function, unguarded and
+//! never refused. Inputs: `tests/regressions/exported-table.*.wat` (slots listed there),
+//! `mutated-table.wat`, `imported-table.wat`. The legacy encoding runs in Deno
+//! (`tests/js/entries.test.mjs`, driven by `deno_both_encodings` below).
+
+mod engines;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::Failure;
+use support::host::{Host, Run, compile, failure, process};
+use wasmtime::{Caller, Func, Trap};
+
+const ADD1: u64 = 1;
+const TRAP: u64 = 2;
+const PANIC: u64 = 3;
+const BUMP: u64 = 4;
+const CALL_HOST: u64 = 5;
+const REENTER: u64 = 6;
+
+fn regression(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/regressions")
+        .join(name)
+}
+
+fn exported_table_raw() -> Vec<u8> {
+    wat::parse_file(regression("exported-table.exnref.wat")).expect("regression input parses")
+}
+
+fn exported_table(processed: bool) -> Run {
+    let raw = exported_table_raw();
+    let bytes = if processed {
+        process(&raw)
+    } else {
+        raw
+    };
+    Run::new(&compile(&bytes))
+}
+
+/// The function in slot `slot` of the exported table, as a host sees it.
+fn entry(run: &mut Run, slot: u64) -> Func {
+    let table = run
+        .instance
+        .get_table(&mut run.store, "table")
+        .expect("table export");
+    let value = table.get(&mut run.store, slot).expect("slot in bounds");
+    *value
+        .as_func()
+        .expect("a funcref table")
+        .expect("slot is filled")
+}
+
+/// Calls slot `slot` of the exported table from the host.
+fn call_entry(run: &mut Run, slot: u64, x: i32) -> wasmtime::Result<i32> {
+    let f = entry(run, slot).typed::<i32, i32>(&run.store)?;
+    f.call(&mut run.store, x)
+}
+
+fn global(run: &mut Run, name: &str) -> i32 {
+    run.instance
+        .get_global(&mut run.store, name)
+        .unwrap_or_else(|| panic!("global export {name}"))
+        .get(&mut run.store)
+        .unwrap_i32()
+}
+
+fn stack_pointer(run: &mut Run) -> i32 {
+    global(run, "stack_pointer_global")
+}
+
+#[test]
+fn a_trap_through_the_exported_table_ends_the_instance() {
+    let mut run = exported_table(true);
+    assert_eq!(call_entry(&mut run, ADD1, 1).unwrap(), 2);
+    assert_eq!(
+        failure(call_entry(&mut run, TRAP, 0)),
+        Failure::Trap(Trap::UnreachableCodeReached)
+    );
+    assert_eq!(run.state(), 1, "the trap through the table went unnoticed");
+    assert!(
+        run.call::<i32, i32>("add1", 1).is_err(),
+        "export ran after the trap"
+    );
+    assert!(
+        call_entry(&mut run, ADD1, 1).is_err(),
+        "table entry ran after the trap"
+    );
+}
+
+#[test]
+fn after_an_abort_nothing_through_the_table_runs() {
+    let mut run = exported_table(true);
+    assert!(run.call::<i32, i32>("trap", 0).is_err());
+    assert_eq!(
+        failure(call_entry(&mut run, BUMP, 5)),
+        Failure::Trap(Trap::UnreachableCodeReached)
+    );
+    assert_eq!(global(&mut run, "count"), 0, "bump ran after the abort");
+    assert!(call_entry(&mut run, CALL_HOST, 3).is_err());
+    assert_eq!(
+        run.store.data().calls,
+        0,
+        "a host import ran after the abort"
+    );
+    assert_eq!(run.state(), 1);
+}
+
+#[test]
+fn a_panic_through_the_table_restores_the_stack_pointer_and_the_instance_serves_on() {
+    let mut run = exported_table(true);
+    let before = stack_pointer(&mut run);
+    for i in 0..100 {
+        assert_eq!(failure(call_entry(&mut run, PANIC, i)), Failure::Exception);
+        let (_, payload) = run.take_exception().expect("the Rust exception");
+        assert_eq!(payload, i, "the very same exception reaches the host");
+        assert_eq!(stack_pointer(&mut run), before, "after panic {i}");
+    }
+    assert_eq!(run.state(), 0);
+    assert_eq!(call_entry(&mut run, ADD1, 41).unwrap(), 42);
+    assert_eq!(run.call::<i32, i32>("add1", 1).unwrap(), 2);
+}
+
+/// Re-enters through the exported table from inside an import: a legitimate host entry.
+fn reenter_slot_1(caller: &mut Caller<'_, Host>, x: i32) -> wasmtime::Result<i32> {
+    let Some(wasmtime::Extern::Table(table)) = caller.get_export("table") else {
+        panic!("table export");
+    };
+    let f = table.get(&mut *caller, ADD1).unwrap();
+    let f = f.as_func().unwrap().unwrap().typed::<i32, i32>(&*caller)?;
+    Ok(f.call(&mut *caller, x)? * 100)
+}
+
+/// What the module's own `call_indirect` gives, in one instance, as a list.
+fn internal_calls(processed: bool) -> Vec<i32> {
+    let mut run = exported_table(processed);
+    run.store.data_mut().callback = reenter_slot_1;
+    let sp = stack_pointer(&mut run);
+    let mut seen = Vec::new();
+    let mut dispatch = |run: &mut Run, export: &str, slot: i32, x: i32| {
+        let result = run.call::<(i32, i32), i32>(export, (slot, x));
+        seen.push(result.unwrap_or_else(|e| panic!("{export}({slot}, {x}) refused: {e:?}")));
+    };
+    dispatch(&mut run, "dispatch", ADD1 as i32, 41);
+    dispatch(&mut run, "dispatch", BUMP as i32, 2);
+    dispatch(&mut run, "dispatch", BUMP as i32, 3);
+    dispatch(&mut run, "dispatch", REENTER as i32, 9);
+    dispatch(&mut run, "dispatch", CALL_HOST as i32, 4);
+    dispatch(&mut run, "catch_dispatch", PANIC as i32, 1);
+    dispatch(&mut run, "catch_dispatch", REENTER as i32, 5);
+    for _ in 0..1000 {
+        dispatch(&mut run, "catch_dispatch", PANIC as i32, 1);
+    }
+    seen.push(stack_pointer(&mut run) - sp);
+    seen.push(global(&mut run, "count"));
+    if processed {
+        seen.push(run.state());
+    }
+    seen
+}
+
+#[test]
+fn internal_indirect_calls_give_the_same_results_and_are_never_refused() {
+    let raw = internal_calls(false);
+    let mut processed = internal_calls(true);
+    assert_eq!(processed.pop(), Some(0), "the instance is live at the end");
+    assert_eq!(processed, raw);
+    assert_eq!(&raw[..7], &[42, 2, 5, 10, 500, -1, 6]);
+}
+
+/// Decision (README, "Function tables"): a funcref the module itself hands to the host as a
+/// value is the original function, exactly as before. The module's own references must keep
+/// reaching the original (a guarded wrapper would refuse an internal `call_ref` made while Rust
+/// runs), and the module cannot tell where a value it passes on ends up. So such a funcref is
+/// not an entry point the tool guards: it still runs after an abort.
+#[test]
+fn a_funcref_the_module_hands_out_is_the_original_function() {
+    let mut run = exported_table(true);
+    let f = run
+        .call::<(), Option<Func>>("add1_ref", ())
+        .unwrap()
+        .expect("a function");
+    let f = f.typed::<i32, i32>(&run.store).unwrap();
+    assert_eq!(f.call(&mut run.store, 1).unwrap(), 2);
+    assert!(run.call::<i32, i32>("trap", 0).is_err());
+    assert_eq!(run.state(), 1);
+    assert_eq!(
+        f.call(&mut run.store, 1).unwrap(),
+        2,
+        "the handed-out funcref is unguarded, as documented"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables the tool cannot cover: said in one line, in the summary and in `inspect`.
+
+fn cli(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_wasm-unwind"))
+        .args(args)
+        .output()
+        .expect("run wasm-unwind");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn lines_naming_the_table(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.contains("table") && l.contains("unguarded"))
+        .collect()
+}
+
+fn reports_unguarded_table(input: &str, why: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.wasm");
+    let input = regression(input);
+    let (ok, _, stderr) = cli(&[input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let lines = lines_naming_the_table(&stderr);
+    assert_eq!(lines.len(), 1, "summary:\n{stderr}");
+    assert!(lines[0].contains(why), "{}", lines[0]);
+
+    let (ok, stdout, stderr) = cli(&["inspect", input.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let lines = lines_naming_the_table(&stdout);
+    assert_eq!(lines.len(), 1, "inspect:\n{stdout}");
+    assert!(lines[0].contains(why), "{}", lines[0]);
+}
+
+#[test]
+fn a_mutated_exported_table_is_reported_as_unguarded() {
+    reports_unguarded_table("mutated-table.wat", "table.set");
+}
+
+#[test]
+fn an_imported_table_is_reported_as_unguarded() {
+    reports_unguarded_table("imported-table.wat", "imported");
+}
+
+#[test]
+fn inspect_counts_the_wrapped_table_entries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.wasm");
+    let input = regression("exported-table.exnref.wat");
+    let (ok, _, stderr) = cli(&[input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    for file in [&input, &out] {
+        let (ok, stdout, stderr) = cli(&["inspect", file.to_str().unwrap()]);
+        assert!(ok, "{stderr}");
+        let line = stdout
+            .lines()
+            .find(|l| l.contains("table") && l.contains("6 entries"))
+            .unwrap_or_else(|| panic!("no table line in:\n{stdout}"));
+        let wrapped = file == &out;
+        assert_eq!(line.contains("wrapped"), wrapped, "{line}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deno, both encodings (the legacy one cannot run in Wasmtime).
+
+#[test]
+fn deno_both_encodings() {
+    let tmp = tempfile::tempdir().unwrap();
+    for encoding in ["exnref", "legacy"] {
+        let raw = wat::parse_file(regression(&format!("exported-table.{encoding}.wat"))).unwrap();
+        std::fs::write(tmp.path().join(format!("{encoding}.raw.wasm")), &raw).unwrap();
+        let processed = process(&raw);
+        std::fs::write(tmp.path().join(format!("{encoding}.wasm")), processed).unwrap();
+    }
+    let deno = engines::engine("deno");
+    let output = Command::new(deno)
+        .args(["run", "--allow-read"])
+        .arg(engines::repo().join("tests/js/entries.test.mjs"))
+        .arg(tmp.path())
+        .env("DENO_DIR", engines::repo().join(".engines/deno-dir"))
+        .output()
+        .expect("run deno");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    engines::say(&String::from_utf8_lossy(&output.stdout));
+    assert!(output.status.success(), "deno failed:\n{stderr}");
+}
+
+/// wasm-bindgen's abort flow played by hand (issue 11; the real glue runs in tests/bindgen.rs):
+/// after a trap its glue sets its flag and calls the abort hook through the exported table; the
+/// hook must run (and schedule the reinit through its import) even when the host asked
+/// `__wasm_unwind_state()` first, nothing else may run, and the two flags must agree.
+#[test]
+fn deno_wasm_bindgen_abort_hook_by_hand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = wat::parse_file(regression("bindgen-abort-hook.wat")).unwrap();
+    let processed = wasm_unwind::process(&raw, &wasm_unwind::Options::default()).unwrap();
+    let table = &processed.report.tables;
+    assert!(table.len() == 1 && table[0].wrapped, "{table:?}");
+    let file = tmp.path().join("hook.wasm");
+    std::fs::write(&file, processed.wasm).unwrap();
+    let output = Command::new(engines::engine("deno"))
+        .args(["run", "--allow-read"])
+        .arg(engines::repo().join("tests/js/bindgen_hook.test.mjs"))
+        .arg(&file)
+        .env("DENO_DIR", engines::repo().join(".engines/deno-dir"))
+        .output()
+        .expect("run deno");
+    engines::say(&String::from_utf8_lossy(&output.stdout));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "deno failed:\n{stderr}");
+}

@@ -1,0 +1,79 @@
+//! What the tests (`tests/*.rs`) and the fuzz targets (`fuzz/`) share: the committed fixtures,
+//! the exports of a module, how a failed Wasmtime call is classified, the Wasmtime host the
+//! fixtures import from ([`host`]), and the robustness checker ([`robustness`]) with one
+//! `run(u)` per fuzz target ([`fuzz`]).
+
+pub mod fuzz;
+pub mod host;
+pub mod robustness;
+
+use std::path::PathBuf;
+
+use wasmparser::{ExternalKind, Parser, Payload};
+use wasmtime::{ThrownException, Trap};
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// Path of a committed fixture under `fixtures/wasm/`.
+pub fn fixture_path(name: &str) -> PathBuf {
+    repo().join("fixtures/wasm").join(name)
+}
+
+/// Bytes of a committed fixture under `fixtures/wasm/`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = fixture_path(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
+}
+
+/// One export of a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    pub name: String,
+    pub kind: ExternalKind,
+    pub index: u32,
+}
+
+/// The exports of `wasm`, in module order (none past a part that does not parse).
+pub fn exports_of(wasm: &[u8]) -> Vec<Export> {
+    let mut exports = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload {
+            Ok(Payload::ExportSection(reader)) => {
+                exports.extend(reader.into_iter().flatten().map(|e| Export {
+                    name: e.name.to_string(),
+                    kind: e.kind,
+                    index: e.index,
+                }))
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    exports
+}
+
+/// How a call into Wasm failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// An uncaught Wasm exception (`ThrownException`; the exception is pending in the store).
+    Exception,
+    /// A Wasm trap with its code.
+    Trap(Trap),
+    /// Anything else (a host error, ...), as text.
+    Other(String),
+}
+
+/// What kind of failure a Wasmtime error is.
+pub fn classify(err: &wasmtime::Error) -> Failure {
+    let exception = err.downcast_ref::<ThrownException>().is_some();
+    let trap = err.downcast_ref::<Trap>().copied();
+    match (exception, trap) {
+        (true, None) => Failure::Exception,
+        (false, Some(trap)) => Failure::Trap(trap),
+        (true, Some(trap)) => panic!("error is both an exception and a trap ({trap:?}): {err:?}"),
+        (false, None) => Failure::Other(format!("{err:?}")),
+    }
+}
