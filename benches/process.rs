@@ -11,6 +11,15 @@
 //!       write; process start-up included);
 //!   (d) `wasm-opt --enable-exception-handling IN -o OUT`, no passes: read, parse into Binaryen IR,
 //!       write. wasm-opt from `benches/setup.sh` (npm `binaryen`), or `$WASM_OPT`.
+//! Then, per thread count (1 and 2, the 2-core machine and one core of it; `RAYON_NUM_THREADS`
+//! for the subprocesses, a pool of that many threads in process), against what validation alone
+//! costs when it too runs the bodies in parallel:
+//!   (e) `wasm_unwind::process` in a rayon pool of that size, in process;
+//!   (f) the command line, as (c), with `RAYON_NUM_THREADS`;
+//!   (g) `wasm-tools validate --features all IN` with `RAYON_NUM_THREADS` (wasm-tools validates
+//!       the module's sections, then the bodies in parallel with rayon): the goal is (f) within
+//!       1.5x of it. wasm-tools from `.engines/wasm-tools` (see BENCHMARKS.md), or `$WASM_TOOLS`;
+//!   (h) the same validation in process: wasmparser as wasm-tools drives it, in the pool.
 //! Figures are medians over BENCH_RUNS rounds (default 9), after one warm-up round.
 //!
 //! Peak memory: the maximum resident set size of the same subprocesses, from GNU time
@@ -39,6 +48,8 @@ const FIXTURES: &[&str] = &[
 ];
 
 const GNU_TIME: &str = "/usr/bin/time";
+/// The thread counts of lanes (e) to (h).
+const THREADS: [usize; 2] = [1, 2];
 /// How many untimed runs to take the peak memory from (median).
 const RSS_RUNS: usize = 3;
 
@@ -57,6 +68,17 @@ struct Samples {
     wasm_opt: Vec<f64>,
     cli_rss: Vec<f64>,
     wasm_opt_rss: Vec<f64>,
+    /// Lanes (e) to (h), by thread count.
+    parallel: [Parallel<Vec<f64>>; THREADS.len()],
+}
+
+/// Lanes (e) to (h) at one thread count: samples, then medians.
+#[derive(Default, Clone)]
+struct Parallel<T> {
+    process: T,
+    cli: T,
+    wasm_tools: Option<T>,
+    validate: T,
 }
 
 struct Row {
@@ -70,6 +92,15 @@ struct Row {
     wasm_opt_ms: Option<f64>,
     cli_rss_kib: Option<f64>,
     wasm_opt_rss_kib: Option<f64>,
+    parallel: Vec<Parallel<f64>>,
+}
+
+struct Tools<'a> {
+    cli: &'a Path,
+    wasm_opt: Option<&'a Path>,
+    wasm_tools: Option<&'a Path>,
+    gnu_time: Option<&'a Path>,
+    pools: &'a [rayon::ThreadPool],
 }
 
 fn main() {
@@ -82,6 +113,19 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cli = PathBuf::from(env!("CARGO_BIN_EXE_wasm-unwind"));
     let wasm_opt = find_wasm_opt(&root);
+    let wasm_tools = find_tool(
+        "WASM_TOOLS",
+        &root.join(".engines/wasm-tools/bin/wasm-tools"),
+    );
+    let pools: Vec<_> = THREADS
+        .iter()
+        .map(|&n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .expect("thread pool")
+        })
+        .collect();
     let gnu_time = Path::new(GNU_TIME)
         .exists()
         .then(|| PathBuf::from(GNU_TIME));
@@ -99,6 +143,13 @@ fn main() {
         None => println!(
             "wasm-opt:    not found; the wasm-opt columns are left empty. Install it with `bash benches/setup.sh` \
              (npm binaryen, into benches/node_modules), or set WASM_OPT=/path/to/wasm-opt"
+        ),
+    }
+    match &wasm_tools {
+        Some(path) => println!("wasm-tools:  {} ({})", path.display(), tool_version(path)),
+        None => println!(
+            "wasm-tools:  not found; its column is left empty, compare with the in-process parallel validation. \
+             Install it as BENCHMARKS.md says (into .engines/wasm-tools), or set WASM_TOOLS=/path/to/wasm-tools"
         ),
     }
     if gnu_time.is_none() {
@@ -133,19 +184,21 @@ fn main() {
     let mut rows = Vec::new();
     for input in &inputs {
         eprint!("measuring {} ({} bytes) ...", input.name, input.bytes.len());
-        let row = measure(
-            input,
-            runs,
-            &cli,
-            wasm_opt.as_deref(),
-            gnu_time.as_deref(),
-            work.path(),
-        );
+        let tools = Tools {
+            cli: &cli,
+            wasm_opt: wasm_opt.as_deref(),
+            wasm_tools: wasm_tools.as_deref(),
+            gnu_time: gnu_time.as_deref(),
+            pools: &pools,
+        };
+        let row = measure(input, runs, &tools, work.path());
         eprintln!(" done");
         rows.push(row);
     }
 
     print_times(&rows);
+    println!();
+    print_parallel(&rows);
     println!();
     print_memory(&rows);
     println!();
@@ -154,14 +207,14 @@ fn main() {
     println!("load average at end {}", loadavg());
 }
 
-fn measure(
-    input: &Input,
-    runs: usize,
-    cli: &Path,
-    wasm_opt: Option<&Path>,
-    gnu_time: Option<&Path>,
-    work: &Path,
-) -> Row {
+fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
+    let Tools {
+        cli,
+        wasm_opt,
+        wasm_tools,
+        gnu_time,
+        pools,
+    } = *tools;
     let stem = input.name.replace(['(', ')', ' '], "");
     let cli_out = work.join(format!("{stem}.wasm-unwind.wasm"));
     let opt_out = work.join(format!("{stem}.wasm-opt.wasm"));
@@ -174,6 +227,11 @@ fn measure(
     let cli_cmd = || {
         let mut c = Command::new(cli);
         c.arg(&input.path).arg("-o").arg(&cli_out).arg("-q");
+        c
+    };
+    let wasm_tools_cmd = |path: &Path| {
+        let mut c = Command::new(path);
+        c.args(["validate", "--features", "all"]).arg(&input.path);
         c
     };
     let opt_cmd = |path: &Path| {
@@ -226,6 +284,37 @@ fn measure(
         if let Some(d) = d {
             s.wasm_opt.push(ms(d));
         }
+        for (lanes, (pool, threads)) in s.parallel.iter_mut().zip(pools.iter().zip(THREADS)) {
+            let threads = threads.to_string();
+            // (e) the library in a pool of `threads`
+            let t = Instant::now();
+            let out = pool.install(|| wasm_unwind::process(black_box(&input.bytes), &options));
+            let e = t.elapsed();
+            black_box(out.expect("processed once already"));
+            // (f) the command line
+            let f = run_timed(cli_cmd().env("RAYON_NUM_THREADS", &threads), "wasm-unwind");
+            // (g) wasm-tools validate
+            let g = wasm_tools.map(|path| {
+                run_timed(
+                    wasm_tools_cmd(path).env("RAYON_NUM_THREADS", &threads),
+                    "wasm-tools validate",
+                )
+            });
+            // (h) the same in process
+            let t = Instant::now();
+            let valid = pool.install(|| validate_in_parallel(black_box(&input.bytes)));
+            let h = t.elapsed();
+            black_box(valid.expect("fixture validates"));
+            if round == 0 {
+                continue;
+            }
+            lanes.process.push(ms(e));
+            lanes.cli.push(ms(f));
+            if let Some(g) = g {
+                lanes.wasm_tools.get_or_insert_default().push(ms(g));
+            }
+            lanes.validate.push(ms(h));
+        }
     }
 
     if let Some(time) = gnu_time {
@@ -248,7 +337,43 @@ fn measure(
         wasm_opt_ms: (!s.wasm_opt.is_empty()).then(|| median(&s.wasm_opt)),
         cli_rss_kib: (!s.cli_rss.is_empty()).then(|| median(&s.cli_rss)),
         wasm_opt_rss_kib: (!s.wasm_opt_rss.is_empty()).then(|| median(&s.wasm_opt_rss)),
+        parallel: s
+            .parallel
+            .iter()
+            .map(|p| Parallel {
+                process: median(&p.process),
+                cli: median(&p.cli),
+                wasm_tools: p.wasm_tools.as_deref().map(median),
+                validate: median(&p.validate),
+            })
+            .collect(),
     }
+}
+
+/// What `wasm-tools validate` does, in process: the module's sections in order, then every body
+/// in parallel (in the current rayon pool), the first failing body's error kept.
+fn validate_in_parallel(bytes: &[u8]) -> Result<(), wasmparser::BinaryReaderError> {
+    use rayon::prelude::*;
+    let mut validator = Validator::new_with_features(WasmFeatures::all());
+    let mut bodies = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload?)? {
+            bodies.push((func, body));
+        }
+    }
+    let results: Vec<_> = bodies
+        .into_par_iter()
+        .map_init(
+            wasmparser::FuncValidatorAllocations::default,
+            |allocations, (func, body)| {
+                let mut func = func.into_validator(std::mem::take(allocations));
+                let result = func.validate(&body);
+                *allocations = func.into_allocations();
+                result
+            },
+        )
+        .collect();
+    results.into_iter().collect()
 }
 
 fn print_times(rows: &[Row]) {
@@ -275,6 +400,34 @@ fn print_times(rows: &[Row]) {
             growth as i64,
             100.0 * growth / r.size as f64,
         );
+    }
+}
+
+fn print_parallel(rows: &[Row]) {
+    println!("## wall time against `wasm-tools validate`, by thread count (ms, median)");
+    println!();
+    println!(
+        "| fixture | threads | process ms | parallel validate ms | process/validate | CLI ms | wasm-tools validate ms | CLI/wasm-tools (goal <= 1.5x) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        for (p, threads) in r.parallel.iter().zip(THREADS) {
+            let (wt, ratio) = match p.wasm_tools {
+                Some(wt) => {
+                    let ratio = p.cli / wt;
+                    (fmt_ms(wt), format!("{ratio:.2}x {}", verdict(ratio <= 1.5)))
+                }
+                None => ("-".into(), "-".into()),
+            };
+            println!(
+                "| {} | {threads} | {} | {} | {:.2}x | {} | {wt} | {ratio} |",
+                r.name,
+                fmt_ms(p.process),
+                fmt_ms(p.validate),
+                p.process / p.validate,
+                fmt_ms(p.cli),
+            );
+        }
     }
 }
 
@@ -385,16 +538,20 @@ fn max_rss_kib(time: &Path, cmd: &mut Command) -> f64 {
 }
 
 fn find_wasm_opt(root: &Path) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("WASM_OPT") {
+    find_tool("WASM_OPT", &root.join("benches/node_modules/.bin/wasm-opt"))
+}
+
+/// The tool named by the environment variable `var`, else `local` if it exists.
+fn find_tool(var: &str, local: &Path) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(var) {
         let path = PathBuf::from(path);
         if !path.exists() {
-            println!("WASM_OPT={} does not exist", path.display());
+            println!("{var}={} does not exist", path.display());
             return None;
         }
         return Some(path);
     }
-    let local = root.join("benches/node_modules/.bin/wasm-opt");
-    local.exists().then_some(local)
+    local.exists().then(|| local.to_path_buf())
 }
 
 fn tool_version(path: &Path) -> String {

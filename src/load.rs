@@ -16,6 +16,7 @@ use wasmparser::{
 
 use crate::error::{Error, Result};
 use crate::marker::MARKER_SECTION;
+use crate::validate;
 
 /// Proposals a Rust (or C/C++) wasm build may use and that the pass handles. Stack switching,
 /// shared-everything threads and the like are left out: a wrapper cannot promise anything about
@@ -147,6 +148,15 @@ pub struct EhUse {
     pub legacy: bool,
     /// `throw`, valid in either encoding.
     pub throw: bool,
+}
+
+impl EhUse {
+    /// What the code uses, given what two parts of it use.
+    fn merge(&mut self, other: EhUse) {
+        self.exnref |= other.exnref;
+        self.legacy |= other.legacy;
+        self.throw |= other.throw;
+    }
 }
 
 /// Names from the `name` custom section, by index.
@@ -336,30 +346,15 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
         global_imports: Vec::new(),
         tag_imports: Vec::new(),
     };
-    let mut allocations = Default::default();
-    for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload?;
-        if let Payload::Version {
-            encoding: Encoding::Component,
-            ..
-        } = payload
-        {
-            return Err(LoadError::Component);
-        }
-        let valid = validator.payload(&payload)?;
-        index.section(&payload);
-        index.record(payload)?;
-        match valid {
-            ValidPayload::Func(to_validate, body) => {
-                let mut func = to_validate.into_validator(allocations);
-                let facts = scan_body(&body, &mut func, &mut index.module.eh)?;
-                index.module.bodies.push(facts);
-                allocations = func.into_allocations();
-            }
-            ValidPayload::End(types) => index.finish(types.as_ref()),
-            ValidPayload::Ok | ValidPayload::Parser(_) => {}
-        }
+    let mut bodies = Vec::new();
+    let rest = index.sections(bytes, &mut validator, &mut bodies);
+    // Every body collected comes before whatever stopped the sections, so its error comes first,
+    // as in a single pass.
+    for (facts, eh) in validate::bodies(bodies, scan_body)? {
+        index.module.bodies.push(facts);
+        index.module.eh.merge(eh);
     }
+    rest?;
     Ok(index.module)
 }
 
@@ -373,6 +368,35 @@ struct Indexer<'a> {
 }
 
 impl<'a> Indexer<'a> {
+    /// Validates and indexes everything but the bodies, which go to `bodies` (in order) for
+    /// `scan_body` to validate and index in parallel.
+    fn sections(
+        &mut self,
+        bytes: &'a [u8],
+        validator: &mut Validator,
+        bodies: &mut Vec<validate::Pending<'a>>,
+    ) -> Result<(), LoadError> {
+        for payload in Parser::new(0).parse_all(bytes) {
+            let payload = payload?;
+            if let Payload::Version {
+                encoding: Encoding::Component,
+                ..
+            } = payload
+            {
+                return Err(LoadError::Component);
+            }
+            let valid = validator.payload(&payload)?;
+            self.section(&payload);
+            self.record(payload)?;
+            match valid {
+                ValidPayload::Func(to_validate, body) => bodies.push((to_validate, body)),
+                ValidPayload::End(types) => self.finish(types.as_ref()),
+                ValidPayload::Ok | ValidPayload::Parser(_) => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Where the payload's section is, if it is one.
     fn section(&mut self, payload: &Payload<'a>) {
         if let Some((id, range)) = payload.as_section() {
@@ -508,14 +532,14 @@ impl<'a> Indexer<'a> {
 
 /// Validates one body and records its calls, throws and EH encoding in the same pass.
 fn scan_body(
-    body: &FunctionBody<'_>,
     func: &mut wasmparser::FuncValidator<wasmparser::ValidatorResources>,
-    eh: &mut EhUse,
-) -> Result<Body, wasmparser::BinaryReaderError> {
+    body: &FunctionBody<'_>,
+) -> Result<(Body, EhUse), wasmparser::BinaryReaderError> {
     let mut facts = Body {
         range: body.range(),
         ..Body::default()
     };
+    let mut eh = EhUse::default();
     let mut reader = body.get_binary_reader();
     func.read_locals(&mut reader)?;
     let mut ops = wasmparser::OperatorsReader::new(reader);
@@ -571,7 +595,7 @@ fn scan_body(
         }
     }
     ops.finish()?;
-    Ok(facts)
+    Ok((facts, eh))
 }
 
 fn read_element_functions(
@@ -725,4 +749,71 @@ fn read_names(data: &[u8], offset: usize) -> Names<'_> {
         );
     }
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `f` with bodies validated on `threads` threads.
+    fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(f)
+    }
+
+    #[test]
+    fn the_first_invalid_body_in_module_order_is_reported_whatever_the_threads() {
+        // Many bodies, so that the two bad ones land on different threads; each fails in its
+        // own way.
+        let mut wat = String::from("(module\n");
+        for i in 0..200 {
+            wat.push_str(match i {
+                60 => "(func (result i32))\n",
+                170 => "(func i32.const 1)\n",
+                _ => "(func (param i32) (result i32) local.get 0 i32.const 1 i32.add)\n",
+            });
+        }
+        wat.push(')');
+        let bytes = wat::parse_str(&wat).unwrap();
+        // The reference: wasmparser validating one body after the other.
+        let first = Validator::new_with_features(supported_features())
+            .validate_all(&bytes)
+            .err()
+            .expect("the module is invalid");
+        let expected = format!("{} (at offset {:#x})", first.message(), first.offset());
+        for threads in [1, 2, 4] {
+            match on_threads(threads, || load(&bytes)) {
+                Err(Error::Invalid(message)) => assert_eq!(message, expected, "{threads} threads"),
+                other => panic!("{threads} threads: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_fixture_processes_to_the_same_bytes_whatever_the_threads() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wasm");
+        let mut fixtures: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+            .collect();
+        fixtures.sort();
+        let mut processed = 0;
+        for path in fixtures {
+            let input = std::fs::read(&path).unwrap();
+            let run = |threads| {
+                on_threads(threads, || {
+                    crate::process(&input, &crate::Options::default()).map(|p| p.wasm)
+                })
+            };
+            let run = |threads| run(threads).map_err(|e| e.to_string());
+            let one = run(1);
+            assert!(run(2) == one, "{}", path.display());
+            processed += usize::from(one.is_ok());
+        }
+        assert!(processed > 0, "no fixture processed");
+    }
 }

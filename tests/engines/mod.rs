@@ -1,4 +1,5 @@
-//! The engines the end-to-end tests run on (Deno, Node 24, workerd), from `.engines/bin/`.
+//! The engines the end-to-end tests run on (Deno, Node 24, workerd), from `.engines/bin/`, and
+//! the machine's Node 20 ([`node`]).
 //!
 //! `tests/engines/install.sh` puts them there at pinned versions; the first test that needs one
 //! runs it (it is idempotent and locked), so `cargo test` works on a fresh machine. A missing
@@ -14,6 +15,8 @@ use std::sync::Once;
 use std::thread;
 
 pub mod modules;
+pub mod node;
+pub mod workerd;
 
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,6 +37,13 @@ pub fn wasm_bindgen() -> PathBuf {
         "wasm-bindgen.sh",
         &INSTALL,
     )
+}
+
+/// Binaryen's `wasm-opt` at the version worker-build runs (npm `binaryen`, a Node script: it
+/// runs on the `node` of the PATH), installed with the engines by `tests/engines/install.sh`.
+pub fn wasm_opt() -> PathBuf {
+    static INSTALL: Once = Once::new();
+    installed(".engines/binaryen/bin/wasm-opt", "install.sh", &INSTALL)
 }
 
 /// The file at `path` (from the repo root), running `tests/engines/<script>` once when it is

@@ -1,6 +1,6 @@
 // The abort guard (issue 3), in the encoding WASM_UNWIND_ENCODING names (see harness.mjs):
 // after any trap, every later entry of the instance is refused. Run through
-// `cargo test --test node_legacy` (Node 20, legacy) and `cargo test --test browsers`.
+// `cargo test --test abort_guard` (Node 20, legacy) and `cargo test --test browsers`.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 // Panics contained at the export boundary (issue 2), in the encoding WASM_UNWIND_ENCODING names
-// (see harness.mjs). Run through `cargo test --test node_legacy` (Node 20, legacy) and
+// (see harness.mjs). Run through `cargo test --test contain` (Node 20, legacy) and
 // `cargo test --test browsers` (Chromium, Firefox; both encodings).
 
 import assert from 'node:assert/strict';

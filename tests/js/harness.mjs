@@ -20,7 +20,7 @@ export const DIR_ENV = 'WASM_UNWIND_JS_DIR';
 function dir() {
   const d = process.env[DIR_ENV];
   // Not a skip: without the modules nothing here can be tested.
-  assert.ok(d, `${DIR_ENV} is not set: run these tests through \`cargo test --test node_legacy\``);
+  assert.ok(d, `${DIR_ENV} is not set: run these tests through \`cargo test --test contain\` or \`--test abort_guard\``);
   return d;
 }
 

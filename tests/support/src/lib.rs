@@ -1,10 +1,11 @@
 //! What the tests (`tests/*.rs`) and the fuzz targets (`fuzz/`) share: the committed fixtures,
 //! the exports of a module, how a failed Wasmtime call is classified, the Wasmtime host the
-//! fixtures import from ([`host`]), and the robustness checker ([`robustness`]) with one
-//! `run(u)` per fuzz target ([`fuzz`]).
+//! fixtures import from ([`host`]), the `panics` fixture in that host ([`panics`]), and the
+//! robustness checker ([`robustness`]) with one `run(u)` per fuzz target ([`fuzz`]).
 
 pub mod fuzz;
 pub mod host;
+pub mod panics;
 pub mod robustness;
 
 use std::path::PathBuf;

@@ -1,30 +1,26 @@
-//! The legacy EH encoding end to end in a real JS engine: Node (V8), which on this machine and in
-//! CI is Node 20 and runs only the legacy encoding.
+//! The default-mode JS suites (`tests/js/contain.test.mjs`, `abort_guard.test.mjs`) in Node
+//! (V8), which on this machine and in CI is Node 20 and runs only the legacy EH encoding. The
+//! behaviour tests (`tests/contain.rs`, `tests/abort_guard.rs`) call [`run_suite`].
 //!
-//! Each test processes the fixtures with the library into a fresh temporary directory and runs
+//! Each run processes the fixtures with the library into a fresh temporary directory and runs
 //! one file of `tests/js/` with `node --test`, the directory named by `WASM_UNWIND_JS_DIR`.
 //! Node's output is streamed to stderr as it comes, each line prefixed with the file name.
 //! A missing `node` is a failure, never a skip. `NODE` overrides the `node` found on `PATH`.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use wasm_unwind::Encoding;
 
-mod engines;
-use engines::{modules, say, stream};
+use super::{modules, repo, say, stream};
 
 /// The variable through which the JS tests find the modules.
 const DIR_ENV: &str = "WASM_UNWIND_JS_DIR";
 
 /// Per JS test (ms): generous; the million-panic test took 13-37 s here (2 cores, varying load).
 const TEST_TIMEOUT_MS: u32 = 10 * 60 * 1000;
-
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Writes the modules the JS tests use (listed in `tests/js/harness.mjs`) into a fresh directory.
 fn write_modules() -> tempfile::TempDir {
@@ -67,11 +63,11 @@ fn tap_count(tap: &str, key: &str) -> Option<u64> {
 }
 
 /// Runs `tests/js/<file>` in Node; panics when Node is missing, fails, or runs no tests.
-fn run_js(file: &str) {
+pub fn run_suite(file: &str) {
     let node = node();
     let version = node_version(&node);
     let modules = write_modules();
-    let js = manifest_dir().join("tests/js").join(file);
+    let js = repo().join("tests/js").join(file);
     assert!(js.is_file(), "{} missing", js.display());
     let tap = modules.path().join("report.tap");
 
@@ -88,7 +84,7 @@ fn run_js(file: &str) {
         .arg("--test-reporter=tap")
         .arg(arg("--test-reporter-destination=", &tap))
         .arg(&js)
-        .current_dir(manifest_dir())
+        .current_dir(repo())
         .env(DIR_ENV, modules.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -128,14 +124,4 @@ fn arg(flag: &str, path: &Path) -> OsString {
     let mut arg = OsString::from(flag);
     arg.push(path);
     arg
-}
-
-#[test]
-fn contain() {
-    run_js("contain.test.mjs");
-}
-
-#[test]
-fn abort_guard() {
-    run_js("abort_guard.test.mjs");
 }
