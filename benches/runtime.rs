@@ -75,10 +75,7 @@ fn main() {
         .wasm;
     let no_guard = wasm_unwind::process(
         &original,
-        &wasm_unwind::Options {
-            abort_guard: false,
-            ..wasm_unwind::Options::default()
-        },
+        &wasm_unwind::Options::default().abort_guard(false),
     )
     .expect("process without guard")
     .wasm;
@@ -459,10 +456,7 @@ fn code_size(name: &str, input: &[u8]) {
     {
         let one = wasm_unwind::process(
             input,
-            &wasm_unwind::Options {
-                exports: vec![first.clone()],
-                ..wasm_unwind::Options::default()
-            },
+            &wasm_unwind::Options::default().exports([first.clone()]),
         )
         .expect("process one export");
         let marginal =

@@ -269,75 +269,124 @@ impl Inspection {
         }
         out
     }
+}
 
-    /// The same facts as JSON, for scripts.
-    pub fn to_json(&self) -> String {
-        let text = |v: &str| json_string(v);
-        let opt = |v: &std::result::Result<Option<String>, String>| match v {
-            Ok(Some(s)) => text(s),
-            Ok(None) => "null".to_string(),
-            Err(e) => format!("{{\"error\":{}}}", text(e)),
-        };
-        let found = |f: &Found| {
-            format!(
-                "{{\"index\":{},\"name\":{},\"how\":{}}}",
-                f.index,
-                f.name.as_deref().map_or("null".into(), text),
-                text(f.how)
-            )
-        };
-        let found_opt = |v: &std::result::Result<Option<Found>, String>| match v {
-            Ok(Some(f)) => found(f),
-            Ok(None) => "null".to_string(),
-            Err(e) => format!("{{\"error\":{}}}", text(e)),
-        };
-        let exports: Vec<String> = self
-            .exports
-            .iter()
-            .map(|e| {
-                let func = e.signature.is_some();
-                let flag = |b: bool| if func { b.to_string() } else { "null".to_string() };
-                format!(
-                    "{{\"name\":{},\"kind\":{},\"type\":{},\"can_unwind\":{},\"can_trap\":{},\"wrapped\":{}}}",
-                    text(&e.name),
-                    text(e.kind),
-                    e.signature.as_deref().map_or("null".into(), text),
-                    flag(e.can_unwind),
-                    flag(e.can_trap),
-                    flag(e.wrapped),
-                )
-            })
-            .collect();
-        let tables: Vec<String> = self
-            .tables
-            .iter()
-            .map(|t| {
-                format!(
-                    "{{\"name\":{},\"entries\":{},\"wrapped\":{},\"unguarded_because\":{}}}",
-                    text(&t.name),
-                    t.entries,
-                    t.wrapped,
-                    t.reason
-                        .as_deref()
-                        .filter(|_| !t.wrapped)
-                        .map_or("null".into(), text),
-                )
-            })
-            .collect();
-        format!(
-            "{{\"encoding\":{},\"unwind_tag\":{},\"stack_pointer\":{},\"processed\":{},\"abort_guard\":{},\"runtime\":{},\"exports\":[{}],\"tables\":[{}]}}\n",
-            opt(&self.encoding.clone().map(|e| e.map(|e| e.to_string()))),
-            found_opt(&self.unwind_tag),
-            found_opt(&self.stack_pointer),
-            self.processed.as_deref().map_or("null".into(), text),
-            match self.processed {
-                Some(_) => self.abort_guard.to_string(),
-                None => "null".to_string(),
-            },
-            self.runtime,
-            exports.join(","),
-            tables.join(","),
-        )
+/// The JSON schema (README, "JSON output"): the facts as `to_table` shows them, with `null` for
+/// what does not apply and `{"error": "..."}` for what detection could not settle.
+#[cfg(feature = "json")]
+mod json {
+    use serde::{Serialize, Serializer};
+
+    use super::{ExportRow, Found, Inspection, TableOutcome};
+
+    impl Inspection {
+        /// The same facts as JSON, for scripts: one line.
+        pub fn to_json(&self) -> String {
+            let mut text = serde_json::to_string(self).expect("plain data serialises");
+            text.push('\n');
+            text
+        }
+    }
+
+    impl Serialize for Inspection {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            Schema {
+                encoding: fact(self.encoding.as_ref().map(|e| e.map(|e| e.to_string()))),
+                unwind_tag: fact(self.unwind_tag.as_ref().map(|f| f.as_ref().map(found))),
+                stack_pointer: fact(self.stack_pointer.as_ref().map(|f| f.as_ref().map(found))),
+                processed: self.processed.as_deref(),
+                abort_guard: self.processed.is_some().then_some(self.abort_guard),
+                runtime: self.runtime,
+                exports: self.exports.iter().map(export).collect(),
+                tables: self.tables.iter().map(table).collect(),
+            }
+            .serialize(serializer)
+        }
+    }
+
+    #[derive(Serialize)]
+    struct Schema<'a> {
+        encoding: Fact<'a, String>,
+        unwind_tag: Fact<'a, FoundJson<'a>>,
+        stack_pointer: Fact<'a, FoundJson<'a>>,
+        processed: Option<&'a str>,
+        /// Whether the guard is in; `null` for a module the tool has not processed.
+        abort_guard: Option<bool>,
+        runtime: bool,
+        exports: Vec<ExportJson<'a>>,
+        tables: Vec<TableJson<'a>>,
+    }
+
+    /// A detected fact: its value, `null` when there is none, or why detection failed.
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Fact<'a, T> {
+        Known(Option<T>),
+        Unknown { error: &'a str },
+    }
+
+    fn fact<T>(value: Result<Option<T>, &String>) -> Fact<'_, T> {
+        match value {
+            Ok(value) => Fact::Known(value),
+            Err(error) => Fact::Unknown { error },
+        }
+    }
+
+    #[derive(Serialize)]
+    struct FoundJson<'a> {
+        index: u32,
+        name: Option<&'a str>,
+        how: &'a str,
+    }
+
+    fn found(f: &Found) -> FoundJson<'_> {
+        FoundJson {
+            index: f.index,
+            name: f.name.as_deref(),
+            how: f.how,
+        }
+    }
+
+    /// The flags are `null` for exports that are not functions.
+    #[derive(Serialize)]
+    struct ExportJson<'a> {
+        name: &'a str,
+        kind: &'a str,
+        #[serde(rename = "type")]
+        signature: Option<&'a str>,
+        can_unwind: Option<bool>,
+        can_trap: Option<bool>,
+        wrapped: Option<bool>,
+    }
+
+    fn export(e: &ExportRow) -> ExportJson<'_> {
+        let flag = |value: bool| e.signature.is_some().then_some(value);
+        ExportJson {
+            name: &e.name,
+            kind: e.kind,
+            signature: e.signature.as_deref(),
+            can_unwind: flag(e.can_unwind),
+            can_trap: flag(e.can_trap),
+            wrapped: flag(e.wrapped),
+        }
+    }
+
+    /// `unguarded_because` is `null` for a wrapped table.
+    #[derive(Serialize)]
+    struct TableJson<'a> {
+        name: &'a str,
+        entries: usize,
+        wrapped: bool,
+        unguarded_because: Option<&'a str>,
+    }
+
+    fn table(t: &TableOutcome) -> TableJson<'_> {
+        TableJson {
+            name: &t.name,
+            entries: t.entries,
+            wrapped: t.wrapped,
+            unguarded_because: t.reason.as_deref().filter(|_| !t.wrapped),
+        }
     }
 }
 
@@ -349,21 +398,4 @@ pub fn table_text(table: &TableOutcome) -> String {
         (Some(reason), false) => format!("{head}, unguarded: {reason}"),
         (None, false) => format!("{head}, unguarded until processed"),
     }
-}
-
-fn json_string(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

@@ -18,6 +18,7 @@ mod error;
 mod inspect;
 mod load;
 mod marker;
+mod options;
 mod passes;
 mod plan;
 mod shape;
@@ -28,6 +29,7 @@ pub use error::{Error, Result};
 pub use inspect::{ExportRow, Inspection, inspect, table_text};
 pub use load::read_input;
 pub use marker::{MARKER_SECTION, Marker};
+pub use options::Options;
 pub use passes::guard::STATE_EXPORT;
 pub use passes::js::{GLUE as JS_GLUE, IMPORT_MODULE as JS_IMPORT_MODULE};
 pub use passes::recover::RUNTIME_EXPORT;
@@ -39,42 +41,6 @@ pub const ADDED_PREFIX: &str = "__wasm_unwind_";
 
 /// The export through which a host can recognise Rust panics (`exception.is(tag)`).
 pub const TAG_EXPORT: &str = "__wasm_unwind_tag";
-
-/// What to do; the defaults are what the command line does without options.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Globs of function exports to wrap; empty means all.
-    pub exports: Vec<String>,
-    /// Globs of function exports to leave alone.
-    pub skip_exports: Vec<String>,
-    /// The Rust unwind tag, by index or name, where detection cannot settle it.
-    pub tag: Option<String>,
-    /// The shadow stack pointer global, by index or name.
-    pub stack_pointer: Option<String>,
-    /// The EH encoding, for a module whose code does not show it.
-    pub encoding: Option<Encoding>,
-    /// Write a name section even when the input has none.
-    pub add_names: bool,
-    /// Refuse every entry after a trap (see the `guard` module).
-    pub abort_guard: bool,
-    /// JS mode: import `wasm_unwind.panic` / `wasm_unwind.terminated` to throw the host's errors.
-    pub js: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            exports: Vec::new(),
-            skip_exports: Vec::new(),
-            tag: None,
-            stack_pointer: None,
-            encoding: None,
-            add_names: false,
-            abort_guard: true,
-            js: false,
-        }
-    }
-}
 
 /// What the tool found and did.
 #[derive(Debug, Clone, Default)]
@@ -112,6 +78,24 @@ pub struct Processed {
 }
 
 /// Runs the whole pipeline on `input` (binary or text). The result always validates.
+///
+/// ```
+/// use wasm_unwind::{Options, process};
+///
+/// let wat = r#"(module
+///     (global $sp (mut i32) (i32.const 1024))
+///     (func (export "add") (param i32 i32) (result i32)
+///         (i32.add (local.get 0) (local.get 1))))"#;
+/// let processed = process(wat.as_bytes(), &Options::default())?;
+/// assert_eq!(processed.report.wrapped(), 1);
+/// assert!(processed.report.abort_guard);
+///
+/// // Processing is idempotent: the output carries a marker and is left as it is.
+/// let again = process(&processed.wasm, &Options::default())?;
+/// assert!(again.report.already_processed.is_some());
+/// assert_eq!(again.wasm, processed.wasm);
+/// # Ok::<(), wasm_unwind::Error>(())
+/// ```
 pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
     let bytes = read_input(input)?;
     let module = load::load(&bytes)?;

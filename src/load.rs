@@ -241,13 +241,26 @@ pub fn read_input(input: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
     if !matches!(first, Some('(') | Some(';')) {
         return Err(Error::NotWasm);
     }
-    // Text errors span several lines (a caret under the source); keep the first.
-    let wasm = wat::parse_str(text).map_err(|e| Error::Text(first_line(&e.to_string())))?;
+    let wasm = wat::parse_str(text).map_err(|e| Error::Text(one_line(&e.to_string())))?;
     Ok(wasm.into())
 }
 
-fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or_default().to_string()
+/// `wat` words an error on several lines: the problem, `--> <anon>:LINE:COLUMN`, then the source
+/// line with a caret. Keep the problem and where it is, on one line.
+fn one_line(message: &str) -> String {
+    let mut lines = message.lines();
+    let problem = lines.next().unwrap_or_default();
+    let place = lines
+        .next()
+        .and_then(|l| l.trim().strip_prefix("--> "))
+        .and_then(|at| {
+            let mut parts = at.rsplitn(3, ':');
+            Some((parts.next()?, parts.next()?))
+        });
+    match place {
+        Some((column, line)) => format!("{problem} (line {line}, column {column})"),
+        None => problem.to_string(),
+    }
 }
 
 /// Validates `bytes` and builds the index.

@@ -40,9 +40,11 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Nothing is listening any more: say nothing, and fail as wasm-tools does.
+        Err(commands::Error::BrokenPipe) => ExitCode::FAILURE,
         Err(err) => {
             eprintln!("error: {err}");
-            ExitCode::from(1)
+            ExitCode::FAILURE
         }
     }
 }

@@ -515,10 +515,7 @@ mod tests {
 
     #[test]
     fn js_mode_is_refused_on_wasm_bindgen_output() {
-        let options = Options {
-            js: true,
-            ..Options::default()
-        };
+        let options = Options::default().js(true);
         let module = wat::parse_str(EXNREF).unwrap();
         let module = load::load(&module).unwrap();
         assert!(matches!(plan(&module, &options), Err(Error::JsWithBindgen)));
@@ -551,11 +548,7 @@ mod tests {
 
     #[test]
     fn js_mode_and_the_guard_need_a_wrapped_export() {
-        let options = Options {
-            js: true,
-            skip_exports: vec!["r?n".into()],
-            ..Options::default()
-        };
+        let options = Options::default().js(true).skip_exports(["r?n"]);
         let plan = planned(&not_bindgen(), &options);
         assert_eq!(plan.wrapped(), 0);
         assert!(!plan.js.any() && plan.guard.is_none() && plan.recovery.is_none());
@@ -563,10 +556,7 @@ mod tests {
 
     #[test]
     fn js_mode_hands_panics_to_the_host() {
-        let options = Options {
-            js: true,
-            ..Options::default()
-        };
+        let options = Options::default().js(true);
         let plan = planned(&not_bindgen(), &options);
         let recovery = plan.recovery.expect("a recovery");
         assert_eq!(recovery.hand_off, HandOff::Host(()));
@@ -575,10 +565,7 @@ mod tests {
 
     #[test]
     fn without_exception_handling_or_guard_nothing_is_wrapped() {
-        let options = Options {
-            abort_guard: false,
-            ..Options::default()
-        };
+        let options = Options::default().abort_guard(false);
         let plan = planned(r#"(module (func (export "f")))"#, &options);
         assert_eq!(
             wrapped(&plan),
@@ -589,10 +576,7 @@ mod tests {
     #[test]
     fn globs_match_like_a_shell() {
         let selection = |include: &[&str]| {
-            let options = Options {
-                exports: include.iter().map(|s| s.to_string()).collect(),
-                ..Options::default()
-            };
+            let options = Options::default().exports(include.iter().copied());
             Selection::new(&options).unwrap()
         };
         let only = |glob: &str, name: &str| selection(&[glob]).reason_to_skip(name).is_none();

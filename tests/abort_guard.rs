@@ -23,10 +23,7 @@ mod wasmtime {
     fn panics_no_guard() -> &'static Module {
         static M: OnceLock<Module> = OnceLock::new();
         M.get_or_init(|| {
-            let options = Options {
-                abort_guard: false,
-                ..Options::default()
-            };
+            let options = Options::default().abort_guard(false);
             compile(&host::process_with(
                 &fixture("panics.exnref.wasm"),
                 &options,

@@ -164,10 +164,7 @@ fn abort_hook_and_reinit_legacy() {
 /// `--js` on wasm-bindgen output would import `wasm_unwind.*`, which its glue does not provide
 /// (a LinkError at deploy time): refused with one line saying what to do instead.
 fn refuses_js(bytes: &[u8]) {
-    let options = Options {
-        js: true,
-        ..Options::default()
-    };
+    let options = Options::default().js(true);
     let error = match wasm_unwind::process(bytes, &options) {
         Ok(_) => panic!("--js accepted on wasm-bindgen output"),
         Err(e) => e.to_string(),

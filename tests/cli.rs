@@ -297,17 +297,17 @@ fn emit_text_parses_back_with_the_same_exports() {
 }
 
 #[test]
-fn check_prints_the_plan_and_writes_nothing() {
+fn dry_run_prints_the_plan_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
     let input = fixture_path("panics.exnref.wasm");
-    let output = run(&[path_str(&input), "--check", "-o", path_str(&out)], None);
-    assert_success(&output, "--check");
-    assert!(!out.exists(), "--check must not write the output");
+    let output = run(&[path_str(&input), "--dry-run", "-o", path_str(&out)], None);
+    assert_success(&output, "--dry-run");
+    assert!(!out.exists(), "--dry-run must not write the output");
     assert_eq!(
         dir_listing(dir.path()),
         Vec::<String>::new(),
-        "--check leaves no file behind"
+        "--dry-run leaves no file behind"
     );
 
     let plan = stdout(&output);
@@ -326,8 +326,8 @@ fn check_prints_the_plan_and_writes_nothing() {
     }
 
     // Without -o too.
-    let output = run(&[path_str(&input), "--check"], None);
-    assert_success(&output, "--check without -o");
+    let output = run(&[path_str(&input), "--dry-run"], None);
+    assert_success(&output, "--dry-run without -o");
     assert_eq!(stdout(&output), plan);
 }
 
@@ -588,7 +588,7 @@ fn emit_js_writes_the_glue_and_imports_from_wasm_unwind() {
 
     // Without the runtime the tool says what linking it would add.
     let output = run(
-        &[path_str(&fixture_path("panics.legacy.wasm")), "--check"],
+        &[path_str(&fixture_path("panics.legacy.wasm")), "--dry-run"],
         None,
     );
     assert!(
@@ -643,7 +643,7 @@ fn bad_usage_exits_2() {
             "unknown flag",
             vec![path_str(&input), "--bogus", "-o", path_str(&out)],
         ),
-        ("no output and no --check", vec![path_str(&input)]),
+        ("no output and no --dry-run", vec![path_str(&input)]),
         ("no input", vec!["-o", path_str(&out)]),
         (
             "bad --encoding",
@@ -695,8 +695,8 @@ fn running_on_its_own_output_does_nothing_and_says_so() {
         assert!(once == twice, "{name}: second run changed the module");
 
         // Also in place, and from the text form of the output.
-        let output = run(&["-", "--check"], Some(&once));
-        assert_success(&output, "--check on processed input");
+        let output = run(&["-", "--dry-run"], Some(&once));
+        assert_success(&output, "--dry-run on processed input");
         assert!(
             stdout(&output).contains("already processed"),
             "{}",
@@ -771,7 +771,7 @@ fn export_globs_choose_what_is_wrapped() {
     let output = run(
         &[
             path_str(&input),
-            "--check",
+            "--dry-run",
             "--export",
             "add",
             "--export",
@@ -779,7 +779,7 @@ fn export_globs_choose_what_is_wrapped() {
         ],
         None,
     );
-    assert_success(&output, "--check --export");
+    assert_success(&output, "--dry-run --export");
     let plan = stdout(&output);
     assert!(
         plan.contains("wrap add\n") && plan.contains("wrap counter_inc\n"),
@@ -1117,11 +1117,7 @@ fn tag_and_stack_pointer_by_index_or_name() {
 #[test]
 fn the_chosen_stack_pointer_is_restored_and_the_chosen_tag_exported() {
     use support::host::{Run, compile, failure};
-    let options = Options {
-        tag: Some("b".into()),
-        stack_pointer: Some("other".into()),
-        ..Options::default()
-    };
+    let options = Options::default().tag("b").stack_pointer("other");
     let processed = wasm_unwind::process(TWO_TAGS.as_bytes(), &options).expect("processes");
     let report = &processed.report;
     let tag = report.unwind_tag.as_ref().expect("unwind tag");

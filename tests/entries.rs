@@ -35,11 +35,7 @@ fn exported_table_raw() -> Vec<u8> {
 
 fn exported_table(processed: bool) -> Run {
     let raw = exported_table_raw();
-    let bytes = if processed {
-        process(&raw)
-    } else {
-        raw
-    };
+    let bytes = if processed { process(&raw) } else { raw };
     Run::new(&compile(&bytes))
 }
 

@@ -73,10 +73,7 @@ fn processed_modules_show_their_wrappers_and_options() {
     }
     let partial = process(
         &fixture("panics.exnref.wasm"),
-        &Options {
-            exports: vec!["add".into()],
-            ..Options::default()
-        },
+        &Options::default().exports(["add"]),
     )
     .unwrap();
     let partial = inspect(&partial.wasm).unwrap();
@@ -97,10 +94,7 @@ fn runtime_and_js_mode_are_reported_and_wrapped_exports_still_found() {
     assert!(!inspect(&fixture("panics.exnref.wasm")).unwrap().runtime);
 
     // JS mode moves every function index up by two; the marker must account for it.
-    let options = Options {
-        js: true,
-        ..Options::default()
-    };
+    let options = Options::default().js(true);
     let output = process(&input, &options).expect("fixture processes").wasm;
     let inspection = inspect(&output).unwrap();
     assert!(inspection.runtime);

@@ -141,11 +141,7 @@ fn every_fixture_in_every_mode() {
         let bytes = support::fixture(&name);
         for js in [false, true] {
             for abort_guard in [true, false] {
-                let options = Options {
-                    js,
-                    abort_guard,
-                    ..Options::default()
-                };
+                let options = Options::default().js(js).abort_guard(abort_guard);
                 // The differential expects the guard's refusals, and JS mode imports what its
                 // host does not provide.
                 if let Err(bug) = check_case(&bytes, &options, !js && abort_guard) {

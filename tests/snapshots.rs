@@ -38,10 +38,7 @@ fn processed_text_with(fixture_name: &str, options: &Options) -> String {
 }
 
 fn js_mode() -> Options {
-    Options {
-        js: true,
-        ..Options::default()
-    }
+    Options::default().js(true)
 }
 
 /// A wrapper with a `catch $tag` clause and the helper it calls, plus the guard's entry.

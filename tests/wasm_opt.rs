@@ -13,9 +13,9 @@ mod engines;
 use std::path::Path;
 use std::process::Command;
 
+use engines::{engine, repo, say, wasm_bindgen, wasm_opt};
 use support::host::{Run, compile, failure};
 use support::{Failure, classify};
-use engines::{engine, repo, say, wasm_bindgen, wasm_opt};
 use wasm_unwind::{Encoding, Options};
 
 /// What `worker-build --release` runs after wasm-bindgen (worker-build 0.8.7, see FIELD.md).
@@ -172,10 +172,7 @@ fn wasmtime_behaviour_in_both_orders() {
 /// JS mode, both encodings, with and without the runtime: the whole `hosts.test.mjs` in Deno.
 #[test]
 fn js_mode_in_deno_in_both_orders() {
-    let options = Options {
-        js: true,
-        ..Options::default()
-    };
+    let options = Options::default().js(true);
     for order in ORDERS {
         let dir = tempfile::tempdir().expect("temp dir");
         for fixture in [

@@ -78,10 +78,7 @@ fn read(path: &Path) -> Vec<u8> {
 /// Processes the fixture in JS mode and writes everything `config.capnp` embeds beside it.
 fn write_worker(fixture: &str, encoding: Encoding) -> tempfile::TempDir {
     let input = support::fixture(fixture);
-    let options = Options {
-        js: true,
-        ..Default::default()
-    };
+    let options = Options::default().js(true);
     let processed = wasm_unwind::process(&input, &options)
         .unwrap_or_else(|e| panic!("processing {fixture}: {e}"));
     // Otherwise the test would pass without exercising the encoding it is named after.

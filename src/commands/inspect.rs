@@ -15,11 +15,12 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), Error> {
-    let inspection = wasm_unwind::inspect(&super::read(&args.input)?)?;
-    if args.json {
-        print!("{}", inspection.to_json());
+    let inspection =
+        wasm_unwind::inspect(&super::read(&args.input)?).map_err(super::about(&args.input))?;
+    let text = if args.json {
+        inspection.to_json()
     } else {
-        print!("{}", inspection.to_table());
-    }
-    Ok(())
+        inspection.to_table()
+    };
+    super::to_stdout(text.as_bytes())
 }

@@ -1,11 +1,13 @@
 //! `wasm-unwind INPUT -o OUTPUT`: process a module (the default command).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use wasm_unwind::{Encoding, Options, Report};
+use serde::Serialize;
+use tempfile::NamedTempFile;
+use wasm_unwind::{Encoding, Inspection, Options, Processed, Report};
 
-use super::Error;
+use super::{Error, about, name};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -19,6 +21,9 @@ Examples:
   command = \"cargo build --release --target wasm32-unknown-unknown && wasm-unwind target/wasm32-unknown-unknown/release/app.wasm -o build/app.wasm\"
 
   # See what would be done, write nothing:
+  wasm-unwind app.wasm --dry-run
+
+  # In CI: fail unless the artifact is already processed with these options:
   wasm-unwind app.wasm --check";
 
 #[derive(clap::Args, Debug)]
@@ -28,7 +33,12 @@ pub struct Args {
     input: Option<PathBuf>,
 
     /// Where to write the result; `-` writes standard output. Written only on success.
-    #[arg(short, long, value_name = "FILE", required_unless_present = "check")]
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        required_unless_present_any = ["dry_run", "check"]
+    )]
     output: Option<PathBuf>,
 
     /// Write WebAssembly text instead of binary.
@@ -76,48 +86,90 @@ pub struct Args {
 
     /// Analyse and print what would be done; write nothing.
     #[arg(long)]
+    dry_run: bool,
+
+    /// Write nothing; exit 0 if INPUT is already processed with these options, 1 if processing
+    /// would change it (for CI, like `cargo fmt --check`).
+    #[arg(long, conflicts_with_all = ["output", "emit_js", "emit_text", "dry_run", "json"])]
     check: bool,
 
-    /// Print nothing but errors.
+    /// Print what `inspect --json` says of the output, plus what changed, as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+
+    /// Print nothing but errors (and the JSON asked for with --json).
     #[arg(short, long)]
     quiet: bool,
 }
 
 pub fn run(cli: &Args) -> Result<(), Error> {
-    let input = super::read(cli.input.as_deref().expect("clap requires INPUT"))?;
-    let options = Options {
-        exports: cli.exports.clone(),
-        skip_exports: cli.skip_exports.clone(),
-        tag: cli.tag.clone(),
-        stack_pointer: cli.stack_pointer.clone(),
-        encoding: cli.encoding,
-        add_names: cli.debuginfo,
-        abort_guard: !cli.no_abort_guard,
-        js: cli.js || cli.emit_js.is_some(),
-    };
-    let processed = wasm_unwind::process(&input, &options)?;
+    let path = cli.input.as_deref().expect("clap requires INPUT");
+    let input = super::read(path)?;
+    let options = options(cli);
+    let processed = wasm_unwind::process(&input, &options).map_err(about(path))?;
     let report = &processed.report;
     if cli.check {
-        print!("{}", describe(report, true));
-        return Ok(());
+        return super::check::verdict(&input, &processed, &options).map_err(|why| {
+            Error::WouldChange {
+                file: name(path, "<stdin>"),
+                why,
+            }
+        });
     }
-    let output = if cli.emit_text {
-        let text =
-            wasmprinter::print_bytes(&processed.wasm).map_err(|e| Error::Print(e.to_string()))?;
-        text.into_bytes()
-    } else {
-        processed.wasm
-    };
-    let path = cli
-        .output
-        .as_deref()
-        .expect("clap requires --output without --check");
-    write(path, &output)?;
-    if let Some(glue) = &cli.emit_js {
-        write(glue, wasm_unwind::JS_GLUE.as_bytes())?;
+    let output = cli.output.as_deref().filter(|_| !cli.dry_run);
+    if cli.json {
+        if output == Some(Path::new("-")) {
+            return Err(Error::Refused(
+                "--json prints on standard output, which -o - takes: write the module to a file",
+            ));
+        }
+        let summary = summary(&processed, path, output).map_err(about(path))?;
+        write_module(cli, output, &processed.wasm)?;
+        return super::to_stdout(summary.as_bytes());
     }
+    if cli.dry_run {
+        return super::to_stdout(describe(report, true).as_bytes());
+    }
+    write_module(cli, output, &processed.wasm)?;
     if !cli.quiet {
         eprint!("{}", describe(report, false));
+    }
+    Ok(())
+}
+
+fn options(cli: &Args) -> Options {
+    let mut options = Options::default()
+        .exports(&cli.exports)
+        .skip_exports(&cli.skip_exports)
+        .add_names(cli.debuginfo)
+        .abort_guard(!cli.no_abort_guard)
+        .js(cli.js || cli.emit_js.is_some());
+    options.tag.clone_from(&cli.tag);
+    options.stack_pointer.clone_from(&cli.stack_pointer);
+    options.encoding = cli.encoding;
+    options
+}
+
+/// Writes the module (and the JS glue) where asked; `None` is a dry run.
+fn write_module(cli: &Args, output: Option<&Path>, wasm: &[u8]) -> Result<(), Error> {
+    let Some(path) = output else { return Ok(()) };
+    let bytes = if cli.emit_text {
+        wasmprinter::print_bytes(wasm)
+            .map_err(|e| Error::Print {
+                file: name(path, "<stdout>"),
+                why: e.to_string(),
+            })?
+            .into_bytes()
+    } else if path == Path::new("-") && std::io::stdout().is_terminal() {
+        return Err(Error::Refused(
+            "cannot write binary WebAssembly to a terminal: pass -S for text, or redirect standard output",
+        ));
+    } else {
+        wasm.to_vec()
+    };
+    write(path, &bytes)?;
+    if let Some(glue) = &cli.emit_js {
+        write(glue, wasm_unwind::JS_GLUE.as_bytes())?;
     }
     Ok(())
 }
@@ -125,25 +177,109 @@ pub fn run(cli: &Args) -> Result<(), Error> {
 /// Writes through a temporary file in the same folder and renames it over `path`, so that a
 /// failure never leaves a half-written or clobbered output.
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let error = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
     if path == Path::new("-") {
-        let mut stdout = std::io::stdout().lock();
-        return stdout
-            .write_all(bytes)
-            .and_then(|()| stdout.flush())
-            .map_err(error);
+        return super::to_stdout(bytes);
     }
+    let error = |error| Error::Write {
+        file: path.display().to_string(),
+        error,
+    };
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut file = tempfile::NamedTempFile::new_in(folder).map_err(error)?;
+    let mut file = temp_file(folder, path).map_err(error)?;
     file.write_all(bytes).map_err(error)?;
     file.persist(path).map_err(|e| error(e.error))?;
     Ok(())
+}
+
+/// The temporary file that becomes `output`, with the mode `output` should have: an existing
+/// output's own (a 0644 module served by another user stays readable to it), else the usual
+/// mode of a new file (0666 less the umask) instead of the temporary file's private 0600.
+#[cfg(unix)]
+fn temp_file(folder: &Path, output: &Path) -> std::io::Result<NamedTempFile> {
+    use std::fs::Permissions;
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(output) {
+        Ok(existing) => {
+            let file = NamedTempFile::new_in(folder)?;
+            file.as_file().set_permissions(existing.permissions())?;
+            Ok(file)
+        }
+        Err(_) => tempfile::Builder::new()
+            .permissions(Permissions::from_mode(0o666))
+            .tempfile_in(folder),
+    }
+}
+
+#[cfg(not(unix))]
+fn temp_file(folder: &Path, _output: &Path) -> std::io::Result<NamedTempFile> {
+    NamedTempFile::new_in(folder)
+}
+
+/// `--json`: the output as `inspect --json` describes it, plus what this run changed.
+#[derive(Serialize)]
+struct Summary<'a> {
+    #[serde(flatten)]
+    output: Inspection,
+    changes: Changes<'a>,
+}
+
+#[derive(Serialize)]
+struct Changes<'a> {
+    input: String,
+    /// `null` on a dry run.
+    output: Option<String>,
+    already_processed: bool,
+    input_size: usize,
+    output_size: usize,
+    wrapped: Vec<&'a str>,
+    skipped: Vec<Skipped<'a>>,
+    abort_guard: bool,
+    import_shims: usize,
+    js: bool,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Skipped<'a> {
+    name: &'a str,
+    reason: &'a str,
+}
+
+fn summary(
+    processed: &Processed,
+    input: &Path,
+    output: Option<&Path>,
+) -> Result<String, wasm_unwind::Error> {
+    let report = &processed.report;
+    let (wrapped, skipped): (Vec<_>, Vec<_>) = report.exports.iter().partition(|e| e.wrapped);
+    let summary = Summary {
+        output: wasm_unwind::inspect(&processed.wasm)?,
+        changes: Changes {
+            input: name(input, "-"),
+            output: output.map(|o| name(o, "-")),
+            already_processed: report.already_processed.is_some(),
+            input_size: report.input_size,
+            output_size: report.output_size,
+            wrapped: wrapped.iter().map(|e| e.name.as_str()).collect(),
+            skipped: skipped
+                .iter()
+                .map(|e| Skipped {
+                    name: &e.name,
+                    reason: e.reason.unwrap_or("not wrapped"),
+                })
+                .collect(),
+            abort_guard: report.abort_guard,
+            import_shims: report.import_shims,
+            js: report.js,
+            warnings: &report.warnings,
+        },
+    };
+    let mut text = serde_json::to_string(&summary).expect("plain data serialises");
+    text.push('\n');
+    Ok(text)
 }
 
 /// The summary (stderr after a run) or the analysis (stdout with `--check`).

@@ -52,11 +52,7 @@ pub fn js_mode(dir: &Path) {
             ("panics-rt", true, false, ".noguard"),
         ] {
             let name = format!("{stem}.{encoding}{suffix}.wasm");
-            let options = Options {
-                js: true,
-                abort_guard,
-                ..Options::default()
-            };
+            let options = Options::default().js(true).abort_guard(abort_guard);
             let input = fixture(&format!("{stem}.{encoding}.wasm"));
             let processed = wasm_unwind::process(&input, &options)
                 .unwrap_or_else(|e| panic!("processing {name}: {e}"));
@@ -133,10 +129,7 @@ pub fn default_mode(dir: &Path, encodings: &[Encoding]) {
             detected(&name, encoding),
         );
         write(dir, &name, &guarded);
-        let options = Options {
-            abort_guard: false,
-            ..Default::default()
-        };
+        let options = Options::default().abort_guard(false);
         let name = format!("{stem}.wasm (abort_guard: false)");
         let noguard = process(&name, &input, &options, detected(&name, encoding));
         write(dir, &format!("{stem}.noguard.wasm"), &noguard);

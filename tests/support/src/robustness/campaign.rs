@@ -115,10 +115,7 @@ pub fn run_one(kind: Kind, bytes: &[u8], counts: &mut Counts) -> Result<(), Bug>
     let outcome = check_case(bytes, &Options::default(), true)?;
     let outcome = match (&outcome, kind.smith_encoding()) {
         (Outcome::Rejected(msg), Some(encoding)) if msg.contains("--encoding") => {
-            let options = Options {
-                encoding: Some(encoding),
-                ..Options::default()
-            };
+            let options = Options::default().encoding(encoding);
             let forced = check_case(bytes, &options, true)?;
             if matches!(forced, Outcome::Accepted { .. }) {
                 counts.forced_encoding += 1;

@@ -176,11 +176,8 @@ pub fn check_js_mode(bytes: &[u8], outcome: &Outcome) -> Result<bool, Bug> {
     let Outcome::Accepted { encoding, .. } = outcome else {
         return Ok(false);
     };
-    let js = Options {
-        js: true,
-        encoding: *encoding,
-        ..Options::default()
-    };
+    let mut js = Options::default().js(true);
+    js.encoding = *encoding;
     match check_case(bytes, &js, false)? {
         // JS mode cannot work with wasm-bindgen's glue, and says so.
         Outcome::Rejected(msg) if msg == wasm_unwind::Error::JsWithBindgen.to_string() => Ok(false),
