@@ -80,10 +80,7 @@ fn named_stack_pointer_that_is_immutable_is_refused() {
             "{name}: {message}"
         );
         // Naming the counter on purpose is the user's call, and works.
-        let forced = Options {
-            stack_pointer: Some("counter".into()),
-            ..Options::default()
-        };
+        let forced = Options::default().stack_pointer("counter");
         assert_eq!(run(&name, &forced).report.stack_pointer.unwrap().index, 0);
     }
 }
@@ -178,10 +175,7 @@ fn export_names_the_tool_adds_are_refused_when_taken() {
         );
     }
     // Without the guard nothing adds `__wasm_unwind_state`: no clash, and no guard to skip.
-    let unguarded = Options {
-        abort_guard: false,
-        ..Options::default()
-    };
+    let unguarded = Options::default().abort_guard(false);
     let processed = run("export-clash-state.wat", &unguarded);
     assert_eq!(processed.report.exports.len(), 2);
 }
@@ -318,10 +312,7 @@ fn inspect_after_wasm_opt() {
 fn output_is_byte_identical_run_after_run() {
     let modes = [
         Options::default(),
-        Options {
-            js: true,
-            ..Options::default()
-        },
+        Options::default().js(true),
     ];
     let dir = engines::repo().join("fixtures/wasm");
     let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -395,11 +386,7 @@ fn js_imports(wasm: &[u8]) -> Vec<String> {
 /// chosen, used or not).
 #[test]
 fn js_mode_imports_only_what_is_used() {
-    let js = |abort_guard| Options {
-        js: true,
-        abort_guard,
-        ..Options::default()
-    };
+    let js = |abort_guard| Options::default().js(true).abort_guard(abort_guard);
     let mut cases = vec![
         ("js-no-guard-no-eh.wat".to_string(), false, vec![]),
         (
