@@ -310,10 +310,7 @@ fn inspect_after_wasm_opt() {
 /// (with two candidates, 16 runs that all agree by chance have odds of 1 in 32768).
 #[test]
 fn output_is_byte_identical_run_after_run() {
-    let modes = [
-        Options::default(),
-        Options::default().js(true),
-    ];
+    let modes = [Options::default(), Options::default().js(true)];
     let dir = engines::repo().join("fixtures/wasm");
     let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()

@@ -172,23 +172,34 @@ fn wasmtime_behaviour_in_both_orders() {
 /// JS mode, both encodings, with and without the runtime: the whole `hosts.test.mjs` in Deno.
 #[test]
 fn js_mode_in_deno_in_both_orders() {
-    let options = Options::default().js(true);
     for order in ORDERS {
         let dir = tempfile::tempdir().expect("temp dir");
-        for fixture in [
-            "panics-rt.exnref.wasm",
-            "panics-rt.legacy.wasm",
-            "panics.exnref.wasm",
-            "panics.legacy.wasm",
+        // The set `engines::modules::js_mode` writes: `.noguard` is processed without the guard.
+        for (fixture, abort_guard, written_as) in [
+            ("panics-rt.exnref.wasm", true, "panics-rt.exnref.wasm"),
+            ("panics-rt.legacy.wasm", true, "panics-rt.legacy.wasm"),
+            ("panics.exnref.wasm", true, "panics.exnref.wasm"),
+            ("panics.legacy.wasm", true, "panics.legacy.wasm"),
+            (
+                "panics-rt.exnref.wasm",
+                false,
+                "panics-rt.exnref.noguard.wasm",
+            ),
+            (
+                "panics-rt.legacy.wasm",
+                false,
+                "panics-rt.legacy.noguard.wasm",
+            ),
         ] {
+            let options = Options::default().js(true).abort_guard(abort_guard);
             let module = pipeline(
                 &support::fixture(fixture),
                 &options,
                 encoding_of(fixture),
                 order,
-                fixture,
+                written_as,
             );
-            std::fs::write(dir.path().join(fixture), module).unwrap();
+            std::fs::write(dir.path().join(written_as), module).unwrap();
         }
         std::fs::write(dir.path().join("wasm-unwind.mjs"), wasm_unwind::JS_GLUE).unwrap();
         let out = run_ok(
