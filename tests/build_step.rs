@@ -4,18 +4,13 @@
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+use support::fixture_path as fixture;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wasm-unwind");
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/wasm")
-        .join(name)
-}
 
 fn s(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
@@ -57,6 +52,23 @@ fn assert_exit(output: &Output, code: i32, what: &str) {
         "{what}: exit code\nstderr:\n{}",
         stderr(output)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nothing half-written
+
+/// `--emit-js` writes the glue before the module, so a glue that cannot be written leaves an
+/// existing module output as it was (the glue is the same text for every module of a version).
+#[test]
+fn a_failed_glue_write_leaves_the_old_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("app.wasm");
+    std::fs::write(&out, b"old output").unwrap();
+    let glue = dir.path().join("no-such-folder/wasm-unwind.mjs");
+    let input = fixture("panics.exnref.wasm");
+    let output = run(&[s(&input), "-o", s(&out), "--emit-js", s(&glue)]);
+    assert_exit(&output, 1, "--emit-js into a missing folder");
+    assert_eq!(std::fs::read(&out).unwrap(), b"old output");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1065,11 +1065,6 @@ fn tag_and_stack_pointer_errors_are_one_line_and_write_nothing() {
             &["--tag 2: no such tag", "(param i32)"],
         ),
         (
-            "no __stack_pointer and global 0 immutable",
-            &["--tag", "1"],
-            &["no shadow stack pointer found", "--stack-pointer"],
-        ),
-        (
             "--stack-pointer by a name no global has",
             &["--tag", "1", "--stack-pointer", "nope"],
             &["--stack-pointer nope: no such global"],
@@ -1091,6 +1086,21 @@ fn tag_and_stack_pointer_errors_are_one_line_and_write_nothing() {
             assert_refused(&output, what, needle, dir.path(), &out, b"previous output");
         }
     }
+}
+
+/// No `__stack_pointer` and global 0 immutable: no stack pointer at all, which is processed
+/// without the restore and one warning that names the option (issue 10), not refused.
+#[test]
+fn no_stack_pointer_is_a_warning_naming_the_option() {
+    let (output, _dir) = run_two_tags(&["--tag", "1"]);
+    assert_success(&output, "--tag 1 without a stack pointer");
+    let err = stderr(&output);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning:")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("no shadow stack pointer") && warnings[0].contains("--stack-pointer"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -167,11 +167,12 @@ fn write_module(cli: &Args, output: Option<&Path>, wasm: &[u8]) -> Result<(), Er
     } else {
         wasm.to_vec()
     };
-    write(path, &bytes)?;
+    // The glue first: it is the same for every module of this version, so when it cannot be
+    // written the old module output is still the one that matches the old glue.
     if let Some(glue) = &cli.emit_js {
         write(glue, wasm_unwind::JS_GLUE.as_bytes())?;
     }
-    Ok(())
+    write(path, &bytes)
 }
 
 /// Writes through a temporary file in the same folder and renames it over `path`, so that a
