@@ -154,16 +154,24 @@ fn is_move(op: &Operator<'_>) -> bool {
     )
 }
 
+/// Whether `op` opens a block that an `end` (or, for a legacy `try`, a `delegate`) closes.
+fn opens_block(op: &Operator<'_>) -> bool {
+    matches!(
+        op,
+        Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Try { .. }
+            | Operator::TryTable { .. }
+    )
+}
+
 /// Index of the `end` closing the block that opens at `ops[start]`.
 fn matching_end(ops: &[Operator<'_>], start: usize) -> Option<usize> {
     let mut depth = 0usize;
     for (i, op) in ops.iter().enumerate().skip(start) {
         match op {
-            Operator::Block { .. }
-            | Operator::Loop { .. }
-            | Operator::If { .. }
-            | Operator::Try { .. }
-            | Operator::TryTable { .. } => depth += 1,
+            op if opens_block(op) => depth += 1,
             Operator::End | Operator::Delegate { .. } => {
                 depth = depth.checked_sub(1)?;
                 if depth == 0 {
@@ -181,11 +189,7 @@ fn top_level_catch_all(try_ops: &[Operator<'_>]) -> Option<usize> {
     let mut depth = 0usize;
     for (i, op) in try_ops.iter().enumerate() {
         match op {
-            Operator::Block { .. }
-            | Operator::Loop { .. }
-            | Operator::If { .. }
-            | Operator::Try { .. }
-            | Operator::TryTable { .. } => depth += 1,
+            op if opens_block(op) => depth += 1,
             Operator::End | Operator::Delegate { .. } => depth = depth.checked_sub(1)?,
             Operator::CatchAll if depth == 1 => return Some(i),
             _ => {}
