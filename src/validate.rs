@@ -29,10 +29,10 @@ fn validate(bytes: &[u8], trusted: &[bool]) -> Result<(), BinaryReaderError> {
     let mut pending = Vec::new();
     let rest = (|| {
         for payload in Parser::new(0).parse_all(bytes) {
-            if let ValidPayload::Func(to_validate, body) = validator.payload(&payload?)? {
-                if trusted.get(to_validate.index as usize) != Some(&true) {
-                    pending.push((to_validate, body));
-                }
+            if let ValidPayload::Func(to_validate, body) = validator.payload(&payload?)?
+                && trusted.get(to_validate.index as usize) != Some(&true)
+            {
+                pending.push((to_validate, body));
             }
         }
         Ok(())

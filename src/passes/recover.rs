@@ -47,7 +47,7 @@ impl HandOff {
     }
 
     /// Whether the host throws the panic (JS mode).
-    pub fn to_host(&self) -> bool {
+    pub fn to_host(self) -> bool {
         matches!(self, HandOff::Host(_) | HandOff::Both(..))
     }
 
