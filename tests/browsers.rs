@@ -47,28 +47,7 @@ impl Drop for Browser {
 /// `/usr/bin/NAME`, installing the pinned browsers first when it is missing.
 fn browser(name: &str) -> PathBuf {
     static INSTALL: Once = Once::new();
-    let path = PathBuf::from("/usr/bin").join(name);
-    if !path.is_file() {
-        INSTALL.call_once(|| {
-            let script = repo().join("tests/engines/browsers.sh");
-            say(&format!(
-                "{} is missing: running {}",
-                path.display(),
-                script.display()
-            ));
-            let status = Command::new("bash")
-                .arg(&script)
-                .status()
-                .expect("running browsers.sh");
-            assert!(status.success(), "{} failed ({status})", script.display());
-        });
-    }
-    assert!(
-        path.is_file(),
-        "{} is missing; these tests need it",
-        path.display()
-    );
-    path
+    engines::installed(&format!("/usr/bin/{name}"), "browsers.sh", &INSTALL)
 }
 
 /// wasm-bindgen's `--target web` glue over the bindgen fixture processed before and after the

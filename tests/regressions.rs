@@ -230,25 +230,12 @@ fn user_export_with_the_tool_prefix_is_wrapped() {
 // ---------------------------------------------------------------------------------------------
 // 4. Reading processed modules truthfully
 
-/// What `worker-build --release` runs after wasm-bindgen (worker-build 0.8.7, FIELD.md).
-const WASM_OPT_FLAGS: &[&str] = &[
-    "-O",
-    "--enable-mutable-globals",
-    "--enable-sign-ext",
-    "--enable-nontrapping-float-to-int",
-    "--enable-bulk-memory",
-    "--enable-multivalue",
-    "--enable-reference-types",
-    "--enable-exception-handling",
-    "--debuginfo",
-];
-
 fn wasm_opt(input: &[u8]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let (from, to) = (dir.path().join("in.wasm"), dir.path().join("out.wasm"));
     std::fs::write(&from, input).unwrap();
     let out = Command::new(engines::wasm_opt())
-        .args(WASM_OPT_FLAGS)
+        .args(engines::WORKER_BUILD_WASM_OPT_FLAGS)
         .arg(&from)
         .arg("-o")
         .arg(&to)

@@ -18,19 +18,6 @@ use support::host::{Run, compile, failure};
 use support::{Failure, classify};
 use wasm_unwind::{Encoding, Options};
 
-/// What `worker-build --release` runs after wasm-bindgen (worker-build 0.8.7, see FIELD.md).
-const WORKER_BUILD_FLAGS: &[&str] = &[
-    "-O",
-    "--enable-mutable-globals",
-    "--enable-sign-ext",
-    "--enable-nontrapping-float-to-int",
-    "--enable-bulk-memory",
-    "--enable-multivalue",
-    "--enable-reference-types",
-    "--enable-exception-handling",
-    "--debuginfo",
-];
-
 #[derive(Clone, Copy, Debug)]
 enum Order {
     /// wasm-opt, then wasm-unwind.
@@ -62,7 +49,7 @@ fn optimize(input: &[u8]) -> Vec<u8> {
     std::fs::write(&from, input).unwrap();
     run_ok(
         Command::new(wasm_opt())
-            .args(WORKER_BUILD_FLAGS)
+            .args(engines::WORKER_BUILD_WASM_OPT_FLAGS)
             .arg(&from)
             .arg("-o")
             .arg(&to),

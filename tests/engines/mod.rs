@@ -41,14 +41,28 @@ pub fn wasm_bindgen() -> PathBuf {
 
 /// Binaryen's `wasm-opt` at the version worker-build runs (npm `binaryen`, a Node script: it
 /// runs on the `node` of the PATH), installed with the engines by `tests/engines/install.sh`.
+/// What `worker-build --release` passes to wasm-opt after wasm-bindgen (worker-build 0.8.7,
+/// see FIELD.md).
+pub const WORKER_BUILD_WASM_OPT_FLAGS: &[&str] = &[
+    "-O",
+    "--enable-mutable-globals",
+    "--enable-sign-ext",
+    "--enable-nontrapping-float-to-int",
+    "--enable-bulk-memory",
+    "--enable-multivalue",
+    "--enable-reference-types",
+    "--enable-exception-handling",
+    "--debuginfo",
+];
+
 pub fn wasm_opt() -> PathBuf {
     static INSTALL: Once = Once::new();
     installed(".engines/binaryen/bin/wasm-opt", "install.sh", &INSTALL)
 }
 
-/// The file at `path` (from the repo root), running `tests/engines/<script>` once when it is
-/// missing.
-fn installed(path: &str, script: &str, once: &Once) -> PathBuf {
+/// The file at `path` (from the repo root, or absolute), running `tests/engines/<script>` once
+/// when it is missing.
+pub fn installed(path: &str, script: &str, once: &Once) -> PathBuf {
     let path = repo().join(path);
     let script = repo().join("tests/engines").join(script);
     if !path.is_file() {
