@@ -251,10 +251,13 @@ fn wasmtime() {
 #[test]
 fn wrangler_worker_build() {
     let sandbox = Sandbox::new(None);
-    sandbox.wrangler_build(&recipe("wrangler-worker-build"));
+    let toml = recipe("wrangler-worker-build");
+    sandbox.wrangler_build(&toml);
     sandbox.assert_processed("build/index_bg.wasm");
+    // What wrangler would generate for workerd: its `main`, worker-build's index.js, with the
+    // fixture's Durable Object.
+    assert_eq!(toml_string(&toml, "main"), "build/index.js");
     let build = sandbox.work().join("build");
-    // Wrangler would serve build/index.js with the Durable Object its fixture declares.
     write_worker_build_config(&build, &[]);
     serve_and_expect(
         &build,
