@@ -181,7 +181,9 @@ fn realistic_call(engine: &Engine, root: &std::path::Path, runs: usize, calls: u
     let original =
         std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let options = wasm_unwind::Options::default();
-    let processed = wasm_unwind::process(&original, &options).expect("process medium").wasm;
+    let processed = wasm_unwind::process(&original, &options)
+        .expect("process medium")
+        .wasm;
     let no_guard = wasm_unwind::process(&original, &options.abort_guard(false))
         .expect("process medium without guard")
         .wasm;
@@ -201,7 +203,12 @@ fn realistic_call(engine: &Engine, root: &std::path::Path, runs: usize, calls: u
         memory
             .write(&mut *store, ptr as usize, JSON_DOCUMENT.as_bytes())
             .unwrap();
-        assert_eq!(count.call(&mut *store, (ptr, len)).unwrap(), 27, "{}: json_count", v.label);
+        assert_eq!(
+            count.call(&mut *store, (ptr, len)).unwrap(),
+            27,
+            "{}: json_count",
+            v.label
+        );
         let t = Instant::now();
         for _ in 0..n {
             black_box(count.call(&mut *store, (black_box(ptr), len)).unwrap());

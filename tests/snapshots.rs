@@ -124,5 +124,8 @@ fn js_mode_with_runtime() {
 #[test]
 fn js_mode_without_runtime() {
     let text = processed_text_with("panics.legacy.wasm", &js_mode());
-    insta::assert_snapshot!("js_mode_without_runtime", added_functions(&text, &JS_RECOVERY));
+    insta::assert_snapshot!(
+        "js_mode_without_runtime",
+        added_functions(&text, &JS_RECOVERY)
+    );
 }
