@@ -429,21 +429,13 @@ impl<'a> Indexer<'a> {
             }
             Payload::ExportSection(reader) => {
                 for export in reader {
-                    let export = export?;
-                    module.exports.push(Export {
-                        name: export.name,
-                        kind: export.kind,
-                        index: export.index,
-                    });
+                    let wasmparser::Export { name, kind, index } = export?;
+                    module.exports.push(Export { name, kind, index });
                 }
             }
             Payload::ElementSection(reader) => {
                 for element in reader {
-                    let element = element?;
-                    if let Some(segment) = read_active_segment(&element)? {
-                        module.active_segments.push(segment);
-                    }
-                    read_element_functions(module.bytes, element.items, uses)?;
+                    self.element(element?)?;
                 }
             }
             Payload::GlobalSection(reader) => {
@@ -453,16 +445,7 @@ impl<'a> Indexer<'a> {
             }
             Payload::TableSection(reader) => {
                 for table in reader {
-                    let table = table?;
-                    let initialised = matches!(table.init, wasmparser::TableInit::Expr(_));
-                    if let wasmparser::TableInit::Expr(init) = table.init {
-                        read_ref_funcs(init, uses)?;
-                    }
-                    module.tables.push(Table {
-                        ty: table.ty,
-                        import: None,
-                        initialised,
-                    });
+                    self.table(table?)?;
                 }
             }
             Payload::StartSection { func, range } => uses.push(FunctionUse {
@@ -477,6 +460,32 @@ impl<'a> Indexer<'a> {
             },
             _ => {}
         }
+        Ok(())
+    }
+
+    /// An element segment: the slots it fills when active, and every function it names.
+    fn element(
+        &mut self,
+        element: wasmparser::Element<'a>,
+    ) -> Result<(), wasmparser::BinaryReaderError> {
+        let module = &mut self.module;
+        if let Some(segment) = read_active_segment(&element)? {
+            module.active_segments.push(segment);
+        }
+        read_element_functions(module.bytes, element.items, &mut module.uses_outside_code)
+    }
+
+    /// A defined table, and the functions its initialiser names.
+    fn table(&mut self, table: wasmparser::Table<'a>) -> Result<(), wasmparser::BinaryReaderError> {
+        let initialised = matches!(table.init, wasmparser::TableInit::Expr(_));
+        if let wasmparser::TableInit::Expr(init) = table.init {
+            read_ref_funcs(init, &mut self.module.uses_outside_code)?;
+        }
+        self.module.tables.push(Table {
+            ty: table.ty,
+            import: None,
+            initialised,
+        });
         Ok(())
     }
 
