@@ -181,17 +181,11 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         panic: recovery.is_some_and(|r| r.hand_off.to_host()),
         terminated: js && guard.is_some(),
     };
-    // The names we add must be free: an input that has one is refused, never renamed.
     let added = [
         (STATE_EXPORT, guard.is_some()),
         (TAG_EXPORT, unwind_tag.is_some()),
     ];
-    if let Some((name, _)) = added
-        .into_iter()
-        .find(|&(name, adds)| adds && module.exports.iter().any(|e| e.name == name))
-    {
-        return Err(Error::ExportClash(name));
-    }
+    check_names_free(module, added)?;
     Ok(Plan {
         encoding,
         unwind_tag,
@@ -204,6 +198,18 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         tables,
         warnings,
     })
+}
+
+/// The names we add (those with `true`) must be free: an input that has one is refused, never
+/// renamed.
+fn check_names_free(module: &Module<'_>, added: [(&'static str, bool); 2]) -> Result<()> {
+    let taken = added
+        .into_iter()
+        .find(|&(name, adds)| adds && module.exports.iter().any(|e| e.name == name));
+    match taken {
+        Some((name, _)) => Err(Error::ExportClash(name)),
+        None => Ok(()),
+    }
 }
 
 fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan]) -> GuardPlan {
@@ -230,31 +236,10 @@ pub fn host_tables(module: &Module<'_>) -> Vec<TablePlan> {
 /// a table the module defines, exports, and never changes after instantiation: the wrappers are
 /// a copy made at instantiation, so they must hold the same functions as the original for good.
 fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
-    let exports = |table: u32| {
-        module
-            .exports
-            .iter()
-            .enumerate()
-            .filter(move |(_, e)| e.kind == ExternalKind::Table && e.index == table)
-    };
-    let writes = |table: u32| {
-        module
-            .bodies
-            .iter()
-            .flat_map(|b| &b.table_writes)
-            .find(|(t, _)| *t == table)
-            .map(|(_, op)| *op)
-    };
-    let segments = |table: u32| {
-        module
-            .active_segments
-            .iter()
-            .filter(move |s| s.table == table)
-    };
     (0..module.tables.len() as u32)
         .filter_map(|index| {
             let table = &module.tables[index as usize];
-            let name = match (&table.import, exports(index).next()) {
+            let name = match (&table.import, table_exports(module, index).next()) {
                 (Some(import), _) => format!("{}.{}", import.module, import.name),
                 (None, Some((_, export))) => export.name.to_string(),
                 (None, None) => return None,
@@ -262,27 +247,15 @@ fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
             if !table.ty.element_type.is_func_ref() {
                 return None;
             }
-            let entries = segments(index)
+            let entries = table_segments(module, index)
                 .map(|s| s.items.as_ref().map_or(0, |i| i.iter().flatten().count()))
                 .sum();
-            let reason = if table.import.is_some() {
-                Some("imported: the host provides it, so it cannot be swapped".to_string())
-            } else if let Some(op) = writes(index) {
-                Some(format!("the module changes it ({op})"))
-            } else if table.initialised {
-                Some("declared with an initialiser expression".to_string())
-            } else if table.ty.element_type != wasmparser::RefType::FUNCREF {
-                Some("holds typed function references".to_string())
-            } else if segments(index).any(|s| s.items.is_none()) {
-                Some("filled by an element expression other than ref.func".to_string())
-            } else if !contain {
-                Some("no exception handling and no abort guard".to_string())
-            } else {
-                None
-            };
+            let reason = why_table_unguarded(module, index, contain);
             Some(TablePlan {
                 table: index,
-                exports: exports(index).map(|(position, _)| position).collect(),
+                exports: table_exports(module, index)
+                    .map(|(position, _)| position)
+                    .collect(),
                 outcome: TableOutcome {
                     name,
                     entries,
@@ -292,6 +265,56 @@ fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
             })
         })
         .collect()
+}
+
+/// Why host calls through function table `index` cannot go through wrappers, if they cannot:
+/// a table of wrappers must hold the same functions as the module's table for good.
+fn why_table_unguarded(module: &Module<'_>, index: u32, contain: bool) -> Option<String> {
+    let table = &module.tables[index as usize];
+    let write = module
+        .bodies
+        .iter()
+        .flat_map(|b| &b.table_writes)
+        .find(|(t, _)| *t == index)
+        .map(|(_, op)| *op);
+    if table.import.is_some() {
+        Some("imported: the host provides it, so it cannot be swapped".to_string())
+    } else if let Some(op) = write {
+        Some(format!("the module changes it ({op})"))
+    } else if table.initialised {
+        Some("declared with an initialiser expression".to_string())
+    } else if table.ty.element_type != wasmparser::RefType::FUNCREF {
+        Some("holds typed function references".to_string())
+    } else if table_segments(module, index).any(|s| s.items.is_none()) {
+        Some("filled by an element expression other than ref.func".to_string())
+    } else if !contain {
+        Some("no exception handling and no abort guard".to_string())
+    } else {
+        None
+    }
+}
+
+/// The exports of table `index`, with their positions in the export section.
+fn table_exports<'m, 'a>(
+    module: &'m Module<'a>,
+    index: u32,
+) -> impl Iterator<Item = (usize, &'m crate::load::Export<'a>)> {
+    module
+        .exports
+        .iter()
+        .enumerate()
+        .filter(move |(_, e)| e.kind == ExternalKind::Table && e.index == index)
+}
+
+/// The active element segments that fill table `index`.
+fn table_segments<'m, 'a>(
+    module: &'m Module<'a>,
+    index: u32,
+) -> impl Iterator<Item = &'m crate::load::ActiveSegment> {
+    module
+        .active_segments
+        .iter()
+        .filter(move |s| s.table == index)
 }
 
 /// Which exports to wrap: shell-style globs (`*`, `?`, `[...]`). No `include` means all.
