@@ -5,7 +5,9 @@
 //! Before the CLI, the tool must leave what the CLI reads alone: its describe functions and the
 //! call sites of its placeholder imports. After it, the tool must leave wasm-bindgen's internal
 //! exports (allocator, externref table) unwrapped. Either way the glue works as before: values,
-//! strings, wasm-bindgen's PanicError with the message, state kept, refusal after an abort.
+//! strings, wasm-bindgen's PanicError with the message, state kept, refusal after an abort. Its
+//! class exports (destructor, field accessors), which it does not guard, are wrapped: a panic in
+//! one is contained, and after an abort none runs Rust code, a finaliser's `free` included.
 
 use std::path::Path;
 use std::process::Command;
@@ -15,8 +17,9 @@ use wasm_unwind::{Encoding, Options, Report};
 mod engines;
 use engines::{engine, repo, say, wasm_bindgen};
 
-/// The function exports the crate defines (wasm-bindgen adds its internals).
-const APP_EXPORTS: usize = 7;
+/// The function exports the crate defines, its class destructors and field accessors included
+/// (wasm-bindgen adds its internals).
+const APP_EXPORTS: usize = 14;
 
 fn run_ok(command: &mut Command, what: &str) {
     let output = command
@@ -64,18 +67,23 @@ fn process(bytes: &[u8], encoding: Encoding) -> (Vec<u8>, Report) {
     (processed.wasm, report)
 }
 
-/// wasm-bindgen's glue over `dir` in Node 24, running `tests/js/<script>`.
+/// wasm-bindgen's glue over `dir` in Node 24, running `tests/js/<script>` (with `gc()`, which
+/// the class test uses to make the glue's finalisers run).
 fn drive_with(script: &str, dir: &Path) {
     run_ok(
         Command::new(engine("node24"))
+            .arg("--expose-gc")
             .arg(repo().join("tests/js").join(script))
             .arg(dir),
         &format!("node 24 {script} on {}", dir.display()),
     );
 }
 
+/// The glue's own checks, then wasm-bindgen's class exports (`tests/js/bindgen_class.test.mjs`:
+/// a panic in a destructor or accessor is contained, and after an abort none runs Rust code).
 fn drive(dir: &Path) {
     drive_with("bindgen.test.mjs", dir);
+    drive_with("bindgen_class.test.mjs", dir);
 }
 
 fn both_pipelines(fixture: &str, encoding: Encoding) {
