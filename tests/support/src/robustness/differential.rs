@@ -201,29 +201,23 @@ fn export_name_of_global(exports: &[Export], sp: Option<u32>) -> Option<String> 
         .map(|e| e.name.clone())
 }
 
-/// [`differential`] of `input` and what the tool made of it, with the stack pointer and the
-/// exports left unwrapped taken from the tool's report.
+/// [`differential`] of `input` and what the tool made of it, with the stack pointer and what
+/// became of each export taken from the tool's report.
 pub fn differential_of(input: &[u8], processed: &wasm_unwind::Processed) -> Result<Diff, String> {
     let report = &processed.report;
     let sp = report.stack_pointer.as_ref().map(|f| f.index);
-    let unwrapped: Vec<&str> = report
-        .exports
-        .iter()
-        .filter(|e| !e.wrapped)
-        .map(|e| e.name.as_str())
-        .collect();
-    differential(input, &processed.wasm, sp, &unwrapped)
+    differential(input, &processed.wasm, sp, &report.exports)
 }
 
 /// Runs `original` and `processed` side by side: every exported function of the original, in
-/// order, twice, with default arguments. `sp` is the stack pointer the tool chose; `unwrapped`
-/// the function exports it left alone (re-exported imports: no module code runs in them, so no
-/// refusal after a trap either).
+/// order, twice, with default arguments. `sp` is the stack pointer the tool chose; `outcomes`
+/// says which function exports it left alone (re-exported imports: no module code runs in them,
+/// so no refusal after a trap either) and which are refused by returning.
 pub fn differential(
     original: &[u8],
     processed: &[u8],
     sp: Option<u32>,
-    unwrapped: &[&str],
+    outcomes: &[wasm_unwind::ExportOutcome],
 ) -> Result<Diff, String> {
     let Ok(module_o) = Module::new(engine(), original) else {
         return Ok(Diff::NotRunnable);
@@ -274,14 +268,21 @@ pub fn differential(
     let mut trapped = false;
     for name in funcs.iter().chain(funcs.iter()) {
         if trapped {
+            let outcome = outcomes.iter().find(|e| e.name == *name);
             // Unwrapped exports, and the runtime crate's (`__wasm_unwind_*`, never wrapped),
             // are not refused.
-            if unwrapped.contains(name) || name.starts_with(wasm_unwind::ADDED_PREFIX) {
+            if outcome.is_some_and(|e| !e.wrapped) || name.starts_with(wasm_unwind::ADDED_PREFIX) {
                 continue;
             }
-            // After a trap every call into the processed instance is refused.
+            // After a trap every call into the processed instance is refused: it traps, or
+            // returns nothing for a quiet refusal.
+            let refusal = match outcome.is_some_and(|e| e.refused_quietly) {
+                true => Call::Returned(Vec::new()),
+                false => Call::Trapped(Trap::UnreachableCodeReached),
+            };
             match side_p.call(name) {
-                None | Some(Call::Trapped(Trap::UnreachableCodeReached)) => continue,
+                None => continue,
+                Some(call) if call == refusal => continue,
                 Some(other) => {
                     return Err(format!(
                         "`{name}` after a trap: expected refusal, got {other:?}"
