@@ -562,7 +562,9 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 let map = wasmparser::IndirectNameMap::new(BinaryReader::new(sub, 0)).ok()?;
                 for entry in map {
                     let entry = entry.ok()?;
-                    out.append(self.map.function(entry.index), &name_map(entry.names)?);
+                    if entry.index < self.map.input_functions {
+                        out.append(self.map.function(entry.index), &name_map(entry.names)?);
+                    }
                 }
                 Some(encoded(&out))
             }
@@ -578,9 +580,10 @@ impl<'m, 'a> Encoder<'m, 'a> {
         }
     }
 
-    /// The function names: the input's, renumbered, and `ours`, in index order.
+    /// The function names: the input's, renumbered, and `ours`, in index order. A name of a
+    /// function the input does not have is dropped: it names nothing, and would come out of order.
     fn function_names(&self, sub: &[u8], ours: Vec<(u32, String)>) -> Option<Vec<u8>> {
-        if self.map.is_identity() {
+        if self.map.is_identity() && !self.module.names.stray_function {
             // Ours come after every input function: append them to the input's bytes.
             let (count, bytes) = encode_names(ours.into_iter());
             return append_names(sub, count, &bytes);
@@ -589,7 +592,9 @@ impl<'m, 'a> Encoder<'m, 'a> {
         if !sub.is_empty() {
             for naming in wasmparser::NameMap::new(BinaryReader::new(sub, 0)).ok()? {
                 let naming = naming.ok()?;
-                names.push((self.map.function(naming.index), naming.name.to_string()));
+                if naming.index < self.map.input_functions {
+                    names.push((self.map.function(naming.index), naming.name.to_string()));
+                }
             }
         }
         names.extend(ours);

@@ -177,6 +177,9 @@ impl EhUse {
 #[derive(Debug, Clone, Default)]
 pub struct Names<'a> {
     pub present: bool,
+    /// The name section names a function the module does not have (engines ignore such an
+    /// entry; the maps here leave it out).
+    pub stray_function: bool,
     pub functions: HashMap<u32, &'a str>,
     pub globals: HashMap<u32, &'a str>,
     pub tags: HashMap<u32, &'a str>,
@@ -235,6 +238,21 @@ impl<'a> Module<'a> {
         index
             .checked_sub(self.imported_functions())
             .map(|i| &self.bodies[i as usize])
+    }
+
+    /// Drops names of functions, globals and tags the module does not have: engines ignore
+    /// such entries, and detection must not look them up.
+    fn forget_stray_names(&mut self) {
+        let (functions, globals, tags) = (
+            self.function_count(),
+            self.globals.len() as u32,
+            self.tags.len() as u32,
+        );
+        let named = self.names.functions.len();
+        self.names.functions.retain(|&f, _| f < functions);
+        self.names.stray_function = self.names.functions.len() < named;
+        self.names.globals.retain(|&g, _| g < globals);
+        self.names.tags.retain(|&t, _| t < tags);
     }
 
     pub fn section(&self, id: u8) -> Option<&Section<'a>> {
@@ -369,6 +387,7 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
         index.module.eh.merge(eh);
     }
     rest?;
+    index.module.forget_stray_names();
     Ok(index.module)
 }
 
