@@ -129,13 +129,7 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Wrappers<'_>) -> Functi
     let mut f = Function::new(locals);
     let mut code = f.instructions();
     if let Some(guard) = plan.guard {
-        if let Some(slots) = plan.abort_hook_slots.get(&target) {
-            guard.abort_hook_prologue(&mut code, target, slots);
-        }
-        if plan.quiet_refusals.contains(&target) {
-            guard.quiet_refusal_prologue(&mut code);
-        }
-        guard.enter(&mut code);
+        enter(&mut code, guard, target, plan);
     }
     if let Some((global, _)) = stack_pointer {
         code.global_get(global).local_set(saved);
@@ -160,6 +154,18 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Wrappers<'_>) -> Functi
     }
     code.end();
     f
+}
+
+/// The guard's entry check, after what comes before it for wasm-bindgen's abort hook and for a
+/// destructor that must return when refused.
+fn enter(code: &mut InstructionSink<'_>, guard: &Guard, target: u32, plan: &Wrappers<'_>) {
+    if let Some(slots) = plan.abort_hook_slots.get(&target) {
+        guard.abort_hook_prologue(code, target, slots);
+    }
+    if plan.quiet_refusals.contains(&target) {
+        guard.quiet_refusal_prologue(code);
+    }
+    guard.enter(code);
 }
 
 /// What a wrapper does on the way out: restore the saved stack pointer, leave the guard.
