@@ -2,7 +2,9 @@
 //! and how much memory the command line needs. `cargo bench --bench process`; see BENCHMARKS.md.
 //!
 //! Per fixture, each round measures, one right after the other:
-//!   (a) `wasm_unwind::process(&bytes, &Options::default())`, in process;
+//!   (a) `wasm_unwind::process(&bytes, &Options::default())`, in process; and (a') the same in
+//!       JS mode (`Options::default().js(true)`): its imports are edits like any other, so it
+//!       should cost what the default costs;
 //!   (b) the floor: one `wasmparser` validation of the input with every feature on, in process;
 //!       and, untimed in the goal but shown, the same for the output (processing validates the
 //!       input once and its output once, so input + output validation is the floor of any
@@ -62,6 +64,7 @@ struct Input {
 #[derive(Default)]
 struct Samples {
     process: Vec<f64>,
+    process_js: Vec<f64>,
     validate: Vec<f64>,
     validate_out: Vec<f64>,
     cli: Vec<f64>,
@@ -86,6 +89,7 @@ struct Row {
     size: usize,
     output_size: usize,
     process_ms: f64,
+    process_js_ms: f64,
     validate_ms: f64,
     validate_out_ms: f64,
     cli_ms: f64,
@@ -219,6 +223,7 @@ fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
     let cli_out = work.join(format!("{stem}.wasm-unwind.wasm"));
     let opt_out = work.join(format!("{stem}.wasm-opt.wasm"));
     let options = wasm_unwind::Options::default();
+    let js_options = wasm_unwind::Options::default().js(true);
 
     let processed = wasm_unwind::process(&input.bytes, &options)
         .unwrap_or_else(|e| panic!("{}: wasm_unwind::process failed: {e}", input.name));
@@ -250,6 +255,11 @@ fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
         let out = wasm_unwind::process(black_box(&input.bytes), &options);
         let a = t.elapsed();
         black_box(out.expect("processed once already"));
+        // (a') JS mode
+        let t = Instant::now();
+        let out = wasm_unwind::process(black_box(&input.bytes), &js_options);
+        let a_js = t.elapsed();
+        black_box(out.expect("processes in JS mode"));
         // (b) the validation floor
         let t = Instant::now();
         let valid =
@@ -278,6 +288,7 @@ fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
             continue;
         }
         s.process.push(ms(a));
+        s.process_js.push(ms(a_js));
         s.validate.push(ms(b));
         s.validate_out.push(ms(b_out));
         s.cli.push(ms(c));
@@ -331,6 +342,7 @@ fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
         size: input.bytes.len(),
         output_size,
         process_ms: median(&s.process),
+        process_js_ms: median(&s.process_js),
         validate_ms: median(&s.validate),
         validate_out_ms: median(&s.validate_out),
         cli_ms: median(&s.cli),
@@ -380,16 +392,18 @@ fn print_times(rows: &[Row]) {
     println!("## time (ms, median)");
     println!();
     println!(
-        "| fixture | size | process ms | validate ms | process/validate | process/(validate in+out) | CLI ms | wasm-opt ms | wasm-opt/CLI | output growth |"
+        "| fixture | size | process ms | JS mode ms | JS/default | validate ms | process/validate | process/(validate in+out) | CLI ms | wasm-opt ms | wasm-opt/CLI | output growth |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         let growth = r.output_size as f64 - r.size as f64;
         println!(
-            "| {} | {} | {} | {} | {:.2}x | {:.2}x | {} | {} | {} | +{} B ({:+.1}%) |",
+            "| {} | {} | {} | {} | {:.2}x | {} | {:.2}x | {:.2}x | {} | {} | {} | +{} B ({:+.1}%) |",
             r.name,
             bytes(r.size),
             fmt_ms(r.process_ms),
+            fmt_ms(r.process_js_ms),
+            r.process_js_ms / r.process_ms,
             fmt_ms(r.validate_ms),
             r.process_ms / r.validate_ms,
             r.process_ms / (r.validate_ms + r.validate_out_ms),

@@ -19,6 +19,9 @@ for enc in exnref legacy; do
     "$cli" "fixtures/wasm/panics.$enc.wasm" -o "$out/panics.$enc.wasm" -q
     "$cli" "fixtures/wasm/panics.$enc.wasm" -o "$out/panics.$enc.noguard.wasm" --no-abort-guard -q
     "$cli" "fixtures/wasm/panics-rt.$enc.wasm" -o "$out/panics-rt.$enc.wasm" -q
+    cp "fixtures/wasm/medium.$enc.wasm" "$out/medium.$enc.unprocessed.wasm"
+    "$cli" "fixtures/wasm/medium.$enc.wasm" -o "$out/medium.$enc.wasm" -q
+    "$cli" "fixtures/wasm/medium.$enc.wasm" -o "$out/medium.$enc.noguard.wasm" --no-abort-guard -q
 done
 
 # Deno (V8 of Deno 2.9, both encodings), then this machine's Node (Node 20 runs legacy only).

@@ -5,13 +5,16 @@
 //   node benches/runtime.mjs DIR [exnref|legacy]      (default legacy: Node 20 runs no exnref)
 //   deno run --allow-read --allow-env --allow-sys benches/runtime.mjs DIR exnref
 // DIR holds panics.ENC.wasm (processed, defaults), panics.ENC.noguard.wasm (processed,
-// --no-abort-guard), panics.ENC.unprocessed.wasm (the fixture as built) and panics-rt.ENC.wasm
-// (the fixture linking wasm-unwind-runtime, processed).
+// --no-abort-guard), panics.ENC.unprocessed.wasm (the fixture as built), panics-rt.ENC.wasm
+// (the fixture linking wasm-unwind-runtime, processed), and the same three of medium.ENC.
 //
 // Imports: env.host_callback = env.host_callback_nounwind = x => x * 10.
 // Rounds are interleaved (every variant each round, the order alternating between rounds);
 // figures are medians over BENCH_RUNS rounds (default 9) after one warm-up round.
-//   per call:  add(1, 2) and call_host(1), BENCH_CALLS calls a round (default 2,000,000)
+//   per call:  add(1, 2) and call_host(1), BENCH_CALLS calls a round (default 2,000,000); and
+//              json_count(ptr, len) of medium.ENC.wasm on a 206-byte JSON document (about a
+//              microsecond of serde_json), BENCH_CALLS / 20 calls a round, unprocessed, processed
+//              and without the guard: the realistic call
 //   per panic: panic_fmt(13), BENCH_PANICS a round (default 10,000), caught in JS. The unprocessed
 //              module gets a fresh instance every 5,000 panics (it dies after about 13,000),
 //              instantiation not timed; the processed one runs with one instance throughout, and
@@ -42,15 +45,33 @@ const PANICS = count('BENCH_PANICS', 10_000);
 const UNPROCESSED_PANICS_PER_INSTANCE = 5_000;
 
 const env = { host_callback: (x) => x * 10, host_callback_nounwind: (x) => x * 10 };
-const variants = [
+const load = (pairs) =>
+  pairs.map(([label, file]) => {
+    const module = new WebAssembly.Module(readFileSync(join(dir, file)));
+    return { label, module, instantiate: () => new WebAssembly.Instance(module, { env }).exports };
+  });
+const variants = load([
   ['unprocessed', `panics.${encoding}.unprocessed.wasm`],
   ['processed', `panics.${encoding}.wasm`],
   ['processed, no guard', `panics.${encoding}.noguard.wasm`],
   ['processed, runtime linked', `panics-rt.${encoding}.wasm`],
-].map(([label, file]) => {
-  const module = new WebAssembly.Module(readFileSync(join(dir, file)));
-  return { label, module, instantiate: () => new WebAssembly.Instance(module, { env }).exports };
-});
+]);
+// The realistic call: json_count of medium.ENC.wasm (serde_json) on a 206-byte document, the same
+// as benches/runtime.rs.
+const medium = load([
+  ['unprocessed', `medium.${encoding}.unprocessed.wasm`],
+  ['processed', `medium.${encoding}.wasm`],
+  ['processed, no guard', `medium.${encoding}.noguard.wasm`],
+]);
+const JSON_DOCUMENT =
+  '{"id":1234,"name":"wasm-unwind","tags":["wasm","unwind","panic","abort"],"owner":{"login":"someone","admin":false},"sizes":[1,2,3,5,8,13,21],"ratio":0.25,"note":null,"nested":{"a":{"b":{"c":[true,false]}}}}';
+/// Writes the document into the instance's memory: json_count's arguments.
+const jsonArgs = (exports) => {
+  const bytes = new TextEncoder().encode(JSON_DOCUMENT);
+  const ptr = exports.alloc(bytes.length);
+  new Uint8Array(exports.memory.buffer, ptr, bytes.length).set(bytes);
+  return [ptr, bytes.length];
+};
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -72,11 +93,13 @@ console.log(
 console.log(`machine: ${availableParallelism()} cores, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log('');
 
-function perCall(exportName, args, expected) {
+// `args(exports)` gives the arguments for one instance.
+function perCall(variants, calls, exportName, args, expected) {
   const live = variants.map((v) => v.instantiate());
+  const argsOf = live.map(args);
   // One loop function per variant (new Function: its own feedback), calling with exactly the
   // export's arity.
-  const params = args.map((_, j) => `a${j}`);
+  const params = argsOf[0].map((_, j) => `a${j}`);
   const loops = variants.map(
     () =>
       new Function('f', 'n', ...params, `let s = 0; for (let k = 0; k < n; k++) s = (s + f(${params})) | 0; return s;`),
@@ -85,15 +108,16 @@ function perCall(exportName, args, expected) {
   for (let round = 0; round <= RUNS; round++) {
     for (const i of order(variants.length, round)) {
       const f = live[i][exportName];
-      if (f(...args) !== expected) throw new Error(`${variants[i].label}: ${exportName}(${args}) !== ${expected}`);
+      const a = argsOf[i];
+      if (f(...a) !== expected) throw new Error(`${variants[i].label}: ${exportName}(${a}) !== ${expected}`);
       const t0 = now();
-      const sink = loops[i](f, CALLS, ...args);
+      const sink = loops[i](f, calls, ...a);
       const s = secs(t0);
-      if (sink !== Number(BigInt.asIntN(32, BigInt(expected) * BigInt(CALLS)))) throw new Error(`${variants[i].label}: wrong sum`);
-      if (round > 0) ns[i].push((s * 1e9) / CALLS);
+      if (sink !== Number(BigInt.asIntN(32, BigInt(expected) * BigInt(calls)))) throw new Error(`${variants[i].label}: wrong sum`);
+      if (round > 0) ns[i].push((s * 1e9) / calls);
     }
   }
-  console.log(`## per call: \`${exportName}(${args.join(', ')})\`, ${CALLS} calls a round (ns a call, median; min-max over rounds)`);
+  console.log(`## per call: \`${exportName}(${argsOf[0].join(', ')})\`, ${calls} calls a round (ns a call, median; min-max over rounds)`);
   console.log('');
   console.log('| module | ns/call | min-max | overhead vs unprocessed |');
   console.log('|---|---:|---:|---:|');
@@ -189,7 +213,8 @@ function perPanic() {
   console.log('');
 }
 
-perCall('add', [1, 2], 3);
-perCall('call_host', [1], 11);
+perCall(variants, CALLS, 'add', () => [1, 2], 3);
+perCall(variants, CALLS, 'call_host', () => [1], 11);
+perCall(medium, Math.max(1, Math.floor(CALLS / 20)), 'json_count', jsonArgs, 27);
 perPanic();
 console.log(`load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

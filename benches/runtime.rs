@@ -10,6 +10,10 @@
 //! - per call: `add(1, 2)` through a `TypedFunc`, BENCH_CALLS calls a round (default 2,000,000);
 //!   and `call_host(1)`, which goes out to the host import `env.host_callback` (through the
 //!   import shim when processed).
+//! - per realistic call: `json_count(ptr, len)` of `fixtures/wasm/medium.exnref.wasm`, which
+//!   parses a 200-byte JSON document with serde_json (about a microsecond of real work), in the
+//!   same three variants, BENCH_CALLS / 20 calls a round: the goal is processed within 1 % of
+//!   unprocessed.
 //! - per internal indirect call: `spin(n)` of `tests/regressions/exported-table.exnref.wat`, a
 //!   loop of `n` `call_indirect`s through the table the module exports (BENCH_CALLS a round),
 //!   unprocessed and processed: the host gets a table of wrappers, and the module's own indirect
@@ -125,6 +129,8 @@ fn main() {
         },
     );
     println!();
+    realistic_call(&engine, &root, runs, (calls / 20).max(1));
+    println!();
     let table = wat::parse_file(root.join("tests/regressions/exported-table.exnref.wat"))
         .expect("exported-table.exnref.wat parses");
     let table_processed = wasm_unwind::process(&table, &wasm_unwind::Options::default())
@@ -164,6 +170,51 @@ fn main() {
         }
     }
     println!("load average at end {}", loadavg());
+}
+
+/// A JSON document for `json_count`: small, nested, the kind of request body a Worker parses.
+const JSON_DOCUMENT: &str = r#"{"id":1234,"name":"wasm-unwind","tags":["wasm","unwind","panic","abort"],"owner":{"login":"someone","admin":false},"sizes":[1,2,3,5,8,13,21],"ratio":0.25,"note":null,"nested":{"a":{"b":{"c":[true,false]}}}}"#;
+
+/// `json_count` on [`JSON_DOCUMENT`] in the three variants of medium.exnref, interleaved.
+fn realistic_call(engine: &Engine, root: &std::path::Path, runs: usize, calls: usize) {
+    let path = root.join("fixtures/wasm/medium.exnref.wasm");
+    let original =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let options = wasm_unwind::Options::default();
+    let processed = wasm_unwind::process(&original, &options)
+        .expect("process medium")
+        .wasm;
+    let no_guard = wasm_unwind::process(&original, &options.abort_guard(false))
+        .expect("process medium without guard")
+        .wasm;
+    let variants = [
+        Variant::new(engine, "unprocessed", &original),
+        Variant::new(engine, "processed", &processed),
+        Variant::new(engine, "processed, no guard", &no_guard),
+    ];
+    let export = "json_count (medium, 200-byte JSON document)";
+    per_call(&variants, runs, calls, export, |v, store, instance, n| {
+        let alloc: TypedFunc<i32, i32> = instance.get_typed_func(&mut *store, "alloc").unwrap();
+        let count: TypedFunc<(i32, i32), i32> =
+            instance.get_typed_func(&mut *store, "json_count").unwrap();
+        let len = JSON_DOCUMENT.len() as i32;
+        let ptr = alloc.call(&mut *store, len).unwrap();
+        let memory = instance.get_memory(&mut *store, "memory").unwrap();
+        memory
+            .write(&mut *store, ptr as usize, JSON_DOCUMENT.as_bytes())
+            .unwrap();
+        assert_eq!(
+            count.call(&mut *store, (ptr, len)).unwrap(),
+            27,
+            "{}: json_count",
+            v.label
+        );
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(count.call(&mut *store, (black_box(ptr), len)).unwrap());
+        }
+        t.elapsed().as_secs_f64()
+    });
 }
 
 struct Variant {

@@ -1,8 +1,8 @@
 //! Apply: build what the plan decided, as edits to the input.
 //!
 //! The passes run in the order their products are needed: the host's imports (JS mode), which
-//! the guard and the recovery call; the guard, whose helpers the recovery and the wrappers
-//! call; the recovery; the wrappers, of exports and of exported function tables, which share
+//! the guard and the recovery call; the guard, whose checks the recovery and the wrappers
+//! inline; the recovery; the wrappers, of exports and of exported function tables, which share
 //! them. Then the tag export and the marker.
 
 use wasm_encoder::ExportKind;
@@ -40,7 +40,7 @@ pub fn apply(module: &Module<'_>, plan: &Plan) -> Edits {
                 encoding,
                 tag: recovery.tag,
                 hand_off: recovery.hand_off.with_host(host),
-                leave: guard.as_ref().map(|g| g.leave),
+                guard: guard.as_ref(),
             };
             recover::install(module, &setup, &mut edits)
         });

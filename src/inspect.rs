@@ -60,13 +60,29 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
         let sp = stack_pointer.as_ref().ok().and_then(|f| f.as_ref());
         Ours::find(&module, sp.map(|f| f.index))
     });
-    let unwinds = reaches(&module, |m, f| {
+    let exports = export_rows(&module, ours.as_ref());
+    let tables = table_rows(&module);
+    let encoding = detect::encoding(&module, None).map_err(|e| e.to_string());
+    Ok(Inspection {
+        unwind_tag: detect::unwind_tag(&module, None).map_err(|e| e.to_string()),
+        stack_pointer,
+        encoding,
+        processed: module.marker.map(str::to_string),
+        abort_guard: ours.is_some_and(|o| o.guard(&module)),
+        runtime: crate::passes::recover::runtime(&module).is_some(),
+        exports,
+        tables,
+    })
+}
+
+/// A row for each export; `ours` is set for a module this tool wrote, whose wrappers it tells.
+fn export_rows(module: &Module<'_>, ours: Option<&Ours>) -> Vec<ExportRow> {
+    let unwinds = reaches(module, |m, f| {
         m.body(f)
             .is_some_and(|b| !b.throws.is_empty() || b.rethrows)
     });
-    let traps = reaches(&module, |m, f| m.body(f).is_none_or(|b| b.has_unreachable));
-
-    let exports = module
+    let traps = reaches(module, |m, f| m.body(f).is_none_or(|b| b.has_unreachable));
+    module
         .exports
         .iter()
         .map(|e| {
@@ -79,20 +95,24 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
                 can_trap: is_func && traps.contains(&e.index),
                 wrapped: is_func
                     && e.name != STATE_EXPORT
-                    && ours.as_ref().is_some_and(|o| o.wraps(&module, e.index)),
+                    && ours.is_some_and(|o| o.wraps(module, e.index)),
             }
         })
-        .collect();
-    // Table entries are still told by the marker's first added function (wrappers and import
-    // shims alike), so a later renumbering tool can hide them; exports above go by shape.
+        .collect()
+}
+
+/// The function tables a host can reach, each wrapped when every slot holds a function the tool
+/// added. Table entries are still told by the marker's first added function (wrappers and import
+/// shims alike), so a later renumbering tool can hide them; exports go by shape.
+fn table_rows(module: &Module<'_>) -> Vec<TableOutcome> {
     let first_added = module
         .marker
         .and_then(|m| m.parse::<Marker>().ok())
         .map(|m| m.added_from);
-    let tables = plan::host_tables(&module)
+    let ours = |f: &Option<u32>| f.is_none_or(|f| first_added.is_some_and(|a| f >= a));
+    plan::host_tables(module)
         .into_iter()
         .map(|t| {
-            let ours = |f: &Option<u32>| f.is_none_or(|f| first_added.is_some_and(|a| f >= a));
             let wrapped = t.outcome.entries > 0
                 && module
                     .active_segments
@@ -104,18 +124,7 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
                 ..t.outcome
             }
         })
-        .collect();
-    let encoding = detect::encoding(&module, None).map_err(|e| e.to_string());
-    Ok(Inspection {
-        unwind_tag: detect::unwind_tag(&module, None).map_err(|e| e.to_string()),
-        stack_pointer,
-        encoding,
-        processed: module.marker.map(str::to_string),
-        abort_guard: ours.is_some_and(|o| o.guard(&module)),
-        runtime: crate::passes::recover::runtime(&module).is_some(),
-        exports,
-        tables,
-    })
+        .collect()
 }
 
 /// Every function from which a function satisfying `seed` is reachable.
@@ -202,39 +211,42 @@ fn found_text<T: std::fmt::Display>(
 }
 
 impl Inspection {
-    /// A table for people.
+    /// A table for people: the module's facts, then a row an export.
     pub fn to_table(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "encoding       {}",
-            found_text(&self.encoding, "none (no exception handling)")
+        self.write_facts(&mut out);
+        let _ = writeln!(out);
+        self.write_exports(&mut out);
+        out
+    }
+
+    /// One `label  value` line a fact, the values in one column.
+    fn write_facts(&self, out: &mut String) {
+        let mut fact = |label: &str, value: &str| {
+            let _ = writeln!(out, "{label:15}{value}");
+        };
+        let encoding = found_text(&self.encoding, "none (no exception handling)");
+        fact("encoding", &encoding);
+        fact("unwind tag", &found_text(&self.unwind_tag, "none"));
+        let stack_pointer = found_text(&self.stack_pointer, "none (wrappers restore none)");
+        fact("stack pointer", &stack_pointer);
+        fact("processed", self.processed.as_deref().unwrap_or("no"));
+        fact(
+            "runtime",
+            if self.runtime { "linked" } else { "not linked" },
         );
-        let _ = writeln!(
-            out,
-            "unwind tag     {}",
-            found_text(&self.unwind_tag, "none")
-        );
-        let _ = writeln!(
-            out,
-            "stack pointer  {}",
-            found_text(&self.stack_pointer, "none (wrappers restore none)")
-        );
-        let _ = writeln!(
-            out,
-            "processed      {}",
-            self.processed.as_deref().unwrap_or("no")
-        );
-        let runtime = if self.runtime { "linked" } else { "not linked" };
-        let _ = writeln!(out, "runtime        {runtime}");
+        // Whether the guard is in means something only in a module the tool wrote.
         if self.processed.is_some() {
-            let guard = if self.abort_guard { "on" } else { "off" };
-            let _ = writeln!(out, "abort guard    {guard}");
+            fact("abort guard", if self.abort_guard { "on" } else { "off" });
         }
         for table in &self.tables {
-            let _ = writeln!(out, "table          {}", table_text(table));
+            fact("table", &table_text(table));
         }
-        let _ = writeln!(out);
+    }
+
+    /// The exports, in columns as wide as their longest entry; `-` where a column applies to
+    /// functions only.
+    fn write_exports(&self, out: &mut String) {
         let width = self
             .exports
             .iter()
@@ -267,7 +279,6 @@ impl Inspection {
                 e.name, e.kind
             );
         }
-        out
     }
 }
 

@@ -157,6 +157,20 @@ impl EhUse {
         self.legacy |= other.legacy;
         self.throw |= other.throw;
     }
+
+    /// Which encoding `op` belongs to, if it is an exception-handling instruction.
+    fn note(&mut self, op: &Operator<'_>) {
+        match op {
+            Operator::Throw { .. } => self.throw = true,
+            Operator::TryTable { .. } | Operator::ThrowRef => self.exnref = true,
+            Operator::Try { .. }
+            | Operator::Catch { .. }
+            | Operator::CatchAll
+            | Operator::Delegate { .. }
+            | Operator::Rethrow { .. } => self.legacy = true,
+            _ => {}
+        }
+    }
 }
 
 /// Names from the `name` custom section, by index.
@@ -429,21 +443,13 @@ impl<'a> Indexer<'a> {
             }
             Payload::ExportSection(reader) => {
                 for export in reader {
-                    let export = export?;
-                    module.exports.push(Export {
-                        name: export.name,
-                        kind: export.kind,
-                        index: export.index,
-                    });
+                    let wasmparser::Export { name, kind, index } = export?;
+                    module.exports.push(Export { name, kind, index });
                 }
             }
             Payload::ElementSection(reader) => {
                 for element in reader {
-                    let element = element?;
-                    if let Some(segment) = read_active_segment(&element)? {
-                        module.active_segments.push(segment);
-                    }
-                    read_element_functions(module.bytes, element.items, uses)?;
+                    self.element(element?)?;
                 }
             }
             Payload::GlobalSection(reader) => {
@@ -453,16 +459,7 @@ impl<'a> Indexer<'a> {
             }
             Payload::TableSection(reader) => {
                 for table in reader {
-                    let table = table?;
-                    let initialised = matches!(table.init, wasmparser::TableInit::Expr(_));
-                    if let wasmparser::TableInit::Expr(init) = table.init {
-                        read_ref_funcs(init, uses)?;
-                    }
-                    module.tables.push(Table {
-                        ty: table.ty,
-                        import: None,
-                        initialised,
-                    });
+                    self.table(table?)?;
                 }
             }
             Payload::StartSection { func, range } => uses.push(FunctionUse {
@@ -477,6 +474,32 @@ impl<'a> Indexer<'a> {
             },
             _ => {}
         }
+        Ok(())
+    }
+
+    /// An element segment: the slots it fills when active, and every function it names.
+    fn element(
+        &mut self,
+        element: wasmparser::Element<'a>,
+    ) -> Result<(), wasmparser::BinaryReaderError> {
+        let module = &mut self.module;
+        if let Some(segment) = read_active_segment(&element)? {
+            module.active_segments.push(segment);
+        }
+        read_element_functions(module.bytes, element.items, &mut module.uses_outside_code)
+    }
+
+    /// A defined table, and the functions its initialiser names.
+    fn table(&mut self, table: wasmparser::Table<'a>) -> Result<(), wasmparser::BinaryReaderError> {
+        let initialised = matches!(table.init, wasmparser::TableInit::Expr(_));
+        if let wasmparser::TableInit::Expr(init) = table.init {
+            read_ref_funcs(init, &mut self.module.uses_outside_code)?;
+        }
+        self.module.tables.push(Table {
+            ty: table.ty,
+            import: None,
+            initialised,
+        });
         Ok(())
     }
 
@@ -546,56 +569,54 @@ fn scan_body(
     while !ops.eof() {
         let (op, at) = ops.read_with_offset()?;
         func.op(at, &op)?;
-        match op {
-            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                // The index follows the one-byte opcode.
-                facts.uses.push(FunctionUse {
-                    function: function_index,
-                    index_bytes: at + 1..ops.original_position(),
-                    kind: UseKind::Call,
-                });
-            }
-            Operator::RefFunc { function_index } => {
-                facts.uses.push(FunctionUse {
-                    function: function_index,
-                    index_bytes: at + 1..ops.original_position(),
-                    kind: UseKind::RefFunc,
-                });
-            }
+        // The one decode serves three readers: the validator, the body's facts, its EH encoding.
+        if let Some((function, kind)) = named_function(&op) {
+            // The index follows the one-byte opcode.
+            facts.uses.push(FunctionUse {
+                function,
+                index_bytes: at + 1..ops.original_position(),
+                kind,
+            });
+        }
+        facts.note(&op);
+        eh.note(&op);
+    }
+    ops.finish()?;
+    Ok((facts, eh))
+}
+
+/// The function `op` calls directly or takes the address of, if any.
+fn named_function(op: &Operator<'_>) -> Option<(u32, UseKind)> {
+    match *op {
+        Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+            Some((function_index, UseKind::Call))
+        }
+        Operator::RefFunc { function_index } => Some((function_index, UseKind::RefFunc)),
+        _ => None,
+    }
+}
+
+impl Body {
+    /// What `op` tells of the body beyond the functions it names (`named_function`).
+    fn note(&mut self, op: &Operator<'_>) {
+        match *op {
             Operator::CallIndirect { .. }
             | Operator::ReturnCallIndirect { .. }
             | Operator::CallRef { .. }
-            | Operator::ReturnCallRef { .. } => facts.calls_indirectly = true,
-            Operator::Throw { tag_index } => {
-                eh.throw = true;
-                facts.throws.push(tag_index);
-            }
-            Operator::ThrowRef => {
-                eh.exnref = true;
-                facts.rethrows = true;
-            }
-            Operator::TryTable { .. } => eh.exnref = true,
-            Operator::Rethrow { .. } => {
-                eh.legacy = true;
-                facts.rethrows = true;
-            }
-            Operator::Try { .. }
-            | Operator::Catch { .. }
-            | Operator::CatchAll
-            | Operator::Delegate { .. } => eh.legacy = true,
-            Operator::Unreachable => facts.has_unreachable = true,
-            Operator::TableSet { table } => facts.table_writes.push((table, "table.set")),
-            Operator::TableGrow { table } => facts.table_writes.push((table, "table.grow")),
-            Operator::TableFill { table } => facts.table_writes.push((table, "table.fill")),
-            Operator::TableInit { table, .. } => facts.table_writes.push((table, "table.init")),
+            | Operator::ReturnCallRef { .. } => self.calls_indirectly = true,
+            Operator::Throw { tag_index } => self.throws.push(tag_index),
+            Operator::ThrowRef | Operator::Rethrow { .. } => self.rethrows = true,
+            Operator::Unreachable => self.has_unreachable = true,
+            Operator::TableSet { table } => self.table_writes.push((table, "table.set")),
+            Operator::TableGrow { table } => self.table_writes.push((table, "table.grow")),
+            Operator::TableFill { table } => self.table_writes.push((table, "table.fill")),
+            Operator::TableInit { table, .. } => self.table_writes.push((table, "table.init")),
             Operator::TableCopy { dst_table, .. } => {
-                facts.table_writes.push((dst_table, "table.copy"))
+                self.table_writes.push((dst_table, "table.copy"))
             }
             _ => {}
         }
     }
-    ops.finish()?;
-    Ok((facts, eh))
 }
 
 fn read_element_functions(
@@ -712,12 +733,8 @@ pub fn function_uses(bytes: &[u8]) -> Vec<FunctionUse> {
     let mut uses = Vec::new();
     while !ops.eof() {
         let (op, at) = ops.read_with_offset().expect("our bodies decode");
-        let (function, kind) = match op {
-            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                (function_index, UseKind::Call)
-            }
-            Operator::RefFunc { function_index } => (function_index, UseKind::RefFunc),
-            _ => continue,
+        let Some((function, kind)) = named_function(&op) else {
+            continue;
         };
         uses.push(FunctionUse {
             function,

@@ -5,9 +5,8 @@
 //! cannot throw, and keeps our marker), so function indices recorded at processing time say
 //! nothing. What survives is the shape:
 //! - the guard's status is the mutable i32 global that our `__wasm_unwind_state` export reads;
-//! - a guarded wrapper sets the status to 1 ("running"), in its own body or in a function it
-//!   calls (`enter`, unless inlined). Nothing else sets it to 1: import shims and `leave` set it
-//!   to 0 or to a saved value;
+//! - a guarded wrapper sets the status to 1 ("running") in its own body (the guard's checks are
+//!   inlined). Nothing else sets it to 1: import shims set it to 0 or to a saved value;
 //! - without the guard, a wrapper is one catch-all around its whole body (simple moves before
 //!   and after, no arithmetic) that ends rethrowing, and restores the stack pointer on the way.
 //!
@@ -62,11 +61,7 @@ impl Ours {
         let Some(ops) = operators(module, function) else {
             return false;
         };
-        let guarded = self.status.is_some()
-            && (self.sets_running(&ops)
-                || ops.iter().any(|op| {
-                    matches!(*op, Operator::Call { function_index } if self.enters(module, function_index))
-                }));
+        let guarded = self.status.is_some() && self.sets_running(&ops);
         guarded || self.contains_everything(&ops)
     }
 

@@ -4,7 +4,7 @@
 //! Such calls must be contained and guarded exactly like exports, while the module's own
 //! `call_indirect` through the same table keeps reaching the original function, unguarded and
 //! never refused. Inputs: `tests/regressions/exported-table.*.wat` (slots listed there),
-//! `mutated-table.wat`, `imported-table.wat`. The legacy encoding runs in Deno
+//! `mutated-table.wat`, `imported-table.wat`, `table-import-entry-after-trap.wat`. The legacy encoding runs in Deno
 //! (`tests/js/entries.test.mjs`, driven by `deno_both_encodings` below).
 
 mod engines;
@@ -104,6 +104,36 @@ fn after_an_abort_nothing_through_the_table_runs() {
         0,
         "a host import ran after the abort"
     );
+    assert_eq!(run.state(), 1);
+}
+
+thread_local! {
+    /// The instance's `bump`, for a callback that the host calls directly (its `Caller` then
+    /// sees no instance to look exports up in).
+    static BUMP_FUNC: std::cell::Cell<Option<Func>> = const { std::cell::Cell::new(None) };
+}
+
+/// The callback of `table-import-entry-after-trap.wat`: back into the instance through `bump`.
+fn call_bump(caller: &mut Caller<'_, Host>, x: i32) -> wasmtime::Result<i32> {
+    let bump = BUMP_FUNC.get().expect("the test sets BUMP_FUNC");
+    bump.typed::<i32, i32>(&*caller)?.call(&mut *caller, x)
+}
+
+#[test]
+fn after_an_abort_an_import_called_through_the_table_cannot_call_back_in() {
+    let wasm = wat::parse_file(regression("table-import-entry-after-trap.wat"))
+        .expect("regression input parses");
+    let mut run = Run::new(&compile(&process(&wasm)));
+    BUMP_FUNC.set(run.func("bump"));
+    run.store.data_mut().callback = call_bump;
+    // Before the abort, the import in slot 0 calls back into `bump` as it should.
+    assert_eq!(call_entry(&mut run, 0, 7).unwrap(), 1);
+    assert!(run.call::<(), ()>("trap", ()).is_err());
+    assert!(
+        call_entry(&mut run, 0, 7).is_err(),
+        "the callback was refused"
+    );
+    assert_eq!(global(&mut run, "count"), 1, "bump ran after the abort");
     assert_eq!(run.state(), 1);
 }
 

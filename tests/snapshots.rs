@@ -41,20 +41,23 @@ fn js_mode() -> Options {
     Options::default().js(true)
 }
 
-/// A wrapper with a `catch $tag` clause and the helper it calls, plus the guard's entry.
+/// A wrapper with a `catch $tag` clause and the helper it calls, plus the guard's refusal.
 const RECOVERY: [&str; 3] = [
     "wasm_unwind::wrap::panic_fmt",
     "wasm_unwind::panicked",
-    "wasm_unwind::enter",
+    "wasm_unwind::refuse",
 ];
 
-const GUARD: [&str; 5] = [
-    "wasm_unwind::enter",
-    "wasm_unwind::leave",
-    "wasm_unwind::to_host",
-    "wasm_unwind::returned",
-    "wasm_unwind::state",
+/// In JS mode the refusal throws the host's error, so the import shims trap through their own.
+const JS_RECOVERY: [&str; 4] = [
+    "wasm_unwind::wrap::panic_fmt",
+    "wasm_unwind::panicked",
+    "wasm_unwind::refuse",
+    "wasm_unwind::trap",
 ];
+
+/// The guard's functions: its checks are inlined into the wrappers and shims.
+const GUARD: [&str; 2] = ["wasm_unwind::refuse", "wasm_unwind::state"];
 
 fn panics_selection() -> Vec<&'static str> {
     let mut names = vec![
@@ -114,12 +117,15 @@ fn js_mode_with_runtime() {
         .lines()
         .filter(|l| l.contains("(import \"wasm_unwind\""))
         .collect();
-    let shown = imports.join("\n") + "\n\n" + &added_functions(&text, &RECOVERY);
+    let shown = imports.join("\n") + "\n\n" + &added_functions(&text, &JS_RECOVERY);
     insta::assert_snapshot!("js_mode_with_runtime", shown);
 }
 
 #[test]
 fn js_mode_without_runtime() {
     let text = processed_text_with("panics.legacy.wasm", &js_mode());
-    insta::assert_snapshot!("js_mode_without_runtime", added_functions(&text, &RECOVERY));
+    insta::assert_snapshot!(
+        "js_mode_without_runtime",
+        added_functions(&text, &JS_RECOVERY)
+    );
 }

@@ -23,7 +23,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod engines;
-use engines::workerd::{REQUEST_TIMEOUT, Workerd};
+use engines::workerd::{REQUEST_TIMEOUT, Workerd, write_worker_build_config};
 use engines::{repo, say};
 
 /// Enough for any answered request to a Durable Object here; a trap there leaves the request
@@ -301,7 +301,7 @@ fn write_worker(build: Build, variant: Variant) -> tempfile::TempDir {
     if variant != Variant::Unprocessed {
         process_in_place(&dir.path().join("index_bg.wasm"));
     }
-    let mut modules = Vec::new();
+    let mut before = Vec::new();
     if variant == Variant::ProcessedStateRead {
         for name in ["main.mjs", "state-reader.mjs"] {
             std::fs::copy(
@@ -309,15 +309,10 @@ fn write_worker(build: Build, variant: Variant) -> tempfile::TempDir {
                 dir.path().join(name),
             )
             .unwrap_or_else(|e| panic!("copying {name}: {e}"));
-            modules.push(format!("(name = \"{name}\", esModule = embed \"{name}\")"));
+            before.push(name);
         }
     }
-    modules.push(r#"(name = "index.js", esModule = embed "index.js")"#.into());
-    modules.push(r#"(name = "index_bg.wasm", wasm = embed "index_bg.wasm")"#.into());
-    let config = std::fs::read_to_string(repo().join("tests/worker_build/config.capnp"))
-        .expect("config.capnp")
-        .replace("$MODULES", &modules.join(",\n    "));
-    std::fs::write(dir.path().join("config.capnp"), config).expect("writing config.capnp");
+    write_worker_build_config(dir.path(), &before);
     dir
 }
 

@@ -7,7 +7,7 @@
 //! when the config loads and refuses to compile any at run time (see `tests/workerd/README.md`).
 //!
 //! For each EH encoding, the `panics-rt` fixture is processed in JS mode by the library into a
-//! temporary directory with the glue, `tests/workerd/worker.mjs` and `tests/workerd/config.capnp`,
+//! temporary directory with the glue and `tests/workerd/`'s Worker, imports and config,
 //! then `.engines/bin/workerd` serves it and the test talks to it over plain HTTP/1.1.
 //! A missing workerd is a failure, never a skip.
 
@@ -98,7 +98,7 @@ fn write_worker(fixture: &str, encoding: Encoding) -> tempfile::TempDir {
     };
     write("app.wasm", &processed.wasm);
     write("wasm-unwind.mjs", wasm_unwind::JS_GLUE.as_bytes());
-    for name in ["worker.mjs", "config.capnp"] {
+    for name in ["worker.mjs", "imports.mjs", "config.capnp"] {
         write(
             name,
             &read(&engines::repo().join("tests/workerd").join(name)),

@@ -283,83 +283,97 @@ fn summary(
     Ok(text)
 }
 
-/// The summary (stderr after a run) or the analysis (stdout with `--check`).
-fn describe(report: &Report, check: bool) -> String {
-    let mut out = String::new();
-    let mut line = |text: String| {
-        out.push_str("wasm-unwind: ");
-        out.push_str(&text);
-        out.push('\n');
-    };
+/// The summary (stderr after a run) or the analysis (stdout with `--dry-run`), one
+/// `wasm-unwind: ` line a fact, in the order the pipeline settles them.
+fn describe(report: &Report, dry_run: bool) -> String {
+    let mut lines = Vec::new();
     if let Some(marker) = &report.already_processed {
-        line(format!("already processed ({marker}); nothing to do"));
-        return out;
+        lines.push(format!("already processed ({marker}); nothing to do"));
+    } else {
+        lines.extend(detected(report));
+        lines.extend(wrapping(report, dry_run));
+        lines.extend(handling(report));
+        lines.extend(report.warnings.iter().map(|w| format!("warning: {w}")));
+        let delta = report.output_size as i64 - report.input_size as i64;
+        lines.push(format!(
+            "{} -> {} bytes ({delta:+})",
+            report.input_size, report.output_size
+        ));
     }
-    match report.encoding {
-        Some(encoding) => line(format!("{encoding} exception handling")),
-        None => line(
-            "no exception handling (a panic=abort build): no unwind can reach an export".into(),
-        ),
-    }
+    lines
+        .iter()
+        .map(|text| format!("wasm-unwind: {text}\n"))
+        .collect()
+}
+
+/// What detection found in the input: the encoding, the unwind tag, the stack pointer.
+fn detected(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    lines.push(match report.encoding {
+        Some(encoding) => format!("{encoding} exception handling"),
+        None => "no exception handling (a panic=abort build): no unwind can reach an export".into(),
+    });
     if let Some(tag) = &report.unwind_tag {
-        line(format!(
+        lines.push(format!(
             "unwind tag {tag}, exported as {}",
             wasm_unwind::TAG_EXPORT
         ));
     } else if report.encoding.is_some() {
-        line("no Rust unwind tag found; wrappers still catch every exception".into());
+        lines.push("no Rust unwind tag found; wrappers still catch every exception".into());
     }
     if let Some(sp) = &report.stack_pointer {
-        line(format!("stack pointer global {sp}"));
+        lines.push(format!("stack pointer global {sp}"));
     }
-    let verb = if check { "would wrap" } else { "wrapped" };
+    lines
+}
+
+/// Which exports and tables are (or, on a dry run, would be) wrapped; a dry run also names each
+/// export, since that is what a user checks before writing anything.
+fn wrapping(report: &Report, dry_run: bool) -> Vec<String> {
+    let verb = if dry_run { "would wrap" } else { "wrapped" };
     let total = report.exports.len();
-    line(format!(
+    let mut lines = vec![format!(
         "{verb} {} of {total} function exports",
         report.wrapped()
-    ));
-    if check {
-        for export in &report.exports {
-            match export.reason {
-                None => line(format!("  wrap {}", export.name)),
-                Some(reason) => line(format!("  skip {} ({reason})", export.name)),
-            }
-        }
+    )];
+    if dry_run {
+        lines.extend(report.exports.iter().map(|export| match export.reason {
+            None => format!("  wrap {}", export.name),
+            Some(reason) => format!("  skip {} ({reason})", export.name),
+        }));
     }
     for table in &report.tables {
         let warn = if table.wrapped { "" } else { "warning: " };
-        line(format!("{warn}table {}", wasm_unwind::table_text(table)));
+        lines.push(format!("{warn}table {}", wasm_unwind::table_text(table)));
     }
+    lines
+}
+
+/// What happens to a caught panic and after a trap: the runtime, JS mode, the abort guard.
+fn handling(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
     if report.runtime {
-        line(format!(
+        lines.push(format!(
             "runtime linked ({}): caught panics are freed by Rust and their messages kept",
             wasm_unwind::RUNTIME_EXPORT
         ));
     } else if report.unwind_tag.is_some() && report.wrapped() > 0 {
-        line("note: linking wasm-unwind-runtime (`use wasm_unwind_runtime as _;`) would free each caught panic and pass its message to the host".into());
+        lines.push("note: linking wasm-unwind-runtime (`use wasm_unwind_runtime as _;`) would free each caught panic and pass its message to the host".into());
     }
     if report.js {
-        line(format!(
+        lines.push(format!(
             "JS mode: imports `{}.panic` and `{0}.terminated` (provided by --emit-js)",
             wasm_unwind::JS_IMPORT_MODULE
         ));
     }
-    if report.abort_guard {
-        line(format!(
+    lines.push(if report.abort_guard {
+        format!(
             "abort guard on: calls refused after a trap, state in {}; {} import call targets guarded",
             wasm_unwind::STATE_EXPORT,
             report.import_shims
-        ));
+        )
     } else {
-        line("abort guard off".into());
-    }
-    for warning in &report.warnings {
-        line(format!("warning: {warning}"));
-    }
-    let delta = report.output_size as i64 - report.input_size as i64;
-    line(format!(
-        "{} -> {} bytes ({delta:+})",
-        report.input_size, report.output_size
-    ));
-    out
+        "abort guard off".into()
+    });
+    lines
 }

@@ -30,14 +30,14 @@ use crate::edits::Edits;
 use crate::load::Module;
 use crate::plan::{AbortHook, GuardPlan, Shim};
 
-/// The helper functions the wrappers call.
+/// The guard as the wrappers and the recovery see it. Its checks are emitted inline (`enter`,
+/// `leave`): a call to a helper costs more than the check itself in engines that do not inline
+/// across functions (Cranelift). Only the cold path, `refuse`, is a function.
 #[derive(Debug, Clone)]
 pub struct Guard {
-    /// Refuses the call unless the instance is idle, else marks it running.
-    pub enter: u32,
-    /// Marks it idle again.
-    pub leave: u32,
     status: Status,
+    /// Latches `TERMINATED` and refuses the entry (a trap, or the host's error in JS mode).
+    refuse: u32,
     abort_hook: Option<AbortHook>,
 }
 
@@ -74,6 +74,21 @@ const MEMORY_U32: wasm_encoder::MemArg = wasm_encoder::MemArg {
 };
 
 impl Guard {
+    /// Refuses the call unless the instance is idle, else marks it running.
+    pub fn enter(&self, code: &mut InstructionSink<'_>) {
+        self.status.get(code);
+        code.if_(BlockType::Empty)
+            .call(self.refuse)
+            .end()
+            .i32_const(RUNNING)
+            .global_set(self.status.global);
+    }
+
+    /// Marks the instance idle again.
+    pub fn leave(&self, code: &mut InstructionSink<'_>) {
+        code.i32_const(IDLE).global_set(self.status.global);
+    }
+
     /// The start of a wrapper of `target`, a `() -> ()` function the exported table holds at
     /// `slots`, when wasm-bindgen's glue may call it as its abort hook: after a termination, if
     /// the hook's slot is one of these, the call runs the function with the status running and
@@ -105,8 +120,8 @@ impl Guard {
 /// Name of the export that reports the instance state: 0 live, 1 terminated.
 pub const STATE_EXPORT: &str = "__wasm_unwind_state";
 
-/// Adds the guard's status global, its helpers, the state export, and a shim for every import
-/// the plan names. Returns the helpers for the export wrappers.
+/// Adds the guard's status global, its cold paths, the state export, and a shim for every
+/// import the plan names. Returns the guard for the export wrappers.
 ///
 /// `refusal`, in JS mode, is called before an export traps on a refused entry, to throw the
 /// host's `TerminatedError` instead. Only entry uses it: a refusal found when an import returns
@@ -118,7 +133,7 @@ pub fn install(
     refusal: Option<u32>,
     edits: &mut Edits,
 ) -> Guard {
-    let status = edits.add_global(
+    let global = edits.add_global(
         GlobalType {
             val_type: ValType::I32,
             mutable: true,
@@ -128,51 +143,41 @@ pub fn install(
         "wasm_unwind::status".into(),
     );
     let status = Status {
-        global: status,
+        global,
         bindgen_flag: plan.bindgen_flag,
     };
-    let guard = entry_helpers(status, refusal, plan.abort_hook, edits);
+    let refuse = add_terminate(status, refusal, "wasm_unwind::refuse", edits);
     add_state_export(status, edits);
     if !plan.shims.is_empty() {
-        let host = HostCall::install(status, edits);
+        // A shim must trap, not throw the host's error: it needs its own cold path in JS mode.
+        let trap = match refusal {
+            Some(_) => add_terminate(status, None, "wasm_unwind::trap", edits),
+            None => refuse,
+        };
+        let host = HostCall { status, trap };
         for shim in &plan.shims {
             add_shim(module, encoding, shim, &host, edits);
         }
     }
-    guard
+    Guard {
+        status,
+        refuse,
+        abort_hook: plan.abort_hook,
+    }
 }
 
-/// `enter` and `leave`, which the wrappers call.
-fn entry_helpers(
-    status: Status,
-    refusal: Option<u32>,
-    abort_hook: Option<AbortHook>,
-    edits: &mut Edits,
-) -> Guard {
+/// A function that latches `TERMINATED` and traps, after calling `refusal` if any: the cold
+/// path of every check, kept out of line so that the inlined checks stay small.
+fn add_terminate(status: Status, refusal: Option<u32>, name: &str, edits: &mut Edits) -> u32 {
     let nothing = edits.add_type(&[], &[]);
     let mut f = Function::new([]);
     let mut code = f.instructions();
-    status.get(&mut code);
-    code.if_(BlockType::Empty);
-    terminate(&mut code, status, refusal);
-    code.end()
-        .i32_const(RUNNING)
-        .global_set(status.global)
-        .end();
-    let enter = edits.add_function(nothing, "wasm_unwind::enter".into(), f);
-
-    let mut f = Function::new([]);
-    f.instructions()
-        .i32_const(IDLE)
-        .global_set(status.global)
-        .end();
-    let leave = edits.add_function(nothing, "wasm_unwind::leave".into(), f);
-    Guard {
-        enter,
-        leave,
-        status,
-        abort_hook,
+    status.latch(&mut code);
+    if let Some(refusal) = refusal {
+        code.call(refusal);
     }
+    code.unreachable().end();
+    edits.add_function(nothing, name.into(), f)
 }
 
 /// The state export. Asked by the host, whose calls into Rust have all returned: anything but
@@ -191,43 +196,40 @@ fn add_state_export(status: Status, edits: &mut Edits) {
         .push((STATE_EXPORT.into(), ExportKind::Func, state));
 }
 
-/// The helpers every shim calls around its import.
+/// The checks every shim makes around its import, inlined like the wrappers' (`local` holds
+/// the status to restore).
 struct HostCall {
-    /// Out to the host: sets idle, returns the status to restore.
-    to_host: u32,
-    /// Back from the host, with the status to restore.
-    returned: u32,
+    status: Status,
+    /// Latches `TERMINATED` and traps.
+    trap: u32,
 }
 
 impl HostCall {
-    fn install(status: Status, edits: &mut Edits) -> HostCall {
-        // Out to the host, which may call back in. A terminated instance makes no host calls
-        // (only unwrapped code could get here).
-        let gives_i32 = edits.add_type(&[], &[ValType::I32]);
-        let mut f = Function::new([(1, ValType::I32)]);
-        let mut code = f.instructions();
-        code.global_get(status.global)
-            .local_tee(0)
+    /// Out to the host, which may call back in: saves the status in `local` and sets idle. A
+    /// terminated instance makes no host calls (only unwrapped code could get here).
+    fn out(&self, code: &mut InstructionSink<'_>, local: u32) {
+        let global = self.status.global;
+        code.global_get(global)
+            .local_tee(local)
             .i32_const(IDLE)
             .i32_lt_s()
             .if_(BlockType::Empty)
             .unreachable()
             .end()
             .i32_const(IDLE)
-            .global_set(status.global)
-            .local_get(0)
-            .end();
-        let to_host = edits.add_function(gives_i32, "wasm_unwind::to_host".into(), f);
+            .global_set(global);
+    }
 
-        // Back from the host: anything but idle means a call under this one trapped.
-        let mut f = Function::new([]);
-        let mut code = f.instructions();
-        code.global_get(status.global).if_(BlockType::Empty);
-        terminate(&mut code, status, None);
-        code.end().local_get(0).global_set(status.global).end();
-        let one_i32 = edits.add_type(&[ValType::I32], &[]);
-        let returned = edits.add_function(one_i32, "wasm_unwind::returned".into(), f);
-        HostCall { to_host, returned }
+    /// Back from the host: anything but idle means a call under this one trapped. Else the
+    /// saved status comes back.
+    fn back(&self, code: &mut InstructionSink<'_>, local: u32) {
+        let global = self.status.global;
+        code.global_get(global)
+            .if_(BlockType::Empty)
+            .call(self.trap)
+            .end()
+            .local_get(local)
+            .global_set(global);
     }
 }
 
@@ -256,15 +258,6 @@ const IDLE: i32 = 0;
 const RUNNING: i32 = 1;
 const TERMINATED: i32 = -1;
 
-/// Latches `TERMINATED` and traps (after calling `refusal`, if any).
-fn terminate(code: &mut InstructionSink<'_>, status: Status, refusal: Option<u32>) {
-    status.latch(code);
-    if let Some(refusal) = refusal {
-        code.call(refusal);
-    }
-    code.unreachable();
-}
-
 /// Calls import `import` with the status idle, and checks it when control comes back, by
 /// return or by exception.
 fn shim_body(
@@ -278,10 +271,8 @@ fn shim_body(
     let signature = BlockType::FunctionType(module.function_types[import as usize]);
     let mut f = Function::new([(1, ValType::I32)]);
     let mut code = f.instructions();
-    code.call(host.to_host).local_set(outer);
-    let back = |code: &mut InstructionSink<'_>| {
-        code.local_get(outer).call(host.returned);
-    };
+    host.out(&mut code, outer);
+    let back = |code: &mut InstructionSink<'_>| host.back(code, outer);
     call_in_catch_all(&mut code, encoding, (import, signature, params), back, back);
     code.end();
     f

@@ -12,6 +12,7 @@
 
 use wasm_encoder::{BlockType, Function, InstructionSink, MemArg, ValType};
 
+use super::guard::Guard;
 use super::js::HostErrors;
 use crate::detect::Encoding;
 use crate::edits::{Edits, val_type};
@@ -90,8 +91,8 @@ pub struct Setup<'h> {
     /// The Rust unwind tag.
     pub tag: u32,
     pub hand_off: HandOff<&'h HostErrors>,
-    /// The guard's `leave`, which settles the guard before the host's `panic` import throws.
-    pub leave: Option<u32>,
+    /// The guard, to settle before the host's `panic` import throws.
+    pub guard: Option<&'h Guard>,
 }
 
 /// Adds `panicked` for Rust panics thrown with the tag.
@@ -109,8 +110,8 @@ pub fn install(module: &Module<'_>, setup: &Setup<'_>, edits: &mut Edits) -> Rec
     let mut f = Function::new(locals);
     let mut code = f.instructions();
     let throw_panic_error = |code: &mut InstructionSink<'_>, host: &HostErrors| {
-        if let Some(leave) = setup.leave {
-            code.call(leave);
+        if let Some(guard) = setup.guard {
+            guard.leave(code);
         }
         let panic = host
             .panic

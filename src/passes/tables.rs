@@ -10,7 +10,7 @@
 //! exported under the original's name(s); the original stays, unexported, for the module's
 //! indirect calls. Copies of the input's active segments fill the new table at instantiation,
 //! each function replaced by its wrapper (the same wrapper as its export, so a host sees one
-//! function either way) and each import by its guard shim. This holds only while the two tables
+//! function either way); imports stay themselves. This holds only while the two tables
 //! hold the same functions, which `plan` checks: the module never changes the table after
 //! instantiation. What the host itself writes into its table, the module's calls do not see.
 
@@ -67,12 +67,10 @@ fn entry(
     edits: &mut Edits,
 ) -> u32 {
     if function < module.imported_functions() {
-        // No Rust code runs in an import; its shim keeps the guard's count when there is one.
-        return edits
-            .redirected_calls
-            .get(&function)
-            .copied()
-            .unwrap_or(function);
+        // The host calling its own function runs no code of the instance, so it gets the import
+        // itself. Not its shim: a shim serves calls from Rust code, and marks the instance idle
+        // for the host's callbacks, which would wipe the trace a trap left.
+        return function;
     }
     let name = || match module.names.functions.get(&function) {
         Some(name) => format!("table::{name}"),

@@ -85,14 +85,14 @@ pub fn wrap_exports(
 ///
 /// ```wat
 /// (local $sp i32)
-/// [call $enter]
+/// [enter: global.get $status  if  call $refuse  end  i32.const 1  global.set $status]
 /// global.get $stack_pointer  local.set $sp
 /// block (result exnref)
 ///   local.get 0 .. local.get N
 ///   try_table (type $sig) (catch_all_ref 0)  call $target  end
-///   [call $leave]  return
+///   [leave: i32.const 0  global.set $status]  return
 /// end
-/// local.get $sp  global.set $stack_pointer  [call $leave]  throw_ref
+/// local.get $sp  global.set $stack_pointer  [leave]  throw_ref
 /// ```
 ///
 /// With a recovery, `catch_ref $tag` comes first and its clause restores the stack pointer and
@@ -130,14 +130,14 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Wrappers<'_>) -> Functi
         if let Some(slots) = plan.abort_hook_slots.get(&target) {
             guard.abort_hook_prologue(&mut code, target, slots);
         }
-        code.call(guard.enter);
+        guard.enter(&mut code);
     }
     if let Some((global, _)) = stack_pointer {
         code.global_get(global).local_set(saved);
     }
     let repair = Repair {
         stack_pointer: stack_pointer.map(|(global, _)| (global, saved)),
-        leave: plan.guard.map(|g| g.leave),
+        guard: plan.guard,
     };
     let leave = |code: &mut InstructionSink<'_>| repair.leave(code);
     let restore_and_leave = |code: &mut InstructionSink<'_>| {
@@ -158,13 +158,13 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Wrappers<'_>) -> Functi
 }
 
 /// What a wrapper does on the way out: restore the saved stack pointer, leave the guard.
-struct Repair {
+struct Repair<'g> {
     /// (stack pointer global, local holding its value on entry)
     stack_pointer: Option<(u32, u32)>,
-    leave: Option<u32>,
+    guard: Option<&'g Guard>,
 }
 
-impl Repair {
+impl Repair<'_> {
     fn restore(&self, code: &mut InstructionSink<'_>) {
         if let Some((global, saved)) = self.stack_pointer {
             code.local_get(saved).global_set(global);
@@ -172,8 +172,8 @@ impl Repair {
     }
 
     fn leave(&self, code: &mut InstructionSink<'_>) {
-        if let Some(leave) = self.leave {
-            code.call(leave);
+        if let Some(guard) = self.guard {
+            guard.leave(code);
         }
     }
 }
@@ -185,7 +185,7 @@ fn exnref_with_recovery(
     (target, signature, params): (u32, BlockType, u32),
     recovery: &Recovery,
     exception: u32,
-    repair: &Repair,
+    repair: &Repair<'_>,
 ) {
     let caught = recovery
         .caught
@@ -215,7 +215,7 @@ fn legacy_with_recovery(
     code: &mut InstructionSink<'_>,
     (target, signature, params): (u32, BlockType, u32),
     recovery: &Recovery,
-    repair: &Repair,
+    repair: &Repair<'_>,
 ) {
     push_params(code, params);
     code.try_(signature).call(target);

@@ -28,6 +28,16 @@ pub fn engine(name: &str) -> PathBuf {
     installed(&format!(".engines/bin/{name}"), "install.sh", &INSTALL)
 }
 
+/// `deno run --allow-read` with no update check, its caches in `.engines/deno-dir`, plain output.
+pub fn deno_run() -> Command {
+    let mut deno = Command::new(engine("deno"));
+    deno.args(["run", "--allow-read"])
+        .env("DENO_NO_UPDATE_CHECK", "1")
+        .env("DENO_DIR", repo().join(".engines/deno-dir"))
+        .env("NO_COLOR", "1");
+    deno
+}
+
 /// The wasm-bindgen CLI at the bindgen fixture's version, installed first when missing by
 /// `tests/engines/wasm-bindgen.sh` (`cargo install`, several minutes the first time).
 pub fn wasm_bindgen() -> PathBuf {

@@ -184,3 +184,20 @@ fn dechunk(mut body: &str) -> Option<String> {
         body = rest.get(size..)?.strip_prefix("\r\n")?;
     }
 }
+
+/// Writes `dir/config.capnp` (from `tests/worker_build/config.capnp`, with its Durable Object)
+/// serving worker-build's output in `dir` (`index.js`, `index_bg.wasm`) after the ES modules
+/// `before`, also in `dir`; the first module is the Worker's entry.
+pub fn write_worker_build_config(dir: &Path, before: &[&str]) {
+    let mut modules: Vec<String> = before
+        .iter()
+        .map(|name| format!("(name = \"{name}\", esModule = embed \"{name}\")"))
+        .collect();
+    modules.push(r#"(name = "index.js", esModule = embed "index.js")"#.into());
+    modules.push(r#"(name = "index_bg.wasm", wasm = embed "index_bg.wasm")"#.into());
+    let template = super::repo().join("tests/worker_build/config.capnp");
+    let config = std::fs::read_to_string(&template)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", template.display()))
+        .replace("$MODULES", &modules.join(",\n    "));
+    std::fs::write(dir.join("config.capnp"), config).expect("writing config.capnp");
+}

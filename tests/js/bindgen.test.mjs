@@ -1,10 +1,14 @@
 // wasm-bindgen's own glue over a module wasm-unwind processed (before or after the wasm-bindgen
 // CLI): what a wasm-bindgen user sees must not change. Run by tests/bindgen.rs:
-//   node tests/js/bindgen.test.mjs DIR      (DIR holds wasm-bindgen's bindgen.js + bindgen_bg.wasm)
-// and, over the `--target web` glue, by tests/browsers.rs (through `check`).
+//   node tests/js/bindgen.test.mjs DIR [NAME [TARGET]]
+// (DIR holds wasm-bindgen's NAME.js + NAME_bg.wasm, NAME `bindgen` by default; TARGET `nodejs`,
+// the default, or `web`, in Deno by tests/readme.rs), and, over the `--target web` glue, by
+// tests/browsers.rs (through `check`).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { thrown } from './harness.mjs';
 
@@ -33,8 +37,18 @@ export function check(app) {
   assert.match(String(refused), /terminated/i);
 }
 
+/** The glue's exports: `--target nodejs` writes CommonJS, `--target web` an ES module to init. */
+async function load(dir, name, target) {
+  const glue = resolve(dir, `${name}.js`);
+  if (target === 'nodejs') return createRequire(import.meta.url)(glue);
+  assert.equal(target, 'web', 'TARGET');
+  const app = await import(pathToFileURL(glue).href);
+  await app.default({ module_or_path: readFileSync(resolve(dir, `${name}_bg.wasm`)) });
+  return app;
+}
+
 if (process.argv[2]) {
-  // The nodejs target writes CommonJS.
-  check(createRequire(import.meta.url)(resolve(process.argv[2], 'bindgen.js')));
-  console.log('ok: wasm-bindgen glue over', process.argv[2]);
+  const [dir, name = 'bindgen', target = 'nodejs'] = process.argv.slice(2);
+  check(await load(dir, name, target));
+  console.log(`ok: wasm-bindgen ${target} glue over`, dir);
 }

@@ -1,7 +1,8 @@
-# workerd config for tests/workerd.rs, copied beside the files it embeds: the Worker, the glue
-# (`wasm-unwind --emit-js`) and the processed module. The Wasm must be embedded as a `wasm`
-# module: workerd refuses to compile Wasm at run time. The test overrides the address with
-# `--socket-addr http=127.0.0.1:0` and reads the port workerd picked from `--control-fd`.
+# workerd config for tests/workerd.rs and the README's hand-written Worker (tests/readme.rs), copied
+# beside the files it embeds: the Worker, the glue (`wasm-unwind --emit-js`), the fixture's imports
+# and the processed module. The Wasm must be embedded as a `wasm` module: workerd refuses to
+# compile Wasm at run time. The test overrides the address with `--socket-addr http=127.0.0.1:0`
+# and reads the port workerd picked from `--control-fd`.
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -13,6 +14,7 @@ const app :Workerd.Worker = (
   modules = [
     (name = "worker.mjs", esModule = embed "worker.mjs"),
     (name = "wasm-unwind.mjs", esModule = embed "wasm-unwind.mjs"),
+    (name = "imports.mjs", esModule = embed "imports.mjs"),
     (name = "app.wasm", wasm = embed "app.wasm"),
   ],
   compatibilityDate = "2026-11-17",

@@ -5,12 +5,7 @@
 // refuses to compile Wasm at run time, so the glue is handed the module, never bytes.
 import wasm from './app.wasm';
 import { instantiate, PanicError } from './wasm-unwind.mjs';
-
-// The host functions the fixture imports (identity; no route here depends on them).
-const env = {
-  host_callback: (x) => x,
-  host_callback_nounwind: (x) => x,
-};
+import { imports } from './imports.mjs';
 
 // Instantiated on the first request (module level is outside any request) and kept for the
 // life of the isolate, so state carries from one request to the next. `starting` is shared so
@@ -43,7 +38,7 @@ export default {
     const route = routes[new URL(request.url).pathname];
     if (!route) return new Response('no such route', { status: 404 });
     try {
-      app ??= await (starting ??= instantiate(wasm, { env }, { fresh: true }));
+      app ??= await (starting ??= instantiate(wasm, imports, { fresh: true }));
       const result = route(app);
       return result instanceof Response ? result : new Response(String(result));
     } catch (err) {
