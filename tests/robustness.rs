@@ -256,6 +256,41 @@ fn the_differential_sees_an_unguarded_table() {
     );
 }
 
+/// The differential's global check can fail: handed an output whose wrappers restore global 0
+/// (the tool was told it is the stack pointer), with a report saying there is no stack pointer,
+/// it sees the counter "restored" when the panic escapes. With the true report it passes.
+#[test]
+fn the_differential_sees_another_global_restored() {
+    let input = wat::parse_str(
+        r#"(module
+          (tag $t (param i32))
+          (global $counter (export "counter") (mut i32) (i32.const 0))
+          (func (export "bump")
+            (global.set $counter (i32.add (global.get $counter) (i32.const 1)))
+            (throw $t (i32.const 8)))
+          (func (export "caught") (result i32)
+            (block (result i32) (try_table (catch $t 0) (throw $t (i32.const 1))) (i32.const 0))))"#,
+    )
+    .unwrap();
+    let told = Options::default().stack_pointer("counter");
+    let processed = wasm_unwind::process(&input, &told).unwrap();
+    match differential_of(&input, &processed) {
+        Ok(Diff::Compared(tally)) => assert!(tally.exceptions > 0, "{tally:?}"),
+        other => panic!("{other:?}"),
+    }
+    let mut report = processed.report.clone();
+    report.stack_pointer = None;
+    let claimed = Processed {
+        wasm: processed.wasm,
+        report,
+    };
+    let error = differential_of(&input, &claimed).unwrap_err();
+    assert!(
+        error.starts_with("`bump` threw, and other globals changed"),
+        "{error}"
+    );
+}
+
 /// `ref.func` of an import in code, the import declared only by a global initializer or an
 /// export: the guard's shim that replaces it must be declared too.
 #[test]

@@ -662,8 +662,8 @@ fn run(
         let roles = expected.roles(entry);
         let label = expected.label(entry);
         if trapped {
-            // Entries the tool leaves alone run as before; imports in a wrapped table may
-            // run or be refused (their guard shim refuses once the trap is latched).
+            // Entries the tool leaves alone run as before, and so does an import in a wrapped
+            // table (the host's own function: no code of the instance runs in it).
             if !roles.refused_after_trap {
                 continue;
             }
