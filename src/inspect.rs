@@ -17,7 +17,6 @@ use wasmparser::{ExternalKind, FuncType};
 use crate::detect::{self, Encoding, Found};
 use crate::error::Result;
 use crate::load::{self, Module};
-use crate::marker::Marker;
 use crate::passes::guard::STATE_EXPORT;
 use crate::plan::{self, TableOutcome};
 use crate::shape::Ours;
@@ -61,7 +60,7 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
         Ours::find(&module, sp.map(|f| f.index))
     });
     let exports = export_rows(&module, ours.as_ref());
-    let tables = table_rows(&module);
+    let tables = table_rows(&module, ours.as_ref());
     let encoding = detect::encoding(&module, None).map_err(|e| e.to_string());
     Ok(Inspection {
         unwind_tag: detect::unwind_tag(&module, None).map_err(|e| e.to_string()),
@@ -101,24 +100,25 @@ fn export_rows(module: &Module<'_>, ours: Option<&Ours>) -> Vec<ExportRow> {
         .collect()
 }
 
-/// The function tables a host can reach, each wrapped when every slot holds a function the tool
-/// added. Table entries are still told by the marker's first added function (wrappers and import
-/// shims alike), so a later renumbering tool can hide them; exports go by shape.
-fn table_rows(module: &Module<'_>) -> Vec<TableOutcome> {
-    let first_added = module
-        .marker
-        .and_then(|m| m.parse::<Marker>().ok())
-        .map(|m| m.added_from);
-    let ours = |f: &Option<u32>| f.is_none_or(|f| first_added.is_some_and(|a| f >= a));
+/// The function tables a host can reach, each wrapped when every slot holds one of our wrappers
+/// (told by shape, like exports), an import (the host's own function) or nothing.
+fn table_rows(module: &Module<'_>, ours: Option<&Ours>) -> Vec<TableOutcome> {
+    let guarded = |item: &Option<u32>| match (*item, ours) {
+        (None, _) => true,
+        (Some(f), _) if f < module.imported_functions() => true,
+        (Some(f), Some(ours)) => ours.wraps(module, f),
+        (Some(_), None) => false,
+    };
     plan::host_tables(module)
         .into_iter()
         .map(|t| {
-            let wrapped = t.outcome.entries > 0
+            let wrapped = ours.is_some()
+                && t.outcome.entries > 0
                 && module
                     .active_segments
                     .iter()
                     .filter(|s| s.table == t.table)
-                    .all(|s| s.items.as_ref().is_some_and(|i| i.iter().all(ours)));
+                    .all(|s| s.items.as_ref().is_some_and(|i| i.iter().all(guarded)));
             TableOutcome {
                 wrapped,
                 ..t.outcome

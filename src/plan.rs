@@ -23,6 +23,9 @@ pub struct ExportOutcome {
     pub wrapped: bool,
     /// Why it was left alone, when it was.
     pub reason: Option<&'static str>,
+    /// After an abort, a call returns without running instead of trapping (wasm-bindgen's
+    /// class destructors, which its glue calls from finalisers, where nothing catches).
+    pub refused_quietly: bool,
 }
 
 /// One function export of the input and what is done with it.
@@ -66,6 +69,9 @@ pub struct GuardPlan {
     /// The hook wasm-bindgen's glue calls through the table after a termination: the global
     /// holding the address of its slot, with the flag's global. Set only with a wrapped table.
     pub abort_hook: Option<AbortHook>,
+    /// Wrapped functions whose refused entry returns instead of trapping: wasm-bindgen's class
+    /// destructors, which its glue calls from a `FinalizationRegistry` callback with no `try`.
+    pub quiet_refusals: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,14 +167,15 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     selection.check(module)?;
     // Without exception handling a wrapper only serves the guard's count.
     let contain = encoding.is_some() || options.abort_guard;
-    let exports = choose_exports(module, &selection, contain);
+    let exports = choose_exports(module, &selection, contain, options.abort_guard);
     let tables = choose_tables(module, contain);
     let wraps =
         exports.iter().any(|e| e.outcome.wrapped) || tables.iter().any(|t| t.outcome.wrapped);
     // The host's errors are thrown from wrappers and the guard, so only wrapped exports need
     // them; without a wrapped export nothing counts activations, so a guard would guard nothing.
     let js = options.js && wraps;
-    let guard = (options.abort_guard && wraps).then(|| guard_plan(module, bindgen, &tables));
+    let guard =
+        (options.abort_guard && wraps).then(|| guard_plan(module, bindgen, &exports, &tables));
     let runtime = recover::runtime(module).filter(|_| encoding.is_some());
     let recovery = unwind_tag.as_ref().and_then(|tag| {
         let hand_off = HandOff::new(runtime, js)?;
@@ -181,17 +188,11 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         panic: recovery.is_some_and(|r| r.hand_off.to_host()),
         terminated: js && guard.is_some(),
     };
-    // The names we add must be free: an input that has one is refused, never renamed.
     let added = [
         (STATE_EXPORT, guard.is_some()),
         (TAG_EXPORT, unwind_tag.is_some()),
     ];
-    if let Some((name, _)) = added
-        .into_iter()
-        .find(|&(name, adds)| adds && module.exports.iter().any(|e| e.name == name))
-    {
-        return Err(Error::ExportClash(name));
-    }
+    check_names_free(module, added)?;
     Ok(Plan {
         encoding,
         unwind_tag,
@@ -206,8 +207,30 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     })
 }
 
-fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan]) -> GuardPlan {
+/// The names we add (those with `true`) must be free: an input that has one is refused, never
+/// renamed.
+fn check_names_free(module: &Module<'_>, added: [(&'static str, bool); 2]) -> Result<()> {
+    let taken = added
+        .into_iter()
+        .find(|&(name, adds)| adds && module.exports.iter().any(|e| e.name == name));
+    match taken {
+        Some((name, _)) => Err(Error::ExportClash(name)),
+        None => Ok(()),
+    }
+}
+
+fn guard_plan(
+    module: &Module<'_>,
+    bindgen: Option<Bindgen>,
+    exports: &[ExportPlan],
+    tables: &[TablePlan],
+) -> GuardPlan {
     let bindgen = bindgen.unwrap_or_default();
+    let quiet_refusals = exports
+        .iter()
+        .filter(|e| e.outcome.refused_quietly)
+        .map(|e| e.function)
+        .collect();
     let table_wrapped = tables.iter().any(|t| t.outcome.wrapped);
     let abort_hook = match (bindgen.terminated, bindgen.abort_handler) {
         (Some(flag), Some(slot)) if table_wrapped => Some(AbortHook { flag, slot }),
@@ -217,6 +240,7 @@ fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan
         shims: shimmed_imports(module),
         bindgen_flag: bindgen.terminated,
         abort_hook,
+        quiet_refusals,
     }
 }
 
@@ -230,31 +254,10 @@ pub fn host_tables(module: &Module<'_>) -> Vec<TablePlan> {
 /// a table the module defines, exports, and never changes after instantiation: the wrappers are
 /// a copy made at instantiation, so they must hold the same functions as the original for good.
 fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
-    let exports = |table: u32| {
-        module
-            .exports
-            .iter()
-            .enumerate()
-            .filter(move |(_, e)| e.kind == ExternalKind::Table && e.index == table)
-    };
-    let writes = |table: u32| {
-        module
-            .bodies
-            .iter()
-            .flat_map(|b| &b.table_writes)
-            .find(|(t, _)| *t == table)
-            .map(|(_, op)| *op)
-    };
-    let segments = |table: u32| {
-        module
-            .active_segments
-            .iter()
-            .filter(move |s| s.table == table)
-    };
     (0..module.tables.len() as u32)
         .filter_map(|index| {
             let table = &module.tables[index as usize];
-            let name = match (&table.import, exports(index).next()) {
+            let name = match (&table.import, table_exports(module, index).next()) {
                 (Some(import), _) => format!("{}.{}", import.module, import.name),
                 (None, Some((_, export))) => export.name.to_string(),
                 (None, None) => return None,
@@ -262,27 +265,15 @@ fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
             if !table.ty.element_type.is_func_ref() {
                 return None;
             }
-            let entries = segments(index)
+            let entries = table_segments(module, index)
                 .map(|s| s.items.as_ref().map_or(0, |i| i.iter().flatten().count()))
                 .sum();
-            let reason = if table.import.is_some() {
-                Some("imported: the host provides it, so it cannot be swapped".to_string())
-            } else if let Some(op) = writes(index) {
-                Some(format!("the module changes it ({op})"))
-            } else if table.initialised {
-                Some("declared with an initialiser expression".to_string())
-            } else if table.ty.element_type != wasmparser::RefType::FUNCREF {
-                Some("holds typed function references".to_string())
-            } else if segments(index).any(|s| s.items.is_none()) {
-                Some("filled by an element expression other than ref.func".to_string())
-            } else if !contain {
-                Some("no exception handling and no abort guard".to_string())
-            } else {
-                None
-            };
+            let reason = why_table_unguarded(module, index, contain);
             Some(TablePlan {
                 table: index,
-                exports: exports(index).map(|(position, _)| position).collect(),
+                exports: table_exports(module, index)
+                    .map(|(position, _)| position)
+                    .collect(),
                 outcome: TableOutcome {
                     name,
                     entries,
@@ -294,16 +285,89 @@ fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
         .collect()
 }
 
+/// Why host calls through function table `index` cannot go through wrappers, if they cannot:
+/// a table of wrappers must hold the same functions as the module's table for good.
+fn why_table_unguarded(module: &Module<'_>, index: u32, contain: bool) -> Option<String> {
+    let table = &module.tables[index as usize];
+    let write = module
+        .bodies
+        .iter()
+        .flat_map(|b| &b.table_writes)
+        .find(|(t, _)| *t == index)
+        .map(|(_, op)| *op);
+    if table.import.is_some() {
+        Some("imported: the host provides it, so it cannot be swapped".to_string())
+    } else if let Some(op) = write {
+        Some(format!("the module changes it ({op})"))
+    } else if table.initialised {
+        Some("declared with an initialiser expression".to_string())
+    } else if table.ty.element_type != wasmparser::RefType::FUNCREF {
+        Some("holds typed function references".to_string())
+    } else if table_segments(module, index).any(|s| s.items.is_none()) {
+        Some("filled by an element expression other than ref.func".to_string())
+    } else if !contain {
+        Some("no exception handling and no abort guard".to_string())
+    } else {
+        None
+    }
+}
+
+/// The exports of table `index`, with their positions in the export section.
+fn table_exports<'m, 'a>(
+    module: &'m Module<'a>,
+    index: u32,
+) -> impl Iterator<Item = (usize, &'m crate::load::Export<'a>)> {
+    module
+        .exports
+        .iter()
+        .enumerate()
+        .filter(move |(_, e)| e.kind == ExternalKind::Table && e.index == index)
+}
+
+/// The active element segments that fill table `index`.
+fn table_segments<'m, 'a>(
+    module: &'m Module<'a>,
+    index: u32,
+) -> impl Iterator<Item = &'m crate::load::ActiveSegment> {
+    module
+        .active_segments
+        .iter()
+        .filter(move |s| s.table == index)
+}
+
 /// Which exports to wrap: shell-style globs (`*`, `?`, `[...]`). No `include` means all.
 struct Selection {
     include: Vec<(String, GlobMatcher)>,
     exclude: Vec<(String, GlobMatcher)>,
     bindgen: Vec<GlobMatcher>,
+    classes: Vec<GlobMatcher>,
 }
 
 /// Exports wasm-bindgen generates for its own glue (allocator, externref table, exception
-/// store, struct field accessors): left alone unless an `--export` glob names them.
+/// store, upcasts): left alone unless an `--export` glob names them.
 const BINDGEN_INTERNALS: [&str; 3] = ["__wbindgen_*", "__wbg_*", "__externref_*"];
+
+/// wasm-bindgen's class exports that run the user's code, so can unwind or trap: the
+/// destructor (`Drop`), and field accessors (the getter's `Clone`, the `Drop` of the value a
+/// setter replaces). Its macro makes them `extern "C-unwind"` and leaves them out of its
+/// `catch_unwind`. Before its CLI, names end in a crate hash (`_` and 16 hex digits).
+const BINDGEN_CLASS_EXPORTS: [&str; 3] = ["__wbg_*_free", "__wbg_get_*", "__wbg_set_*"];
+
+/// Whether `name` is a wasm-bindgen class destructor, `__wbg_<class>_free[_<hash>]`.
+fn class_destructor(name: &str) -> bool {
+    let name = strip_crate_hash(name);
+    name.starts_with("__wbg_") && name.ends_with("_free")
+}
+
+/// `name` without the crate hash wasm-bindgen's macro appends to export names.
+fn strip_crate_hash(name: &str) -> &str {
+    match name.rsplit_once('_') {
+        Some((base, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            base
+        }
+        _ => name,
+    }
+}
 
 fn matchers(option: &'static str, globs: &[String]) -> Result<Vec<(String, GlobMatcher)>, Error> {
     globs
@@ -319,15 +383,20 @@ fn matchers(option: &'static str, globs: &[String]) -> Result<Vec<(String, GlobM
         .collect()
 }
 
+fn ours(globs: &[&str]) -> Vec<GlobMatcher> {
+    globs
+        .iter()
+        .map(|g| Glob::new(g).expect("our globs parse").compile_matcher())
+        .collect()
+}
+
 impl Selection {
     fn new(options: &Options) -> Result<Selection> {
         Ok(Selection {
             include: matchers("export", &options.exports)?,
             exclude: matchers("skip-export", &options.skip_exports)?,
-            bindgen: BINDGEN_INTERNALS
-                .iter()
-                .map(|g| Glob::new(g).expect("our globs parse").compile_matcher())
-                .collect(),
+            bindgen: ours(&BINDGEN_INTERNALS),
+            classes: ours(&BINDGEN_CLASS_EXPORTS),
         })
     }
 
@@ -358,7 +427,13 @@ impl Selection {
         let included = any(&self.include);
         if (!self.include.is_empty() && !included) || any(&self.exclude) {
             Some("not selected")
-        } else if !included && self.bindgen.iter().any(|m| m.is_match(name)) {
+        } else if !included
+            && self.bindgen.iter().any(|m| m.is_match(name))
+            && !self
+                .classes
+                .iter()
+                .any(|m| m.is_match(strip_crate_hash(name)))
+        {
             Some("wasm-bindgen internal")
         } else {
             None
@@ -368,7 +443,12 @@ impl Selection {
 
 /// Decides, for every function export, whether it is wrapped and why not. `contain` is false
 /// when there is nothing for a wrapper to do (no exception handling, no guard).
-fn choose_exports(module: &Module<'_>, selection: &Selection, contain: bool) -> Vec<ExportPlan> {
+fn choose_exports(
+    module: &Module<'_>,
+    selection: &Selection,
+    contain: bool,
+    guard: bool,
+) -> Vec<ExportPlan> {
     function_exports(module)
         .map(|(position, export)| {
             let reason = if !contain {
@@ -382,6 +462,11 @@ fn choose_exports(module: &Module<'_>, selection: &Selection, contain: bool) -> 
             } else {
                 None
             };
+            // A refused destructor has nothing to return, and its object dies with the instance.
+            let refused_quietly = guard
+                && reason.is_none()
+                && class_destructor(export.name)
+                && module.function_type(export.index).results().is_empty();
             ExportPlan {
                 position,
                 function: export.index,
@@ -389,6 +474,7 @@ fn choose_exports(module: &Module<'_>, selection: &Selection, contain: bool) -> 
                     name: export.name.to_string(),
                     wrapped: reason.is_none(),
                     reason,
+                    refused_quietly,
                 },
             }
         })
@@ -598,8 +684,40 @@ mod tests {
             Some("not selected")
         );
         assert_eq!(
-            selection(&[]).reason_to_skip("__wbg_point_free"),
+            selection(&[]).reason_to_skip("__wbg_upcast_point_to_shape"),
             Some("wasm-bindgen internal")
         );
+    }
+
+    #[test]
+    fn wasm_bindgen_class_exports_are_wrapped_and_destructors_refused_quietly() {
+        let wat = r#"(module
+            (import "__wbindgen_placeholder__" "__wbindgen_describe" (func (param i32)))
+            (tag (param i32))
+            (func (param i32 i32))
+            (func (param i32) (result i32) (local.get 0))
+            (func (param i32) (result i32) (local.get 0))
+            (export "__wbg_point_free" (func 1))
+            (export "__wbg_point_free_5b2379407f1c837a" (func 1))
+            (export "__wbg_get_point_x_5b2379407f1c837a" (func 2))
+            (export "__wbg_set_point_x" (func 1))
+            (export "__wbg_upcast_point_to_shape" (func 3))
+            (export "__wbg_point_freeze" (func 1))
+            (export "__wbindgen_free" (func 1)))"#;
+        let plan = planned(wat, &Options::default());
+        let internal = Some("wasm-bindgen internal");
+        assert_eq!(
+            wrapped(&plan),
+            [
+                ("__wbg_point_free", None),
+                ("__wbg_point_free_5b2379407f1c837a", None),
+                ("__wbg_get_point_x_5b2379407f1c837a", None),
+                ("__wbg_set_point_x", None),
+                ("__wbg_upcast_point_to_shape", internal),
+                ("__wbg_point_freeze", internal),
+                ("__wbindgen_free", internal),
+            ]
+        );
+        assert_eq!(plan.guard.unwrap().quiet_refusals, [1, 1]);
     }
 }

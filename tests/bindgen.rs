@@ -5,7 +5,9 @@
 //! Before the CLI, the tool must leave what the CLI reads alone: its describe functions and the
 //! call sites of its placeholder imports. After it, the tool must leave wasm-bindgen's internal
 //! exports (allocator, externref table) unwrapped. Either way the glue works as before: values,
-//! strings, wasm-bindgen's PanicError with the message, state kept, refusal after an abort.
+//! strings, wasm-bindgen's PanicError with the message, state kept, refusal after an abort. Its
+//! class exports (destructor, field accessors), which it does not guard, are wrapped: a panic in
+//! one is contained, and after an abort none runs Rust code, a finaliser's `free` included.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,10 +15,11 @@ use std::process::Command;
 use wasm_unwind::{Encoding, Options, Report};
 
 mod engines;
-use engines::{engine, repo, say, wasm_bindgen};
+use engines::{engine, repo, say, wasm_bindgen, wasm_bindgen_old};
 
-/// The function exports the crate defines (wasm-bindgen adds its internals).
-const APP_EXPORTS: usize = 7;
+/// The function exports the crate defines, its class destructors and field accessors included
+/// (wasm-bindgen adds its internals).
+const APP_EXPORTS: usize = 14;
 
 fn run_ok(command: &mut Command, what: &str) {
     let output = command
@@ -35,8 +38,12 @@ fn run_ok(command: &mut Command, what: &str) {
 }
 
 fn bindgen(input: &Path, out_dir: &Path) {
+    bindgen_with(&wasm_bindgen(), input, out_dir);
+}
+
+fn bindgen_with(cli: &Path, input: &Path, out_dir: &Path) {
     run_ok(
-        Command::new(wasm_bindgen())
+        Command::new(cli)
             .args(["--target", "nodejs", "--out-dir"])
             .arg(out_dir)
             .arg(input),
@@ -45,10 +52,14 @@ fn bindgen(input: &Path, out_dir: &Path) {
 }
 
 fn process(bytes: &[u8], encoding: Encoding) -> (Vec<u8>, Report) {
+    process_expecting(bytes, encoding, APP_EXPORTS)
+}
+
+fn process_expecting(bytes: &[u8], encoding: Encoding, app_exports: usize) -> (Vec<u8>, Report) {
     let processed = wasm_unwind::process(bytes, &Options::default()).expect("process");
     let report = processed.report;
     assert_eq!(report.encoding, Some(encoding));
-    assert_eq!(report.wrapped(), APP_EXPORTS, "{:?}", report.exports);
+    assert_eq!(report.wrapped(), app_exports, "{:?}", report.exports);
     for export in report
         .exports
         .iter()
@@ -64,18 +75,28 @@ fn process(bytes: &[u8], encoding: Encoding) -> (Vec<u8>, Report) {
     (processed.wasm, report)
 }
 
-/// wasm-bindgen's glue over `dir` in Node 24, running `tests/js/<script>`.
+/// wasm-bindgen's glue over `dir` in Node 24, running `tests/js/<script>` (with `gc()`, which
+/// the class test uses to make the glue's finalisers run).
 fn drive_with(script: &str, dir: &Path) {
+    drive_with_args(script, dir, &[]);
+}
+
+fn drive_with_args(script: &str, dir: &Path, args: &[&str]) {
     run_ok(
         Command::new(engine("node24"))
+            .arg("--expose-gc")
             .arg(repo().join("tests/js").join(script))
-            .arg(dir),
+            .arg(dir)
+            .args(args),
         &format!("node 24 {script} on {}", dir.display()),
     );
 }
 
+/// The glue's own checks, then wasm-bindgen's class exports (`tests/js/bindgen_class.test.mjs`:
+/// a panic in a destructor or accessor is contained, and after an abort none runs Rust code).
 fn drive(dir: &Path) {
     drive_with("bindgen.test.mjs", dir);
+    drive_with("bindgen_class.test.mjs", dir);
 }
 
 fn both_pipelines(fixture: &str, encoding: Encoding) {
@@ -196,4 +217,40 @@ fn js_mode_is_refused_on_wasm_bindgen_output_with_one_line() {
         assert!(stderr.starts_with("error:"), "{stderr}");
         assert_eq!(std::fs::read(&out).unwrap(), b"left as it was");
     }
+}
+
+/// A wasm-bindgen from before its own unwind and abort support (fixtures/bindgen-old, built and
+/// bound with that version): through its own glue, processed after its CLI, a panic in a
+/// `#[wasm_bindgen]` export is contained and an abort is final; unprocessed, side by side, the
+/// shadow stack leaks and calls go on after the abort (`tests/js/bindgen_old.test.mjs`).
+fn before_its_unwind_support(fixture: &str, encoding: Encoding) {
+    let raw = support::fixture(fixture);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    for side in ["unprocessed", "processed"] {
+        let dir = tmp.path().join(side);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("bindgen.wasm"), &raw).unwrap();
+        bindgen_with(
+            &wasm_bindgen_old(),
+            &dir.join("bindgen.wasm"),
+            &dir.join("pkg"),
+        );
+        if side == "processed" {
+            let bg = dir.join("pkg/bindgen_bg.wasm");
+            // The fixture without `reinit_after_abort` (no abort hook in that version).
+            let bytes = std::fs::read(&bg).unwrap();
+            std::fs::write(&bg, process_expecting(&bytes, encoding, APP_EXPORTS - 1).0).unwrap();
+        }
+        drive_with_args("bindgen_old.test.mjs", &dir.join("pkg"), &[side]);
+    }
+}
+
+#[test]
+fn before_its_unwind_support_legacy() {
+    before_its_unwind_support("bindgen-old.legacy.wasm", Encoding::Legacy);
+}
+
+#[test]
+fn before_its_unwind_support_exnref() {
+    before_its_unwind_support("bindgen-old.exnref.wasm", Encoding::Exnref);
 }

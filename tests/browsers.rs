@@ -47,7 +47,7 @@ impl Drop for Browser {
 /// `/usr/bin/NAME`, installing the pinned browsers first when it is missing.
 fn browser(name: &str) -> PathBuf {
     static INSTALL: Once = Once::new();
-    engines::installed(&format!("/usr/bin/{name}"), "browsers.sh", &INSTALL)
+    engines::installed(&format!("/usr/bin/{name}"), &["browsers.sh"], &INSTALL)
 }
 
 /// wasm-bindgen's `--target web` glue over the bindgen fixture processed before and after the

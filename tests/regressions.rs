@@ -249,22 +249,29 @@ fn wasm_opt(input: &[u8]) -> Vec<u8> {
     std::fs::read(&to).unwrap()
 }
 
-/// `(export, wrapped)` for every function export, as `inspect` reads them.
+/// `(export, wrapped)` for every function export and every function table the host reaches
+/// (`table <name>`), as `inspect` reads them.
 fn wrapped_rows(wasm: &[u8]) -> Vec<(String, bool)> {
     let inspection = inspect(wasm).unwrap();
+    let tables = inspection
+        .tables
+        .into_iter()
+        .map(|t| (format!("table {}", t.name), t.wrapped));
     let mut rows: Vec<(String, bool)> = inspection
         .exports
         .into_iter()
         .filter(|e| e.kind == "func")
         .map(|e| (e.name, e.wrapped))
+        .chain(tables)
         .collect();
     rows.sort();
     rows
 }
 
 /// wasm-opt renumbers functions (and inlines the small originals into their wrappers) but keeps
-/// the marker: `inspect` still sees every wrapper and the guard, by their shape (it used to
-/// report every export unwrapped, going by the function index the marker recorded).
+/// the marker: `inspect` still sees every wrapper, the guard and the tables of wrappers, by
+/// their shape (it used to report every export unwrapped, going by the function index the
+/// marker recorded).
 #[test]
 fn inspect_after_wasm_opt() {
     let inputs = ENCODINGS.iter().flat_map(|e| {
@@ -274,6 +281,7 @@ fn inspect_after_wasm_opt() {
                 "tests/regressions",
                 format!("inspect-after-wasm-opt.{e}.wat"),
             ),
+            ("tests/regressions", format!("exported-table.{e}.wat")),
         ]
     });
     for (dir, name) in inputs {

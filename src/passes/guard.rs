@@ -19,6 +19,10 @@
 //! as terminated for the guard, and the registered abort hook, called through the table after a
 //! termination, runs (with the status running, so that it can call the import that schedules
 //! wasm-bindgen's reinit) instead of being refused.
+//!
+//! wasm-bindgen's class destructors (`__wbg_<class>_free`) are refused without a trap: its glue
+//! also calls them from a `FinalizationRegistry` callback, outside any `try`, where an error
+//! would be uncaught (Node ends the process). The object dies with the instance anyway.
 
 use wasm_encoder::{
     BlockType, ConstExpr, ExportKind, Function, GlobalType, InstructionSink, ValType,
@@ -114,6 +118,17 @@ impl Guard {
             .call(target);
         self.status.latch(code);
         code.return_().end().end();
+    }
+}
+
+impl Guard {
+    /// The start of a wrapper whose refused entry returns (a `-> ()` function): when the
+    /// instance is not idle, latch the termination and return before any original code runs.
+    pub fn quiet_refusal_prologue(&self, code: &mut InstructionSink<'_>) {
+        self.status.get(code);
+        code.if_(BlockType::Empty);
+        self.status.latch(code);
+        code.return_().end();
     }
 }
 

@@ -103,28 +103,24 @@ pub fn install(module: &Module<'_>, setup: &Setup<'_>, edits: &mut Edits) -> Rec
     let caught = (setup.encoding == Encoding::Exnref)
         .then(|| BlockType::FunctionType(edits.add_type(&[], &[payload, ValType::EXNREF])));
     let panicked_type = edits.add_type(&[payload], &[]);
+    let body = panicked_body(module, setup, payload);
+    let panicked = edits.add_function(panicked_type, "wasm_unwind::panicked".into(), body);
+    Recovery {
+        tag: setup.tag,
+        caught,
+        panicked,
+    }
+}
 
+/// `panicked(exception)`: the hand-off, then a return when the exception is to be rethrown.
+fn panicked_body(module: &Module<'_>, setup: &Setup<'_>, payload: ValType) -> Function {
     // Only the runtime's message pointer, read twice in JS mode, needs a local.
-    let message = 1;
     let locals = matches!(setup.hand_off, HandOff::Both(..)).then_some((1, ValType::I32));
     let mut f = Function::new(locals);
     let mut code = f.instructions();
-    let throw_panic_error = |code: &mut InstructionSink<'_>, host: &HostErrors| {
-        if let Some(guard) = setup.guard {
-            guard.leave(code);
-        }
-        let panic = host
-            .panic
-            .expect("the plan imports `panic` for a host hand-off");
-        code.call(panic).unreachable().end();
-    };
     match setup.hand_off {
         HandOff::Both(recover, host) => {
-            let word = |offset| MemArg {
-                offset,
-                align: 2,
-                memory_index: 0,
-            };
+            let message = 1;
             code.local_get(0).call(recover).local_tee(message);
             // Null: not a Rust exception (C++ throws the same tag); rethrow it as it is.
             code.if_(BlockType::Empty)
@@ -132,7 +128,7 @@ pub fn install(module: &Module<'_>, setup: &Setup<'_>, edits: &mut Edits) -> Rec
                 .i32_load(word(0))
                 .local_get(message)
                 .i32_load(word(4));
-            throw_panic_error(&mut code, host);
+            throw_panic_error(&mut code, setup, host);
         }
         HandOff::Runtime(recover) => {
             code.local_get(0).call(recover).drop();
@@ -142,9 +138,8 @@ pub fn install(module: &Module<'_>, setup: &Setup<'_>, edits: &mut Edits) -> Rec
             if payload == ValType::I32 && module.memory32 {
                 code.local_get(0)
                     .i64_load(MemArg {
-                        offset: 0,
                         align: 0,
-                        memory_index: 0,
+                        ..word(0)
                     })
                     .i64_const(RUST_EXCEPTION_CLASS)
                     .i64_eq();
@@ -152,14 +147,30 @@ pub fn install(module: &Module<'_>, setup: &Setup<'_>, edits: &mut Edits) -> Rec
                 code.i32_const(1);
             }
             code.if_(BlockType::Empty).i32_const(0).i32_const(0);
-            throw_panic_error(&mut code, host);
+            throw_panic_error(&mut code, setup, host);
         }
     }
     code.end();
-    let panicked = edits.add_function(panicked_type, "wasm_unwind::panicked".into(), f);
-    Recovery {
-        tag: setup.tag,
-        caught,
-        panicked,
+    f
+}
+
+/// An aligned 32-bit word of memory 0 at `offset`.
+fn word(offset: u64) -> MemArg {
+    MemArg {
+        offset,
+        align: 2,
+        memory_index: 0,
     }
+}
+
+/// With the message (address, length) pushed: settles the guard, then the host's `panic`
+/// import throws its `PanicError`; closes the `if` that tested for a Rust panic.
+fn throw_panic_error(code: &mut InstructionSink<'_>, setup: &Setup<'_>, host: &HostErrors) {
+    if let Some(guard) = setup.guard {
+        guard.leave(code);
+    }
+    let panic = host
+        .panic
+        .expect("the plan imports `panic` for a host hand-off");
+    code.call(panic).unreachable().end();
 }

@@ -32,6 +32,8 @@ pub struct Wrappers<'p> {
     pub recovery: Option<&'p Recovery>,
     /// Functions wasm-bindgen's glue may call as its abort hook, with their table slots.
     pub abort_hook_slots: &'p HashMap<u32, Vec<u32>>,
+    /// Functions whose refused entry returns instead of trapping.
+    pub quiet_refusals: &'p [u32],
 }
 
 /// The wrapper of each function wrapped so far: one per function, shared by its exports and
@@ -129,6 +131,9 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Wrappers<'_>) -> Functi
     if let Some(guard) = plan.guard {
         if let Some(slots) = plan.abort_hook_slots.get(&target) {
             guard.abort_hook_prologue(&mut code, target, slots);
+        }
+        if plan.quiet_refusals.contains(&target) {
+            guard.quiet_refusal_prologue(&mut code);
         }
         guard.enter(&mut code);
     }

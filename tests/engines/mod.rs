@@ -25,7 +25,7 @@ pub fn repo() -> &'static Path {
 /// `.engines/bin/<name>`, installing the pinned engines first when it is missing.
 pub fn engine(name: &str) -> PathBuf {
     static INSTALL: Once = Once::new();
-    installed(&format!(".engines/bin/{name}"), "install.sh", &INSTALL)
+    installed(&format!(".engines/bin/{name}"), &["install.sh"], &INSTALL)
 }
 
 /// `deno run --allow-read` with no update check, its caches in `.engines/deno-dir`, plain output.
@@ -44,7 +44,18 @@ pub fn wasm_bindgen() -> PathBuf {
     static INSTALL: Once = Once::new();
     installed(
         ".engines/wasm-bindgen/bin/wasm-bindgen",
-        "wasm-bindgen.sh",
+        &["wasm-bindgen.sh"],
+        &INSTALL,
+    )
+}
+
+/// The wasm-bindgen CLI at the version of `fixtures/bindgen-old/Cargo.lock` (one from before
+/// its own unwind and abort support), installed like [`wasm_bindgen`].
+pub fn wasm_bindgen_old() -> PathBuf {
+    static INSTALL: Once = Once::new();
+    installed(
+        ".engines/wasm-bindgen-old/bin/wasm-bindgen",
+        &["wasm-bindgen.sh", "fixtures/bindgen-old/Cargo.lock"],
         &INSTALL,
     )
 }
@@ -67,13 +78,14 @@ pub const WORKER_BUILD_WASM_OPT_FLAGS: &[&str] = &[
 
 pub fn wasm_opt() -> PathBuf {
     static INSTALL: Once = Once::new();
-    installed(".engines/binaryen/bin/wasm-opt", "install.sh", &INSTALL)
+    installed(".engines/binaryen/bin/wasm-opt", &["install.sh"], &INSTALL)
 }
 
 /// The file at `path` (from the repo root, or absolute), running `tests/engines/<script>` once
-/// when it is missing.
-pub fn installed(path: &str, script: &str, once: &Once) -> PathBuf {
+/// when it is missing (`script`: its name, then its arguments, run from the repo root).
+pub fn installed(path: &str, script: &[&str], once: &Once) -> PathBuf {
     let path = repo().join(path);
+    let (script, args) = script.split_first().expect("a script");
     let script = repo().join("tests/engines").join(script);
     if !path.is_file() {
         once.call_once(|| {
@@ -84,6 +96,8 @@ pub fn installed(path: &str, script: &str, once: &Once) -> PathBuf {
             ));
             let status = Command::new("bash")
                 .arg(&script)
+                .args(args)
+                .current_dir(repo())
                 .status()
                 .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
             assert!(status.success(), "{} failed ({status})", script.display());

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Install the wasm-bindgen CLI the bindgen fixture needs, into the git-ignored folder
-# .engines/wasm-bindgen/ at the repo root:
+# Install the wasm-bindgen CLI a bindgen fixture needs, into a git-ignored folder at the repo root:
 #
-#   .engines/wasm-bindgen/bin/wasm-bindgen   (crate wasm-bindgen-cli)
+#   wasm-bindgen.sh                                  .engines/wasm-bindgen/bin/wasm-bindgen
+#   wasm-bindgen.sh fixtures/bindgen-old/Cargo.lock  .engines/wasm-bindgen-old/bin/wasm-bindgen
 #
-# The version is read from fixtures/bindgen/Cargo.lock (the `wasm-bindgen` package), never
-# written here: the CLI refuses modules whose macro output has another schema version, so
-# the two must not drift. Bump the fixture's `wasm-bindgen = "=X"`, re-lock, rebuild the
-# fixture (fixtures/build.sh bindgen) and rerun this script.
+# (crate wasm-bindgen-cli). The version is read from the fixture's Cargo.lock (default
+# fixtures/bindgen/Cargo.lock; the `wasm-bindgen` package), never written here: the CLI refuses
+# modules whose macro output has another schema version, so the two must not drift. Bump the
+# fixture's `wasm-bindgen = "=X"`, re-lock, rebuild the fixture (fixtures/build.sh bindgen) and
+# rerun this script.
 #
 # `cargo install --locked` compiles for several minutes on 2 cores (run it under `nice`).
 # Idempotent: skipped when the installed binary already reports the pinned version.
@@ -15,9 +16,8 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-LOCK="$REPO_ROOT/fixtures/bindgen/Cargo.lock"
-ROOT="$REPO_ROOT/.engines/wasm-bindgen"
-BIN="$ROOT/bin/wasm-bindgen"
+DEFAULT_LOCK="$REPO_ROOT/fixtures/bindgen/Cargo.lock"
+LOCK="$(realpath -m "${1:-$DEFAULT_LOCK}")"
 
 die() { echo "wasm-bindgen.sh: $*" >&2; exit 1; }
 
@@ -29,6 +29,9 @@ VERSION="$(awk '
   /^version = / && name == "\"wasm-bindgen\"" { gsub(/"/, "", $3); print $3; exit }
 ' "$LOCK")"
 [[ "$VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "no wasm-bindgen version in $LOCK (got '$VERSION')"
+# Named after the fixture's folder: fixtures/bindgen -> .engines/wasm-bindgen.
+ROOT="$REPO_ROOT/.engines/wasm-$(basename "$(dirname "$LOCK")")"
+BIN="$ROOT/bin/wasm-bindgen"
 
 installed() { [[ -x "$BIN" ]] && [[ "$("$BIN" --version 2>/dev/null)" == "wasm-bindgen $VERSION" ]]; }
 

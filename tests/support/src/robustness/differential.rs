@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use wasm_unwind::Report;
+use wasm_unwind::{ExportOutcome, Report};
 use wasmparser::{ElementItems, ElementKind, ExternalKind, Operator, Parser, Payload, TypeRef};
 use wasmtime::{
     AsContextMut, Config, Engine, Extern, ExternType, Func, Instance, Linker, Module, Store,
@@ -119,9 +119,9 @@ struct HostTable {
     import: Option<(String, String)>,
     /// Host calls through it go through the wrappers (the report says so).
     wrapped: bool,
-    /// Whether instantiation puts an import (`true`) or a defined function in each slot;
-    /// `None` when an offset is not a constant.
-    imports_at: Option<BTreeMap<u64, bool>>,
+    /// The function instantiation puts in each slot; `None` when an offset or an item is not
+    /// a constant.
+    functions_at: Option<BTreeMap<u64, u32>>,
 }
 
 /// One way in: a function export, or slot `slot` of host table `table`.
@@ -135,8 +135,9 @@ enum Entry {
 struct Roles {
     /// A trap in it ends the instance, an exception leaving it restores the stack pointer.
     contained: bool,
-    /// Refused after a trap (a wrapper; not an import, no Rust code runs in one).
-    refused_after_trap: bool,
+    /// How a call is refused after a trap (it traps, or returns nothing for a quiet refusal);
+    /// `None` when it is not refused (not wrapped; an import, in which no Rust code runs).
+    refusal: Option<Call>,
 }
 
 enum Instantiated {
@@ -353,8 +354,9 @@ fn export_name_of_global(exports: &[Export], sp: Option<u32>) -> Option<String> 
         .map(|e| e.name.clone())
 }
 
-/// The funcref tables of `wasm` a host holds, and whether `report` says the tool wraps each.
-fn host_tables(wasm: &[u8], report: Option<&Report>) -> Vec<HostTable> {
+/// The funcref tables of `wasm` a host holds, and whether `report` says the tool wraps each;
+/// with the number of imported functions.
+fn host_tables(wasm: &[u8], report: Option<&Report>) -> (Vec<HostTable>, u32) {
     let exports = exports_of(wasm);
     let mut imported_functions = 0;
     let mut imported_globals = Vec::new();
@@ -430,15 +432,14 @@ fn host_tables(wasm: &[u8], report: Option<&Report>) -> Vec<HostTable> {
             (None, None) => continue,
         };
         let on_table = segments.iter().filter(|s| s.table as usize == index);
-        let imports_at = imports_at(on_table, imported_functions);
         tables.push(HostTable {
             wrapped: wrapped(&name),
             name,
             import,
-            imports_at,
+            functions_at: functions_at(on_table),
         });
     }
-    tables
+    (tables, imported_functions)
 }
 
 /// An active element segment: its table, its offset when known, its items.
@@ -448,19 +449,15 @@ struct Segment {
     items: Vec<Option<Option<u32>>>,
 }
 
-/// Whether each slot `segments` fill holds an import (`true`) or a defined function; `None`
-/// when an offset or an item is not known.
-fn imports_at<'s>(
-    segments: impl Iterator<Item = &'s Segment>,
-    imported_functions: u32,
-) -> Option<BTreeMap<u64, bool>> {
+/// The function each slot `segments` fill holds; `None` when an offset or an item is not known.
+fn functions_at<'s>(segments: impl Iterator<Item = &'s Segment>) -> Option<BTreeMap<u64, u32>> {
     let mut map = BTreeMap::new();
     for segment in segments {
         let offset = segment.offset?;
         for (i, item) in segment.items.iter().enumerate() {
             let slot = offset + i as u64;
             match item {
-                Some(Some(f)) => map.insert(slot, *f < imported_functions),
+                Some(Some(f)) => map.insert(slot, *f),
                 Some(None) => map.remove(&slot),
                 None => return None,
             };
@@ -505,30 +502,39 @@ pub fn differential_of(input: &[u8], processed: &wasm_unwind::Processed) -> Resu
 struct Expected<'a> {
     exports: Vec<Export>,
     tables: Vec<HostTable>,
+    imported_functions: u32,
     /// The stack pointer's export name, when it is exported.
     sp: Option<String>,
-    /// Function exports the tool left alone.
-    unwrapped: Vec<&'a str>,
+    /// What became of each function export.
+    outcomes: &'a [ExportOutcome],
+    /// The functions whose wrapper (an export's, or a table's: the same) refuses by returning.
+    quiet: Vec<u32>,
 }
 
 impl Expected<'_> {
     fn roles(&self, entry: &Entry) -> Roles {
+        let refusal = |quiet: bool| match quiet {
+            true => Call::Returned(Vec::new()),
+            false => Call::Trapped(Trap::UnreachableCodeReached),
+        };
         match entry {
             Entry::Export(name) => {
-                let wrapped = !self.unwrapped.contains(&name.as_str());
+                let outcome = self.outcomes.iter().find(|e| e.name == *name);
+                let wrapped = outcome.is_none_or(|e| e.wrapped);
                 Roles {
                     contained: wrapped,
-                    refused_after_trap: wrapped,
+                    refusal: wrapped.then(|| refusal(outcome.is_some_and(|e| e.refused_quietly))),
                 }
             }
             Entry::Slot { table, slot } => {
                 let table = &self.tables[*table];
-                let import = table.imports_at.as_ref().and_then(|m| m.get(slot));
+                let function = table.functions_at.as_ref().and_then(|m| m.get(slot));
+                let wrapper = function.filter(|&&f| table.wrapped && f >= self.imported_functions);
                 Roles {
                     // The host's functions in a wrapped table (our default-value stubs) neither
                     // throw nor trap: what does is a wrapper.
                     contained: table.wrapped,
-                    refused_after_trap: table.wrapped && import == Some(&false),
+                    refusal: wrapper.map(|f| refusal(self.quiet.contains(f))),
                 }
             }
         }
@@ -551,15 +557,20 @@ pub fn differential(original: &[u8], processed: &[u8], report: &Report) -> Resul
     let module_p = Module::new(engine(), processed)
         .map_err(|e| format!("Wasmtime rejects the output but not the input: {e:#}"))?;
     let exports = exports_of(original);
+    let (tables, imported_functions) = host_tables(original, Some(report));
+    let quiet = report
+        .exports
+        .iter()
+        .filter(|e| e.refused_quietly)
+        .filter_map(|e| exports.iter().find(|x| x.name == e.name))
+        .map(|e| e.index)
+        .collect();
     let expected = Expected {
         sp: export_name_of_global(&exports, report.stack_pointer.as_ref().map(|f| f.index)),
-        tables: host_tables(original, Some(report)),
-        unwrapped: report
-            .exports
-            .iter()
-            .filter(|e| !e.wrapped)
-            .map(|e| e.name.as_str())
-            .collect(),
+        tables,
+        imported_functions,
+        outcomes: &report.exports,
+        quiet,
         exports,
     };
     let (mut side_o, side_p) = match pair(&module_o, &module_p, &expected.tables)? {
@@ -664,9 +675,9 @@ fn run(
         if trapped {
             // Entries the tool leaves alone run as before, and so does an import in a wrapped
             // table (the host's own function: no code of the instance runs in it).
-            if !roles.refused_after_trap {
+            let Some(refusal) = roles.refusal else {
                 continue;
-            }
+            };
             // wasm-bindgen's abort hook, called through its table after a termination, runs
             // by design (README, "Cooperating with wasm-bindgen's abort handling").
             if let Entry::Slot { slot, .. } = entry
@@ -680,7 +691,8 @@ fn run(
                 Some(func) => side_p.call(func),
             };
             match refused {
-                None | Some(Call::Trapped(Trap::UnreachableCodeReached)) => {}
+                None => {}
+                Some(call) if call == refusal => {}
                 Some(other) => {
                     return Err(format!(
                         "{label} after a trap: expected refusal, got {other:?}"
@@ -807,7 +819,7 @@ pub fn replay(input: &[u8]) {
     let output = &wasm_unwind::process(input, &wasm_unwind::Options::default())
         .expect("process")
         .wasm;
-    let tables = host_tables(input, None);
+    let (tables, _) = host_tables(input, None);
     let side = |wasm: &[u8]| match instantiate(&Module::new(engine(), wasm).unwrap(), &tables) {
         Ok(Instantiated::Ok(side)) => side,
         Ok(Instantiated::Failed(call)) => panic!("instantiation: {call:?}"),
