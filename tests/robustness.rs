@@ -11,12 +11,13 @@ use std::path::PathBuf;
 
 use arbitrary::Unstructured;
 use support::robustness::{
-    self, Diff, Kind, Outcome, Rng, add_rust_abi, campaign::BASE_FIXTURES, check_case, check_input,
-    differential_of, smith, to_legacy,
+    self, Abi, Diff, Kind, ODD_ABIS, Outcome, Rng, add_rust_abi, campaign::BASE_FIXTURES,
+    check_case, check_input, differential_of, smith, to_legacy,
 };
-use wasm_unwind::{Encoding, Options};
+use wasm_unwind::{Encoding, Options, Processed};
 
-/// Cases in the fixed-seed run: about 75 s in a debug build on a busy 2-core machine.
+/// Cases in the fixed-seed run, 128 or 129 of each kind: 20 to 40 s in a debug build on a busy
+/// 2-core machine (the `secs` column of its table says where the time goes).
 const FIXED_SEED_CASES: usize = 1800;
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -49,9 +50,9 @@ fn fuzz_fixed_seed() {
         total.compared
     );
     assert!(
-        total.compared_exceptions >= 5,
+        total.tally.exceptions >= 5,
         "only {} exceptions compared",
-        total.compared_exceptions
+        total.tally.exceptions
     );
     assert!(
         total.legacy_only >= 5,
@@ -62,6 +63,28 @@ fn fuzz_fixed_seed() {
         total.rejected >= 20,
         "only {} rejections checked",
         total.rejected
+    );
+    // Each odd variant is made, and got what the tool must do with it (a bug otherwise).
+    for abi in ODD_ABIS {
+        let c = &run.counts[&Kind::SmithOdd(abi)];
+        assert!(c.not_generated * 10 <= c.cases, "{abi:?}: {c:?}");
+    }
+    for abi in [Abi::NoStackPointer, Abi::Prefixed, Abi::Tables] {
+        let c = &run.counts[&Kind::SmithOdd(abi)];
+        assert!(
+            c.compared >= 20 && c.tally.exceptions >= 20,
+            "{abi:?}: {c:?}"
+        );
+    }
+    // Calls through the tables: returns, panics (stack pointer restored), traps that end the
+    // instance, and refusals after them.
+    let tables = run.counts[&Kind::SmithOdd(Abi::Tables)].tally;
+    assert!(
+        tables.table_calls >= 200
+            && tables.table_exceptions >= 20
+            && tables.table_traps >= 20
+            && tables.table_refused >= 100,
+        "{tables:?}"
     );
 }
 
@@ -184,7 +207,7 @@ fn generators_produce_what_they_claim() {
                 panic!("{e} ({})", saved.display())
             });
             match diff {
-                Diff::Compared { .. } | Diff::Inconclusive | Diff::NotRunnable => {}
+                Diff::Compared(_) | Diff::Inconclusive | Diff::NotRunnable => {}
                 other => panic!("{other:?}"),
             }
         }
@@ -196,6 +219,75 @@ fn generators_produce_what_they_claim() {
     assert!(
         rust_exnref >= 20 && rust_legacy >= 20,
         "{rust_exnref} exnref, {rust_legacy} legacy"
+    );
+}
+
+/// The differential's table checks can fail: handed an output whose exported table the tool left
+/// unwrapped (the module changes it), with a report saying it is wrapped, it sees a call through
+/// the table run after a trap. With the true report the same run passes.
+#[test]
+fn the_differential_sees_an_unguarded_table() {
+    let wat = std::fs::read_to_string(
+        support::repo().join("tests/regressions/exported-table.exnref.wat"),
+    )
+    .unwrap();
+    let changed = format!(
+        "{}  (func (table.set $t (i32.const 0) (ref.null func))))",
+        wat.trim_end().strip_suffix(')').unwrap()
+    );
+    let input = wat::parse_str(changed).unwrap();
+    let processed = wasm_unwind::process(&input, &Options::default()).unwrap();
+    let table = &processed.report.tables[0];
+    assert!(!table.wrapped && table.name == "table", "{table:?}");
+    match differential_of(&input, &processed) {
+        Ok(Diff::Compared(tally)) => assert!(tally.table_calls > 0, "{tally:?}"),
+        other => panic!("{other:?}"),
+    }
+    let mut report = processed.report.clone();
+    report.tables[0].wrapped = true;
+    let claimed = Processed {
+        wasm: processed.wasm,
+        report,
+    };
+    let error = differential_of(&input, &claimed).unwrap_err();
+    assert!(
+        error.starts_with("table `table`[") && error.contains("after a trap: expected refusal"),
+        "{error}"
+    );
+}
+
+/// The differential's global check can fail: handed an output whose wrappers restore global 0
+/// (the tool was told it is the stack pointer), with a report saying there is no stack pointer,
+/// it sees the counter "restored" when the panic escapes. With the true report it passes.
+#[test]
+fn the_differential_sees_another_global_restored() {
+    let input = wat::parse_str(
+        r#"(module
+          (tag $t (param i32))
+          (global $counter (export "counter") (mut i32) (i32.const 0))
+          (func (export "bump")
+            (global.set $counter (i32.add (global.get $counter) (i32.const 1)))
+            (throw $t (i32.const 8)))
+          (func (export "caught") (result i32)
+            (block (result i32) (try_table (catch $t 0) (throw $t (i32.const 1))) (i32.const 0))))"#,
+    )
+    .unwrap();
+    let told = Options::default().stack_pointer("counter");
+    let processed = wasm_unwind::process(&input, &told).unwrap();
+    match differential_of(&input, &processed) {
+        Ok(Diff::Compared(tally)) => assert!(tally.exceptions > 0, "{tally:?}"),
+        other => panic!("{other:?}"),
+    }
+    let mut report = processed.report.clone();
+    report.stack_pointer = None;
+    let claimed = Processed {
+        wasm: processed.wasm,
+        report,
+    };
+    let error = differential_of(&input, &claimed).unwrap_err();
+    assert!(
+        error.starts_with("`bump` threw, and other globals changed"),
+        "{error}"
     );
 }
 

@@ -1,4 +1,4 @@
-;; The legacy-encoding twin of `name-of-no-function.exnref.wat` (found by the robustness run; open):
+;; The legacy-encoding twin of `name-of-no-function.exnref.wat` (found by the robustness run):
 ;; a name for function 125, which does not exist, makes `detect::unwind_tag` index past the end of
 ;; the bodies and panic. Expected: processed as if the stray name were not there, never a panic.
 (module

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use arbitrary::Unstructured;
 use wasm_unwind::{Encoding, Options};
 
-use super::{Bug, Diff, Outcome, Rng, add_rust_abi, check_case, check_js_mode, smith, to_legacy};
+use super::{
+    Abi, Bug, Case, Diff, Outcome, Rng, Tally, add_odd_abi, add_rust_abi, check_case,
+    check_js_mode, smith, to_legacy,
+};
 
 /// Where a case comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -19,6 +22,8 @@ pub enum Kind {
     SmithExnrefRust,
     SmithLegacy,
     SmithLegacyRust,
+    /// A Rust-like module off the happy path, in either encoding (half each).
+    SmithOdd(Abi),
     /// wasm-mutate 0.254 refuses modules with a tag section, so in practice `abort.wasm` and
     /// tag-free generated modules.
     Mutated,
@@ -26,26 +31,31 @@ pub enum Kind {
     BitFlipped,
 }
 
-pub const KINDS: [Kind; 7] = [
+/// Every kind, the wasm-smith ones first.
+pub const KINDS: [Kind; 14] = [
     Kind::SmithExnref,
     Kind::SmithExnrefRust,
     Kind::SmithLegacy,
     Kind::SmithLegacyRust,
+    Kind::SmithOdd(Abi::StackPointerImmutable),
+    Kind::SmithOdd(Abi::StackPointerWrongType),
+    Kind::SmithOdd(Abi::NoStackPointer),
+    Kind::SmithOdd(Abi::ClashState),
+    Kind::SmithOdd(Abi::ClashTag),
+    Kind::SmithOdd(Abi::Prefixed),
+    Kind::SmithOdd(Abi::Tables),
     Kind::Mutated,
     Kind::Truncated,
     Kind::BitFlipped,
 ];
 
-/// The wasm-smith variants, by their two bits: Rust-like ABI (1) and legacy (2).
-pub const SMITH_KINDS: [Kind; 4] = [
-    Kind::SmithExnref,
-    Kind::SmithExnrefRust,
-    Kind::SmithLegacy,
-    Kind::SmithLegacyRust,
-];
+/// The wasm-smith variants, first in [`KINDS`]: the four by their two bits, Rust-like ABI (1)
+/// and legacy (2), then the odd ones.
+pub const SMITH_KINDS: &[Kind] = KINDS.split_at(11).0;
 
 impl Kind {
-    /// The encoding a wasm-smith variant is in; `None` for the byte-level kinds.
+    /// The encoding a wasm-smith variant that may need it given is in; `None` for the others
+    /// (the odd ones catch, so their encoding shows).
     fn smith_encoding(self) -> Option<Encoding> {
         match self {
             Kind::SmithExnref | Kind::SmithExnrefRust => Some(Encoding::Exnref),
@@ -53,17 +63,41 @@ impl Kind {
             _ => None,
         }
     }
+
+    fn is_smith(self) -> bool {
+        !matches!(self, Kind::Mutated | Kind::Truncated | Kind::BitFlipped)
+    }
+
+    /// A short name for tables and file names.
+    pub fn name(self) -> String {
+        match self {
+            Kind::SmithOdd(abi) => format!("{abi:?}"),
+            kind => format!("{kind:?}"),
+        }
+    }
 }
 
 /// A wasm-smith module of variant `kind` from the bytes of `u`; `None` when `u` runs out, or the
-/// module has no such variant.
-pub fn smith_variant(kind: Kind, u: &mut Unstructured<'_>) -> Option<Vec<u8>> {
+/// module has no such variant. An odd variant's choices come first, from the first 8 bytes.
+pub fn smith_variant(kind: Kind, u: &mut Unstructured<'_>) -> Option<Case> {
+    let mut choices = Rng::new(u.arbitrary().unwrap_or(0));
     let module = smith(u)?;
+    let plain = |module: Option<Vec<u8>>| module.map(Case::plain);
     match kind {
-        Kind::SmithExnref => Some(module),
-        Kind::SmithExnrefRust => add_rust_abi(&module),
-        Kind::SmithLegacy => to_legacy(&module),
-        Kind::SmithLegacyRust => add_rust_abi(&module).and_then(|m| to_legacy(&m)),
+        Kind::SmithExnref => plain(Some(module)),
+        Kind::SmithExnrefRust => plain(add_rust_abi(&module)),
+        Kind::SmithLegacy => plain(to_legacy(&module)),
+        Kind::SmithLegacyRust => plain(add_rust_abi(&module).and_then(|m| to_legacy(&m))),
+        Kind::SmithOdd(abi) => {
+            let case = add_odd_abi(&module, abi, &mut choices)?;
+            if choices.below(2) == 0 {
+                return Some(case);
+            }
+            Some(Case {
+                wasm: to_legacy(&case.wasm)?,
+                ..case
+            })
+        }
         _ => None,
     }
 }
@@ -78,14 +112,15 @@ pub struct Counts {
     /// Accepted only with `encoding` forced (the module throws but never catches).
     pub forced_encoding: usize,
     pub compared: usize,
-    pub compared_calls: usize,
-    pub compared_exceptions: usize,
-    pub compared_traps: usize,
+    /// What those compared.
+    pub tally: Tally,
     pub inconclusive: usize,
     pub legacy_only: usize,
     pub not_runnable: usize,
     /// Also processed in JS mode, and valid.
     pub js_checked: usize,
+    /// Time spent making and checking the cases.
+    pub time: Duration,
 }
 
 impl Counts {
@@ -96,13 +131,12 @@ impl Counts {
         self.rejected += c.rejected;
         self.forced_encoding += c.forced_encoding;
         self.compared += c.compared;
-        self.compared_calls += c.compared_calls;
-        self.compared_exceptions += c.compared_exceptions;
-        self.compared_traps += c.compared_traps;
+        self.tally += c.tally;
         self.inconclusive += c.inconclusive;
         self.legacy_only += c.legacy_only;
         self.not_runnable += c.not_runnable;
         self.js_checked += c.js_checked;
+        self.time += c.time;
     }
 }
 
@@ -110,8 +144,10 @@ impl Counts {
 pub const BASE_FIXTURES: [&str; 3] = ["panics.exnref.wasm", "panics.legacy.wasm", "abort.wasm"];
 
 /// The whole case: default options, then (a wasm-smith variant that throws but never catches)
-/// again with its encoding given, as a user would; what was accepted also in JS mode.
-pub fn run_one(kind: Kind, bytes: &[u8], counts: &mut Counts) -> Result<(), Bug> {
+/// again with its encoding given, as a user would; what was accepted also in JS mode; and for
+/// an odd variant, whether the tool did what it must.
+pub fn run_one(kind: Kind, case: &Case, counts: &mut Counts) -> Result<(), Bug> {
+    let bytes = &case.wasm[..];
     let outcome = check_case(bytes, &Options::default(), true)?;
     let outcome = match (&outcome, kind.smith_encoding()) {
         (Outcome::Rejected(msg), Some(encoding)) if msg.contains("--encoding") => {
@@ -124,6 +160,9 @@ pub fn run_one(kind: Kind, bytes: &[u8], counts: &mut Counts) -> Result<(), Bug>
         }
         _ => outcome,
     };
+    if let Some(expect) = &case.expect {
+        expect.check(bytes, &outcome)?;
+    }
     if check_js_mode(bytes, &outcome)? {
         counts.js_checked += 1;
     }
@@ -132,15 +171,9 @@ pub fn run_one(kind: Kind, bytes: &[u8], counts: &mut Counts) -> Result<(), Bug>
         Outcome::Accepted { diff, .. } => {
             counts.accepted += 1;
             match diff {
-                Diff::Compared {
-                    calls,
-                    exceptions,
-                    trapped,
-                } => {
+                Diff::Compared(tally) => {
                     counts.compared += 1;
-                    counts.compared_calls += calls;
-                    counts.compared_exceptions += exceptions;
-                    counts.compared_traps += trapped as usize;
+                    counts.tally += tally;
                 }
                 Diff::Inconclusive => counts.inconclusive += 1,
                 Diff::Legacy => counts.legacy_only += 1,
@@ -153,8 +186,12 @@ pub fn run_one(kind: Kind, bytes: &[u8], counts: &mut Counts) -> Result<(), Bug>
 }
 
 /// Makes the input of one case.
-fn generate(kind: Kind, rng: &mut Rng, pool: &[Vec<u8>]) -> Option<Vec<u8>> {
-    match kind {
+fn generate(kind: Kind, rng: &mut Rng, pool: &[Vec<u8>]) -> Option<Case> {
+    if kind.is_smith() {
+        let n = 64 + rng.below(8192);
+        return smith_variant(kind, &mut Unstructured::new(&rng.bytes(n)));
+    }
+    let bytes = match kind {
         Kind::Mutated => {
             let base = &pool[rng.below(pool.len())];
             let mut mutate = wasm_mutate::WasmMutate::default();
@@ -183,18 +220,16 @@ fn generate(kind: Kind, rng: &mut Rng, pool: &[Vec<u8>]) -> Option<Vec<u8>> {
             }
             Some(bytes)
         }
-        smith_kind => {
-            let n = 64 + rng.below(8192);
-            smith_variant(smith_kind, &mut Unstructured::new(&rng.bytes(n)))
-        }
-    }
+        _ => unreachable!("wasm-smith kinds return above"),
+    };
+    bytes.map(Case::plain)
 }
 
 /// Saves a failing input under `target/robustness-failures/`.
 pub fn save_failure(kind: Kind, case: usize, bytes: &[u8]) -> PathBuf {
     let dir = crate::repo().join("target/robustness-failures");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{kind:?}-{case}.wasm"));
+    let path = dir.join(format!("{}-{case}.wasm", kind.name()));
     std::fs::write(&path, bytes).unwrap();
     path
 }
@@ -220,50 +255,71 @@ impl Campaign {
 
     /// One line per kind and a total, on stderr.
     pub fn print(&self) {
-        let row = |kind: &str, c: &Counts| {
-            eprintln!(
-                "{:<16} {:>7} {:>7} {:>8} {:>8} {:>6} {:>8} {:>7} {:>6} {:>5} {:>6} {:>6} {:>7} {:>5}",
-                kind,
-                c.cases,
-                c.not_generated,
-                c.accepted,
-                c.rejected,
-                c.forced_encoding,
-                c.compared,
-                c.compared_calls,
-                c.compared_exceptions,
-                c.compared_traps,
-                c.inconclusive,
-                c.legacy_only,
-                c.not_runnable,
-                c.js_checked
-            )
-        };
-        eprintln!(
-            "{:<16} {:>7} {:>7} {:>8} {:>8} {:>6} {:>8} {:>7} {:>6} {:>5} {:>6} {:>6} {:>7} {:>5}",
-            "kind",
-            "cases",
-            "no-gen",
-            "accepted",
-            "rejected",
-            "forced",
-            "compared",
-            "calls",
-            "exns",
-            "traps",
-            "inconc",
-            "legacy",
-            "no-run",
-            "js"
+        line(
+            [
+                "kind",
+                "cases",
+                "no-gen",
+                "accepted",
+                "rejected",
+                "forced",
+                "compared",
+                "calls",
+                "exns",
+                "traps",
+                "t-calls",
+                "t-exns",
+                "t-traps",
+                "t-refused",
+                "inconc",
+                "legacy",
+                "no-run",
+                "js",
+                "secs",
+            ]
+            .map(String::from),
         );
+        let row = |kind: String, c: &Counts| {
+            line([
+                kind,
+                c.cases.to_string(),
+                c.not_generated.to_string(),
+                c.accepted.to_string(),
+                c.rejected.to_string(),
+                c.forced_encoding.to_string(),
+                c.compared.to_string(),
+                c.tally.calls.to_string(),
+                c.tally.exceptions.to_string(),
+                c.tally.traps.to_string(),
+                c.tally.table_calls.to_string(),
+                c.tally.table_exceptions.to_string(),
+                c.tally.table_traps.to_string(),
+                c.tally.table_refused.to_string(),
+                c.inconclusive.to_string(),
+                c.legacy_only.to_string(),
+                c.not_runnable.to_string(),
+                c.js_checked.to_string(),
+                format!("{:.1}", c.time.as_secs_f64()),
+            ])
+        };
         for (kind, c) in &self.counts {
-            row(&format!("{kind:?}"), c);
+            row(kind.name(), c);
         }
-        row("total", &self.total());
+        row("total".into(), &self.total());
         for (what, n) in &self.bug_cases {
             eprintln!("bug seen in {n} case(s): {what}");
         }
     }
+}
+
+/// One line of [`Campaign::print`]'s table.
+fn line(cells: [String; 19]) {
+    const WIDTHS: [usize; 19] = [22, 6, 6, 8, 8, 6, 8, 6, 5, 5, 7, 6, 7, 9, 6, 6, 6, 5, 5];
+    let mut text = format!("{:<w$}", cells[0], w = WIDTHS[0]);
+    for (cell, w) in cells[1..].iter().zip(&WIDTHS[1..]) {
+        text.push_str(&format!(" {cell:>w$}"));
+    }
+    eprintln!("{text}");
 }
 
 /// `cases` cases from `seed`, every kind in turn; stops early after 20 distinct bugs.
@@ -293,23 +349,27 @@ pub fn campaign(seed: u64, cases: usize) -> Campaign {
             break;
         }
         let kind = KINDS[(case - 1) % KINDS.len()];
+        let started = Instant::now();
         let c = run.counts.get_mut(&kind).unwrap();
         c.cases += 1;
-        let Some(bytes) = generate(kind, &mut rng, &pool) else {
+        let Some(generated) = generate(kind, &mut rng, &pool) else {
             c.not_generated += 1;
+            c.time += started.elapsed();
             continue;
         };
-        if kind.smith_encoding().is_some() {
+        if kind.is_smith() {
             // Keep a few recent generated modules as bases for the byte-level mutations.
             if pool.len() < 64 {
-                pool.push(bytes.clone());
+                pool.push(generated.wasm.clone());
             } else {
                 let i = BASE_FIXTURES.len() + rng.below(pool.len() - BASE_FIXTURES.len());
-                pool[i] = bytes.clone();
+                pool[i] = generated.wasm.clone();
             }
         }
-        if let Err(bug) = run_one(kind, &bytes, c) {
-            run.record(kind, case, &bytes, bug);
+        let result = run_one(kind, &generated, c);
+        c.time += started.elapsed();
+        if let Err(bug) = result {
+            run.record(kind, case, &generated.wasm, bug);
         }
         if last_report.elapsed() > Duration::from_secs(60) {
             last_report = Instant::now();
@@ -338,12 +398,14 @@ impl Campaign {
         if *seen <= 3 {
             let path = save_failure(kind, case, bytes);
             eprintln!(
-                "BUG ({kind:?}, case {case}): {}\n  input saved to {}",
+                "BUG ({}, case {case}): {}\n  input saved to {}",
+                kind.name(),
                 bug.what,
                 path.display()
             );
             self.bugs.push(format!(
-                "{kind:?} case {case}: {} ({})",
+                "{} case {case}: {} ({})",
+                kind.name(),
                 bug.what,
                 path.display()
             ));

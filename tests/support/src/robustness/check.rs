@@ -97,7 +97,11 @@ pub fn check_case(bytes: &[u8], options: &Options, run: bool) -> Result<Outcome,
     } else {
         differential_of(&read_binary(bytes), &processed).map_err(bug)?
     };
-    Ok(Outcome::Accepted { encoding, diff })
+    Ok(Outcome::Accepted {
+        encoding,
+        diff,
+        report: Box::new(processed.report),
+    })
 }
 
 /// Whether any type, global or local of `wasm` is (or holds) an exception reference.

@@ -4,7 +4,8 @@
 //! Every case goes through [`check_case`]; when the output is runnable in Wasmtime (exnref or no
 //! EH), the [`differential`] run compares it with the input. Legacy outputs get the validity
 //! checks only: Wasmtime does not run legacy EH. Cases come from [`generate`] (wasm-smith
-//! variants) and, in the fixed-seed [`campaign`], also from wasm-mutate, truncation and bit
+//! variants), [`odd`] (wasm-smith modules off the Rust happy path, each with what the tool must
+//! do with it) and, in the fixed-seed [`campaign`], also from wasm-mutate, truncation and bit
 //! flips. The tests (`tests/robustness.rs`) and the fuzz targets ([`crate::fuzz`]) both run
 //! them.
 
@@ -12,16 +13,18 @@ pub mod campaign;
 mod check;
 mod differential;
 mod generate;
+mod odd;
 
 pub use campaign::{Campaign, Counts, Kind, campaign, run_one};
 pub use check::{Bug, check_case, check_input, check_js_mode, eh_use};
 pub use differential::{differential_of, replay};
 pub use generate::{Rng, add_rust_abi, smith, smith_config, to_legacy};
+pub use odd::{Abi, Case, Expect, ODD_ABIS, TableExpect, add_odd_abi};
 
-use wasm_unwind::Encoding;
+use wasm_unwind::{Encoding, Report};
 
 /// What happened to one input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Outcome {
     /// The tool refused the input with this one-line message.
     Rejected(String),
@@ -29,18 +32,15 @@ pub enum Outcome {
     Accepted {
         encoding: Option<Encoding>,
         diff: Diff,
+        report: Box<Report>,
     },
 }
 
 /// The differential run of an accepted case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Diff {
-    /// Compared: `calls` calls made on both sides agreed.
-    Compared {
-        calls: usize,
-        exceptions: usize,
-        trapped: bool,
-    },
+    /// Compared: what the tally counts agreed on both sides.
+    Compared(Tally),
     /// Out of fuel on one side: nothing to conclude.
     Inconclusive,
     /// Legacy EH (Wasmtime rejects it): validity checks only.
@@ -49,4 +49,30 @@ pub enum Diff {
     NotRunnable,
     /// The differential was not asked for.
     Skipped,
+}
+
+/// What differential runs compared: calls that agreed on both sides, the uncaught exceptions
+/// among them, and the traps that ended the instance; then the same for calls through function
+/// tables the host holds, and the calls through them refused after such a trap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub calls: usize,
+    pub exceptions: usize,
+    pub traps: usize,
+    pub table_calls: usize,
+    pub table_exceptions: usize,
+    pub table_traps: usize,
+    pub table_refused: usize,
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, other: Tally) {
+        self.calls += other.calls;
+        self.exceptions += other.exceptions;
+        self.traps += other.traps;
+        self.table_calls += other.table_calls;
+        self.table_exceptions += other.table_exceptions;
+        self.table_traps += other.table_traps;
+        self.table_refused += other.table_refused;
+    }
 }
