@@ -16,9 +16,9 @@ Examples:
       --target wasm32-unknown-unknown -Zbuild-std=std,panic_unwind
   wasm-unwind target/wasm32-unknown-unknown/release/app.wasm -o app.wasm
 
-  # As a Cloudflare wrangler custom build (wrangler.toml):
+  # A workers-rs Worker, as wrangler's custom build (wrangler.toml):
   [build]
-  command = \"cargo build --release --target wasm32-unknown-unknown && wasm-unwind target/wasm32-unknown-unknown/release/app.wasm -o build/app.wasm\"
+  command = \"worker-build --release --panic-unwind && wasm-unwind build/index_bg.wasm -o build/index_bg.wasm\"
 
   # See what would be done, write nothing:
   wasm-unwind app.wasm --dry-run

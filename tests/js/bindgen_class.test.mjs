@@ -7,19 +7,11 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { thrown } from './harness.mjs';
+import { bindgenInstances, thrown } from './harness.mjs';
 
 assert.equal(typeof globalThis.gc, 'function', 'run with --expose-gc');
 
-// Every instance the glue makes, for the exports its glue does not hand out.
-const instances = [];
-const Instance = WebAssembly.Instance;
-WebAssembly.Instance = function (module, imports) {
-  const instance = new Instance(module, imports);
-  instances.push(instance);
-  return instance;
-};
-WebAssembly.Instance.prototype = Instance.prototype;
+const { instances, exports: raw, ourState, theirFlag } = bindgenInstances();
 
 // How often the glue's FinalizationRegistry callbacks ran (an error in one is uncaught).
 let finalised = 0;
@@ -33,12 +25,6 @@ globalThis.FinalizationRegistry = class extends FinalizationRegistry {
 };
 
 const app = createRequire(import.meta.url)(resolve(process.argv[2], 'bindgen.js'));
-const raw = () => instances.at(-1).exports;
-const ourState = () => raw().__wasm_unwind_state();
-const theirFlag = () => {
-  const exports = raw();
-  return new Uint32Array(exports.memory.buffer)[exports.__instance_terminated.value / 4];
-};
 /** Takes a class object out of the glue's hands: its pointer, unregistered from finalisation. */
 const pointer = (object) => object.__destroy_into_raw();
 

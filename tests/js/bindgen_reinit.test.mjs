@@ -7,26 +7,11 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 
-import { thrown } from './harness.mjs';
+import { bindgenInstances, thrown } from './harness.mjs';
 
-// Every instance the glue makes (the first, and one per reinit), to read our state export and
-// wasm-bindgen's flag, which its glue does not hand out.
-const instances = [];
-const Instance = WebAssembly.Instance;
-WebAssembly.Instance = function (module, imports) {
-  const instance = new Instance(module, imports);
-  instances.push(instance);
-  return instance;
-};
-WebAssembly.Instance.prototype = Instance.prototype;
+const { instances, exports: current, ourState, theirFlag } = bindgenInstances();
 
 const app = createRequire(import.meta.url)(resolve(process.argv[2], 'bindgen.js'));
-const current = () => instances.at(-1).exports;
-const ourState = () => current().__wasm_unwind_state();
-const theirFlag = () => {
-  const exports = current();
-  return new Uint32Array(exports.memory.buffer)[exports.__instance_terminated.value / 4];
-};
 
 function freshInstanceServes(round) {
   assert.equal(instances.length, round, 'a fresh instance per abort');

@@ -132,3 +132,29 @@ export const RUST_EXCEPTION_CLASS = 'MOZ\0RUST';
 export function classAt(memory, address) {
   return Buffer.from(memory.buffer, address, 8).toString('latin1');
 }
+
+/**
+ * Every instance wasm-bindgen's glue makes from now on (the first, and one per reinit), to reach
+ * the exports its glue does not hand out: `exports()` is the newest one's, `ourState()` our
+ * state export, `theirFlag()` wasm-bindgen's terminated flag.
+ */
+export function bindgenInstances() {
+  const instances = [];
+  const Instance = WebAssembly.Instance;
+  WebAssembly.Instance = function (module, imports) {
+    const instance = new Instance(module, imports);
+    instances.push(instance);
+    return instance;
+  };
+  WebAssembly.Instance.prototype = Instance.prototype;
+  const exports = () => instances.at(-1).exports;
+  return {
+    instances,
+    exports,
+    ourState: () => exports().__wasm_unwind_state(),
+    theirFlag: () => {
+      const e = exports();
+      return new Uint32Array(e.memory.buffer)[e.__instance_terminated.value / 4];
+    },
+  };
+}
