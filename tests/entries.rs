@@ -301,12 +301,9 @@ fn deno_both_encodings() {
         let processed = process(&raw);
         std::fs::write(tmp.path().join(format!("{encoding}.wasm")), processed).unwrap();
     }
-    let deno = engines::engine("deno");
-    let output = Command::new(deno)
-        .args(["run", "--allow-read"])
+    let output = engines::deno_run()
         .arg(engines::repo().join("tests/js/entries.test.mjs"))
         .arg(tmp.path())
-        .env("DENO_DIR", engines::repo().join(".engines/deno-dir"))
         .output()
         .expect("run deno");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -327,11 +324,9 @@ fn deno_wasm_bindgen_abort_hook_by_hand() {
     assert!(table.len() == 1 && table[0].wrapped, "{table:?}");
     let file = tmp.path().join("hook.wasm");
     std::fs::write(&file, processed.wasm).unwrap();
-    let output = Command::new(engines::engine("deno"))
-        .args(["run", "--allow-read"])
+    let output = engines::deno_run()
         .arg(engines::repo().join("tests/js/bindgen_hook.test.mjs"))
         .arg(&file)
-        .env("DENO_DIR", engines::repo().join(".engines/deno-dir"))
         .output()
         .expect("run deno");
     engines::say(&String::from_utf8_lossy(&output.stdout));

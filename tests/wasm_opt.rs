@@ -190,14 +190,11 @@ fn js_mode_in_deno_in_both_orders() {
         }
         std::fs::write(dir.path().join("wasm-unwind.mjs"), wasm_unwind::JS_GLUE).unwrap();
         let out = run_ok(
-            Command::new(engine("deno"))
-                .args(["run", "--allow-read", "--allow-env"])
+            engines::deno_run()
+                .arg("--allow-env")
                 .arg(repo().join("tests/js/hosts.test.mjs"))
                 .current_dir(repo())
-                .env("WASM_UNWIND_JS_DIR", dir.path())
-                .env("DENO_NO_UPDATE_CHECK", "1")
-                .env("DENO_DIR", repo().join(".engines/deno-dir"))
-                .env("NO_COLOR", "1"),
+                .env("WASM_UNWIND_JS_DIR", dir.path()),
             &format!("hosts.test.mjs in deno ({order:?})"),
         );
         say(&format!("deno ({order:?}): {}", out.trim()));
