@@ -119,9 +119,7 @@ impl Guard {
         self.status.latch(code);
         code.return_().end().end();
     }
-}
 
-impl Guard {
     /// The start of a wrapper whose refused entry returns (a `-> ()` function): when the
     /// instance is not idle, latch the termination and return before any original code runs.
     pub fn quiet_refusal_prologue(&self, code: &mut InstructionSink<'_>) {
