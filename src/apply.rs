@@ -56,7 +56,7 @@ pub fn apply(module: &Module<'_>, plan: &Plan) -> Edits {
         guard: guard.as_ref(),
         recovery: recovery.as_ref(),
         abort_hook_slots: &abort_hook_slots,
-        quiet_refusals: plan.guard.as_ref().map_or(&[], |g| &g.quiet_refusals),
+        quiet_refusals: &plan.quiet_refusals(),
     };
     let mut built = wrap::Built::new();
     wrap::wrap_exports(module, &plan.exports, &wrappers, &mut built, &mut edits);

@@ -69,9 +69,6 @@ pub struct GuardPlan {
     /// The hook wasm-bindgen's glue calls through the table after a termination: the global
     /// holding the address of its slot, with the flag's global. Set only with a wrapped table.
     pub abort_hook: Option<AbortHook>,
-    /// Wrapped functions whose refused entry returns instead of trapping: wasm-bindgen's class
-    /// destructors, which its glue calls from a `FinalizationRegistry` callback with no `try`.
-    pub quiet_refusals: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +140,16 @@ impl Plan {
     pub fn wrapped_tables(&self) -> impl Iterator<Item = &TablePlan> {
         self.tables.iter().filter(|t| t.outcome.wrapped)
     }
+
+    /// Wrapped functions whose refused entry returns instead of trapping: wasm-bindgen's class
+    /// destructors, which its glue calls from a `FinalizationRegistry` callback with no `try`.
+    pub fn quiet_refusals(&self) -> Vec<u32> {
+        self.exports
+            .iter()
+            .filter(|e| e.outcome.refused_quietly)
+            .map(|e| e.function)
+            .collect()
+    }
 }
 
 /// Decides what to do with `module`. Fails on what the options or the module leave unsettled.
@@ -174,8 +181,7 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     // The host's errors are thrown from wrappers and the guard, so only wrapped exports need
     // them; without a wrapped export nothing counts activations, so a guard would guard nothing.
     let js = options.js && wraps;
-    let guard =
-        (options.abort_guard && wraps).then(|| guard_plan(module, bindgen, &exports, &tables));
+    let guard = (options.abort_guard && wraps).then(|| guard_plan(module, bindgen, &tables));
     let runtime = recover::runtime(module).filter(|_| encoding.is_some());
     let recovery = unwind_tag.as_ref().and_then(|tag| {
         let hand_off = HandOff::new(runtime, js)?;
@@ -219,18 +225,8 @@ fn check_names_free(module: &Module<'_>, added: [(&'static str, bool); 2]) -> Re
     }
 }
 
-fn guard_plan(
-    module: &Module<'_>,
-    bindgen: Option<Bindgen>,
-    exports: &[ExportPlan],
-    tables: &[TablePlan],
-) -> GuardPlan {
+fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan]) -> GuardPlan {
     let bindgen = bindgen.unwrap_or_default();
-    let quiet_refusals = exports
-        .iter()
-        .filter(|e| e.outcome.refused_quietly)
-        .map(|e| e.function)
-        .collect();
     let table_wrapped = tables.iter().any(|t| t.outcome.wrapped);
     let abort_hook = match (bindgen.terminated, bindgen.abort_handler) {
         (Some(flag), Some(slot)) if table_wrapped => Some(AbortHook { flag, slot }),
@@ -240,7 +236,6 @@ fn guard_plan(
         shims: shimmed_imports(module),
         bindgen_flag: bindgen.terminated,
         abort_hook,
-        quiet_refusals,
     }
 }
 
@@ -718,6 +713,7 @@ mod tests {
                 ("__wbindgen_free", internal),
             ]
         );
-        assert_eq!(plan.guard.unwrap().quiet_refusals, [1, 1]);
+        assert!(plan.guard.is_some());
+        assert_eq!(plan.quiet_refusals(), [1, 1]);
     }
 }
