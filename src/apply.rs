@@ -57,6 +57,7 @@ pub fn apply(module: &Module<'_>, plan: &Plan) -> Edits {
         recovery: recovery.as_ref(),
         abort_hook_slots: &abort_hook_slots,
         quiet_refusals: &plan.quiet_refusals(),
+        unrecovered: &plan.unrecovered,
     };
     let mut built = wrap::Built::new();
     wrap::wrap_exports(module, &plan.exports, &wrappers, &mut built, &mut edits);

@@ -38,19 +38,6 @@ pub struct NewGlobal {
     pub name: String,
 }
 
-/// An added table, with the active segments that fill it at instantiation.
-pub struct NewTable {
-    pub ty: wasm_encoder::TableType,
-    pub segments: Vec<NewSegment>,
-}
-
-pub struct NewSegment {
-    /// The offset expression's bytes, without the final `end`.
-    pub offset: Vec<u8>,
-    /// The function of each slot (in the edits' index space), `None` for a null reference.
-    pub items: Vec<Option<u32>>,
-}
-
 /// An added function, in the order of the edits' index space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Added {
@@ -65,21 +52,23 @@ pub struct Edits {
     first_type: u32,
     first_function: u32,
     first_global: u32,
-    first_table: u32,
     pub types: Vec<(Vec<ValType>, Vec<ValType>)>,
     pub imports: Vec<NewImport>,
     pub functions: Vec<NewFunction>,
     /// Every added import and function, by index from `first_function` on.
     pub added: Vec<Added>,
     pub globals: Vec<NewGlobal>,
-    pub tables: Vec<NewTable>,
-    /// Exports (by position in the export section) that now point at another function, or
-    /// (table exports) at another table.
+    /// Function exports (by position in the export section) that now point at another function.
     pub repointed_exports: HashMap<usize, u32>,
     /// Exports added after the input's, all named `__wasm_unwind_*`.
     pub exports: Vec<(String, ExportKind, u32)>,
     /// Direct calls, `ref.func`s and element entries of the key that now go to the value.
     pub redirected_calls: HashMap<u32, u32>,
+    /// Element entries (by where their index is in the input) that name another function,
+    /// before `redirected_calls`: the wrappers in tables a host can reach.
+    pub redirected_entries: HashMap<usize, u32>,
+    /// `call_indirect`s through a table (key: table, type) that now call the value instead.
+    pub redirected_indirect: HashMap<(u32, u32), u32>,
     /// Added functions that code takes with `ref.func`, which validation requires be declared.
     pub declared_functions: Vec<u32>,
     /// What the marker section records; the encoder fills in `added_from`.
@@ -92,16 +81,16 @@ impl Edits {
             first_type: module.types.len() as u32,
             first_function: module.function_count(),
             first_global: module.globals.len() as u32,
-            first_table: module.tables.len() as u32,
             types: Vec::new(),
             imports: Vec::new(),
             functions: Vec::new(),
             added: Vec::new(),
             globals: Vec::new(),
-            tables: Vec::new(),
             repointed_exports: HashMap::new(),
             exports: Vec::new(),
             redirected_calls: HashMap::new(),
+            redirected_entries: HashMap::new(),
+            redirected_indirect: HashMap::new(),
             declared_functions: Vec::new(),
             marker: None,
         }
@@ -149,22 +138,12 @@ impl Edits {
         self.first_global + self.globals.len() as u32 - 1
     }
 
-    /// A table after the input's; returns its index.
-    pub fn add_table(&mut self, table: NewTable) -> u32 {
-        self.tables.push(table);
-        self.first_table + self.tables.len() as u32 - 1
-    }
-
     pub fn first_function(&self) -> u32 {
         self.first_function
     }
 
     pub fn first_global(&self) -> u32 {
         self.first_global
-    }
-
-    pub fn first_table(&self) -> u32 {
-        self.first_table
     }
 
     /// What function `index` (in the edits' space) was, if the edits added it.
@@ -177,7 +156,7 @@ impl Edits {
         self.added.is_empty()
             && self.globals.is_empty()
             && self.exports.is_empty()
-            && self.tables.is_empty()
+            && self.redirected_entries.is_empty()
     }
 }
 

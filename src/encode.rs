@@ -19,18 +19,20 @@ use std::ops::Range;
 use wasm_encoder::{Encode, ExportSection, ProducersField};
 use wasmparser::{BinaryReader, ExternalKind, ProducersSectionReader};
 
-use crate::edits::{Added, Edits, NewSegment};
-use crate::load::{self, Body, FunctionUse, Module, Section, UseKind};
+use crate::edits::{Added, Edits};
+use crate::load::{self, Body, FunctionUse, IndirectCall, Module, Section, UseKind};
 use crate::marker::MARKER_SECTION;
 
 const TYPE: u8 = 1;
 const IMPORT: u8 = 2;
 const FUNCTION: u8 = 3;
-const TABLE: u8 = 4;
 const GLOBAL: u8 = 6;
 const EXPORT: u8 = 7;
 const ELEMENT: u8 = 9;
 const CODE: u8 = 10;
+/// The opcodes of `call` and `return_call`, which replace redirected `call_indirect`s.
+const CALL: u8 = 0x10;
+const RETURN_CALL: u8 = 0x12;
 const NAME_FUNCTIONS: u8 = 1;
 const NAME_LOCALS: u8 = 2;
 const NAME_LABELS: u8 = 3;
@@ -165,19 +167,20 @@ impl<'m, 'a> Encoder<'m, 'a> {
             map: FunctionMap::new(module, edits),
             patches_code: false,
         };
-        encoder.patches_code = module.bodies.iter().any(|b| encoder.changes(&b.uses));
+        encoder.patches_code = module.bodies.iter().any(|b| encoder.changes(b));
         encoder
     }
 
     /// The function a use names in the edits' space: redirected, except the start function
     /// (the guard shims calls made by the module's code, not the host's instantiation).
     fn redirected(&self, use_: &FunctionUse) -> u32 {
+        let edits = self.edits;
         match use_.kind {
             UseKind::Start => use_.function,
-            _ => self
-                .edits
-                .redirected_calls
-                .get(&use_.function)
+            _ => edits
+                .redirected_entries
+                .get(&use_.index_bytes.start)
+                .or_else(|| edits.redirected_calls.get(&use_.function))
                 .copied()
                 .unwrap_or(use_.function),
         }
@@ -188,8 +191,18 @@ impl<'m, 'a> Encoder<'m, 'a> {
         self.map.function(self.redirected(use_))
     }
 
-    fn changes(&self, uses: &[FunctionUse]) -> bool {
-        uses.iter().any(|u| self.target(u) != u.function)
+    fn changes(&self, body: &Body) -> bool {
+        body.uses.iter().any(|u| self.target(u) != u.function)
+            || body.indirect_calls.iter().any(|c| self.shim(c).is_some())
+    }
+
+    /// The shim an indirect call goes through now, in the output's index space.
+    fn shim(&self, call: &IndirectCall) -> Option<u32> {
+        let shim = self
+            .edits
+            .redirected_indirect
+            .get(&(call.table, call.type_index))?;
+        Some(self.map.function(*shim))
     }
 
     fn write_sections(&self, out: &mut Vec<u8>, warnings: &mut Vec<String>) {
@@ -252,10 +265,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
             FUNCTION | CODE => !edits.functions.is_empty(),
             GLOBAL => !edits.globals.is_empty(),
             EXPORT => !edits.exports.is_empty(),
-            ELEMENT => {
-                !edits.declared_functions.is_empty()
-                    || edits.tables.iter().any(|t| !t.segments.is_empty())
-            }
+            ELEMENT => !edits.declared_functions.is_empty(),
             _ => false,
         }
     }
@@ -297,13 +307,6 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 let globals = self.splice(section.range.clone(), &module.uses_outside_code);
                 append_items(&globals, edits.globals.len(), &added, false)
             }
-            TABLE => {
-                for table in &edits.tables {
-                    table.ty.encode(&mut added);
-                }
-                let tables = self.splice(section.range.clone(), &module.uses_outside_code);
-                append_items(&tables, edits.tables.len(), &added, false)
-            }
             EXPORT => self.exports(),
             ELEMENT => self.elements(section.range.clone()),
             CODE => self.code(data),
@@ -317,60 +320,19 @@ impl<'m, 'a> Encoder<'m, 'a> {
 
     fn elements(&self, range: Range<usize>) -> Vec<u8> {
         let segments = self.splice(range, &self.module.uses_outside_code);
-        let mut added = Vec::new();
-        let mut count = 0;
-        for (table, new) in (self.edits.first_table()..).zip(&self.edits.tables) {
-            for segment in &new.segments {
-                self.active_segment(table, segment, &mut added);
-                count += 1;
-            }
-        }
-        if !self.edits.declared_functions.is_empty() {
-            // One declarative segment (flags 3: declared, elemkind funcref, function indices).
-            added.extend_from_slice(&[3, 0]);
-            let declared: Vec<u32> = self
-                .edits
-                .declared_functions
-                .iter()
-                .map(|&f| self.map.function(f))
-                .collect();
-            declared.encode(&mut added);
-            count += 1;
-        }
-        if count == 0 {
+        if self.edits.declared_functions.is_empty() {
             return segments.into_owned();
         }
-        append_items(&segments, count, &added, false)
-    }
-
-    /// An active segment of an added table: function indices (flags 2) when every slot holds
-    /// a function, else `ref.func`/`ref.null` expressions (flags 6).
-    fn active_segment(&self, table: u32, segment: &NewSegment, out: &mut Vec<u8>) {
-        const END: u8 = 0x0b;
-        let all_functions = segment.items.iter().all(Option::is_some);
-        out.push(if all_functions { 2 } else { 6 });
-        table.encode(out);
-        out.extend_from_slice(&segment.offset);
-        out.push(END);
-        if all_functions {
-            out.push(0x00); // elemkind funcref
-            let functions: Vec<u32> = segment
-                .items
-                .iter()
-                .flatten()
-                .map(|&f| self.map.function(f))
-                .collect();
-            functions.encode(out);
-            return;
-        }
-        wasm_encoder::RefType::FUNCREF.encode(out);
-        (segment.items.len() as u32).encode(out);
-        for item in &segment.items {
-            match item {
-                Some(f) => wasm_encoder::ConstExpr::ref_func(self.map.function(*f)).encode(out),
-                None => wasm_encoder::ConstExpr::ref_null(wasm_encoder::HeapType::FUNC).encode(out),
-            }
-        }
+        // One declarative segment (flags 3: declared, elemkind funcref, function indices).
+        let mut added = vec![3, 0];
+        let declared: Vec<u32> = self
+            .edits
+            .declared_functions
+            .iter()
+            .map(|&f| self.map.function(f))
+            .collect();
+        declared.encode(&mut added);
+        append_items(&segments, 1, &added, false)
     }
 
     fn exports(&self) -> Vec<u8> {
@@ -380,10 +342,6 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 ExternalKind::Func | ExternalKind::FuncExact => {
                     let to = self.edits.repointed_exports.get(&position);
                     self.map.function(to.copied().unwrap_or(export.index))
-                }
-                ExternalKind::Table => {
-                    let to = self.edits.repointed_exports.get(&position);
-                    to.copied().unwrap_or(export.index)
                 }
                 _ => export.index,
             };
@@ -425,7 +383,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
         }
         let mut bodies = Vec::with_capacity(data.len() + added.len());
         for body in &self.module.bodies {
-            let bytes = self.splice(body.range.clone(), &body.uses);
+            let bytes = self.splice_body(body);
             (bytes.len() as u32).encode(&mut bodies);
             bodies.extend_from_slice(&bytes);
         }
@@ -435,6 +393,44 @@ impl<'m, 'a> Encoder<'m, 'a> {
         (count as u32).encode(&mut out);
         out.extend_from_slice(&bodies);
         out
+    }
+
+    /// A body's bytes with its function uses rewritten, and each `call_indirect` the guard
+    /// redirects replaced by a call of its shim (`call` or `return_call`: the shim takes the
+    /// same arguments and slot and gives the same results, so the stack effect is the same).
+    fn splice_body(&self, body: &Body) -> Cow<'a, [u8]> {
+        let calls: Vec<(&IndirectCall, u32)> = body
+            .indirect_calls
+            .iter()
+            .filter_map(|c| Some((c, self.shim(c)?)))
+            .collect();
+        if calls.is_empty() {
+            return self.splice(body.range.clone(), &body.uses);
+        }
+        let bytes = self.module.bytes;
+        let mut out = Vec::with_capacity(body.range.len() + 16);
+        let mut copied = body.range.start;
+        let mut uses = body.uses.iter().peekable();
+        for (call, shim) in calls {
+            // The function uses before this call, then the call itself.
+            let before =
+                std::iter::from_fn(|| uses.next_if(|u| u.index_bytes.start < call.bytes.start));
+            let before: Vec<FunctionUse> = before.cloned().collect();
+            out.extend_from_slice(&splice_with(
+                bytes,
+                copied..call.bytes.start,
+                &before,
+                |u| self.target(u),
+            ));
+            out.push(if call.tail { RETURN_CALL } else { CALL });
+            shim.encode(&mut out);
+            copied = call.bytes.end;
+        }
+        let rest: Vec<FunctionUse> = uses.cloned().collect();
+        out.extend_from_slice(&splice_with(bytes, copied..body.range.end, &rest, |u| {
+            self.target(u)
+        }));
+        Cow::Owned(out)
     }
 
     /// The input's bytes in `range` with each function index in `uses` rewritten to its target.

@@ -106,6 +106,8 @@ pub struct Body {
     pub uses: Vec<FunctionUse>,
     /// Calls through a table or reference: the callee is unknown statically.
     pub calls_indirectly: bool,
+    /// `call_indirect` and `return_call_indirect` instructions, which the guard may redirect.
+    pub indirect_calls: Vec<IndirectCall>,
     /// Tags thrown with `throw`.
     pub throws: Vec<u32>,
     /// Rethrows a caught exception (`throw_ref`, `rethrow`).
@@ -115,6 +117,16 @@ pub struct Body {
     /// Tables the body changes (`table.set`, `grow`, `fill`, `init`, the target of `copy`),
     /// with the first instruction that does.
     pub table_writes: Vec<(u32, &'static str)>,
+}
+
+/// A `call_indirect` (or `return_call_indirect`) in code: the whole instruction's bytes, so the
+/// encoder can replace it with a call of the same stack effect.
+#[derive(Debug, Clone)]
+pub struct IndirectCall {
+    pub table: u32,
+    pub type_index: u32,
+    pub tail: bool,
+    pub bytes: Range<usize>,
 }
 
 /// A table of the input, imported or defined.
@@ -130,13 +142,13 @@ pub struct Table<'a> {
 #[derive(Debug, Clone)]
 pub struct ActiveSegment {
     pub table: u32,
-    /// The offset expression's bytes in the input, without its final `end`.
-    pub offset: Range<usize>,
     /// The offset, when the expression is a constant.
     pub constant_offset: Option<u64>,
     /// The function of each slot it writes (`None`: a null reference). `None` as a whole when
     /// an item is an expression other than `ref.func` or `ref.null`.
     pub items: Option<Vec<Option<u32>>>,
+    /// Its entries among `Module::uses_outside_code`, one per function it names.
+    pub uses: Range<usize>,
 }
 
 /// Which exception-handling instructions appear in the code.
@@ -502,10 +514,14 @@ impl<'a> Indexer<'a> {
         element: wasmparser::Element<'a>,
     ) -> Result<(), wasmparser::BinaryReaderError> {
         let module = &mut self.module;
-        if let Some(segment) = read_active_segment(&element)? {
+        let first = module.uses_outside_code.len();
+        let items = element.items.clone();
+        read_element_functions(module.bytes, items, &mut module.uses_outside_code)?;
+        let uses = first..module.uses_outside_code.len();
+        if let Some(segment) = read_active_segment(&element, uses)? {
             module.active_segments.push(segment);
         }
-        read_element_functions(module.bytes, element.items, &mut module.uses_outside_code)
+        Ok(())
     }
 
     /// A defined table, and the functions its initialiser names.
@@ -597,6 +613,9 @@ fn scan_body(
                 kind,
             });
         }
+        if let Some(call) = indirect_call(&op, at..ops.original_position()) {
+            facts.indirect_calls.push(call);
+        }
         facts.note(&op);
         eh.note(&op);
     }
@@ -613,6 +632,27 @@ fn named_function(op: &Operator<'_>) -> Option<(u32, UseKind)> {
         Operator::RefFunc { function_index } => Some((function_index, UseKind::RefFunc)),
         _ => None,
     }
+}
+
+/// The table call `op` makes, if it is one; `bytes` is where the instruction is.
+fn indirect_call(op: &Operator<'_>, bytes: Range<usize>) -> Option<IndirectCall> {
+    let (type_index, table, tail) = match *op {
+        Operator::CallIndirect {
+            type_index,
+            table_index,
+        } => (type_index, table_index, false),
+        Operator::ReturnCallIndirect {
+            type_index,
+            table_index,
+        } => (type_index, table_index, true),
+        _ => return None,
+    };
+    Some(IndirectCall {
+        table,
+        type_index,
+        tail,
+        bytes,
+    })
 }
 
 impl Body {
@@ -671,6 +711,7 @@ fn read_element_functions(
 /// The table, offset and slots of an active element segment; `None` for other segments.
 fn read_active_segment(
     element: &wasmparser::Element<'_>,
+    uses: Range<usize>,
 ) -> Result<Option<ActiveSegment>, wasmparser::BinaryReaderError> {
     let wasmparser::ElementKind::Active {
         table_index,
@@ -679,15 +720,10 @@ fn read_active_segment(
     else {
         return Ok(None);
     };
-    let mut ops = offset_expr.get_operators_reader();
-    let start = ops.original_position();
-    let mut operators = Vec::new();
-    let mut end = start;
-    while !ops.eof() {
-        let (op, at) = ops.read_with_offset()?;
-        end = at;
-        operators.push(op);
-    }
+    let operators: Vec<Operator<'_>> = offset_expr
+        .get_operators_reader()
+        .into_iter()
+        .collect::<Result<_, _>>()?;
     let constant_offset = match operators[..] {
         [Operator::I32Const { value }, Operator::End] => Some(u64::from(value as u32)),
         [Operator::I64Const { value }, Operator::End] => Some(value as u64),
@@ -719,9 +755,9 @@ fn read_active_segment(
     };
     Ok(Some(ActiveSegment {
         table: table_index.unwrap_or(0),
-        offset: start..end,
         constant_offset,
         items,
+        uses,
     }))
 }
 

@@ -63,6 +63,8 @@ pub struct TablePlan {
 #[derive(Debug, Clone, Default)]
 pub struct GuardPlan {
     pub shims: Vec<Shim>,
+    /// The `call_indirect`s (by table and type) that go out through a shim.
+    pub indirect: Vec<IndirectShim>,
     /// wasm-bindgen's terminated flag (the global holding its address), which the guard keeps
     /// in agreement with its own state.
     pub bindgen_flag: Option<u32>,
@@ -75,6 +77,13 @@ pub struct GuardPlan {
 pub struct AbortHook {
     pub flag: u32,
     pub slot: u32,
+}
+
+/// One shim for every `call_indirect` of this type through this table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndirectShim {
+    pub table: u32,
+    pub type_index: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +118,10 @@ pub struct Plan {
     pub js: JsImports,
     /// Function tables the host can reach.
     pub tables: Vec<TablePlan>,
+    /// Functions whose wrappers never hand a panic on. Without the guard nothing tells the
+    /// module's own call through a table from a host's, so the wrapper of a function the module
+    /// calls through a wrapped table leaves a panic to the Rust frames below it.
+    pub unrecovered: Vec<u32>,
     /// What the report must say besides what the encoder says.
     pub warnings: Vec<String>,
 }
@@ -136,7 +149,7 @@ impl Plan {
         self.exports.iter().filter(|e| e.outcome.wrapped).count()
     }
 
-    /// The tables that get a table of wrappers.
+    /// The tables whose entries are wrapped.
     pub fn wrapped_tables(&self) -> impl Iterator<Item = &TablePlan> {
         self.tables.iter().filter(|t| t.outcome.wrapped)
     }
@@ -176,6 +189,7 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     let contain = encoding.is_some() || options.abort_guard;
     let exports = choose_exports(module, &selection, contain, options.abort_guard);
     let tables = choose_tables(module, contain);
+    warnings.extend(table_written_warnings(module, &tables));
     let wraps =
         exports.iter().any(|e| e.outcome.wrapped) || tables.iter().any(|t| t.outcome.wrapped);
     // The host's errors are thrown from wrappers and the guard, so only wrapped exports need
@@ -199,6 +213,10 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         (TAG_EXPORT, unwind_tag.is_some()),
     ];
     check_names_free(module, added)?;
+    let unrecovered = match (&guard, recovery) {
+        (None, Some(_)) => called_through_tables(module, &tables),
+        _ => Vec::new(),
+    };
     Ok(Plan {
         encoding,
         unwind_tag,
@@ -209,8 +227,28 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         recovery,
         js,
         tables,
+        unrecovered,
         warnings,
     })
+}
+
+/// The functions the module puts into wrapped tables that it also calls through.
+fn called_through_tables(module: &Module<'_>, tables: &[TablePlan]) -> Vec<u32> {
+    let called = |table: u32| {
+        module
+            .bodies
+            .iter()
+            .any(|b| b.indirect_calls.iter().any(|c| c.table == table))
+    };
+    let mut functions: Vec<u32> = tables
+        .iter()
+        .filter(|t| t.outcome.wrapped && called(t.table))
+        .flat_map(|t| table_segments(module, t.table))
+        .flat_map(|s| s.items.iter().flatten().flatten().copied())
+        .collect();
+    functions.sort_unstable();
+    functions.dedup();
+    functions
 }
 
 /// The names we add (those with `true`) must be free: an input that has one is refused, never
@@ -234,6 +272,7 @@ fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan
     };
     GuardPlan {
         shims: shimmed_imports(module),
+        indirect: indirect_shims(module, tables),
         bindgen_flag: bindgen.terminated,
         abort_hook,
     }
@@ -245,9 +284,9 @@ pub fn host_tables(module: &Module<'_>) -> Vec<TablePlan> {
     choose_tables(module, true)
 }
 
-/// The function tables a host can reach, and whether each gets a table of wrappers. That takes
-/// a table the module defines, exports, and never changes after instantiation: the wrappers are
-/// a copy made at instantiation, so they must hold the same functions as the original for good.
+/// The function tables a host can reach, and whether their entries are wrapped. The table
+/// stays one: what the host or another module writes into it, the module's own indirect calls
+/// see. The functions the module's active segments put there become their wrappers in place.
 fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
     (0..module.tables.len() as u32)
         .filter_map(|index| {
@@ -280,21 +319,10 @@ fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
         .collect()
 }
 
-/// Why host calls through function table `index` cannot go through wrappers, if they cannot:
-/// a table of wrappers must hold the same functions as the module's table for good.
+/// Why the entries of function table `index` cannot be wrapped, if they cannot.
 fn why_table_unguarded(module: &Module<'_>, index: u32, contain: bool) -> Option<String> {
     let table = &module.tables[index as usize];
-    let write = module
-        .bodies
-        .iter()
-        .flat_map(|b| &b.table_writes)
-        .find(|(t, _)| *t == index)
-        .map(|(_, op)| *op);
-    if table.import.is_some() {
-        Some("imported: the host provides it, so it cannot be swapped".to_string())
-    } else if let Some(op) = write {
-        Some(format!("the module changes it ({op})"))
-    } else if table.initialised {
+    if table.initialised {
         Some("declared with an initialiser expression".to_string())
     } else if table.ty.element_type != wasmparser::RefType::FUNCREF {
         Some("holds typed function references".to_string())
@@ -305,6 +333,49 @@ fn why_table_unguarded(module: &Module<'_>, index: u32, contain: bool) -> Option
     } else {
         None
     }
+}
+
+/// The warning for a wrapped table the module itself writes at run time: what it stores there
+/// is what it stores, unwrapped.
+fn table_written_warnings(module: &Module<'_>, tables: &[TablePlan]) -> Vec<String> {
+    tables
+        .iter()
+        .filter(|t| t.outcome.wrapped)
+        .filter_map(|t| {
+            let write = module
+                .bodies
+                .iter()
+                .flat_map(|b| &b.table_writes)
+                .find(|(table, _)| *table == t.table)?;
+            Some(format!(
+                "table `{}`: the module stores functions in it at run time ({}); host calls through those slots are not wrapped",
+                t.outcome.name, write.1
+            ))
+        })
+        .collect()
+}
+
+/// The indirect calls that go out like calls to the host: every `call_indirect` through a
+/// wrapped table, whose slots the host or another module may have filled.
+fn indirect_shims(module: &Module<'_>, tables: &[TablePlan]) -> Vec<IndirectShim> {
+    let wrapped: Vec<u32> = tables
+        .iter()
+        .filter(|t| t.outcome.wrapped)
+        .map(|t| t.table)
+        .collect();
+    let mut shims: Vec<IndirectShim> = module
+        .bodies
+        .iter()
+        .flat_map(|b| &b.indirect_calls)
+        .filter(|c| wrapped.contains(&c.table))
+        .map(|c| IndirectShim {
+            table: c.table,
+            type_index: c.type_index,
+        })
+        .collect();
+    shims.sort_by_key(|s| (s.table, s.type_index));
+    shims.dedup();
+    shims
 }
 
 /// The exports of table `index`, with their positions in the export section.
@@ -603,11 +674,12 @@ mod tests {
     }
 
     #[test]
-    fn exported_function_tables_get_wrappers_unless_the_module_changes_them() {
-        let tables = |wat: &str| {
+    fn tables_a_host_can_reach_get_wrappers_and_their_indirect_calls_go_out() {
+        let planned_tables = |wat: &str| {
             let plan = planned(wat, &Options::default());
             let outcome = |t: &TablePlan| (t.outcome.entries, t.outcome.reason.clone());
-            plan.tables.iter().map(outcome).collect::<Vec<_>>()
+            let tables = plan.tables.iter().map(outcome).collect::<Vec<_>>();
+            (tables, plan.guard.map(|g| g.indirect), plan.warnings)
         };
         let module = |extra: &str| {
             format!(
@@ -615,16 +687,32 @@ mod tests {
                    (elem (table $t) (i32.const 1) func $f $f) (func $f) {extra})"#
             )
         };
-        assert_eq!(tables(&module("")), [(2, None)]);
-        let set = r#"(func (table.set $t (i32.const 0) (ref.null func)))"#;
-        let changed = Some("the module changes it (table.set)".to_string());
-        assert_eq!(tables(&module(set)), [(2, changed)]);
-        let imported = r#"(module (import "env" "t" (table 1 funcref)))"#;
-        let reason = tables(imported)[0].1.clone().unwrap();
-        assert!(reason.starts_with("imported"), "{reason}");
+        let (tables, indirect, warnings) = planned_tables(&module(""));
+        assert_eq!(tables, [(2, None)]);
+        assert_eq!(indirect, Some(vec![]));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // The module's own calls through the table go out; what it stores there is its own.
+        let call = r#"(func (call_indirect $t (type $v) (i32.const 1)))
+                      (func (table.set $t (i32.const 0) (ref.null func)))"#;
+        let (tables, indirect, warnings) = planned_tables(&module(call));
+        assert_eq!(tables, [(2, None)]);
+        let shim = IndirectShim {
+            table: 0,
+            type_index: 0,
+        };
+        assert_eq!(indirect, Some(vec![shim]));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("(table.set)"), "{warnings:?}");
+        // An imported table is the host's or another module's: the same.
+        let imported = r#"(module (import "env" "t" (table 1 funcref)) (func $f)
+                          (elem (i32.const 0) func $f) (func (export "g")))"#;
+        assert_eq!(planned_tables(imported).0, [(1, None)]);
         // Not exported, or not of functions: not a host entry.
-        assert_eq!(tables(r#"(module (table 1 funcref))"#), []);
-        assert_eq!(tables(r#"(module (table (export "x") 1 externref))"#), []);
+        assert_eq!(planned_tables(r#"(module (table 1 funcref))"#).0, []);
+        assert_eq!(
+            planned_tables(r#"(module (table (export "x") 1 externref))"#).0,
+            []
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! Host entries through function tables (issue 10 item 1), in Wasmtime (exnref).
+//! Host entries through function tables (issue 10 item 1; one table, issue 19), in Wasmtime (exnref).
 //!
 //! A host can call any function held in an exported funcref table (`Table::get` + `Func::call`).
 //! Such calls must be contained and guarded exactly like exports, while the module's own
-//! `call_indirect` through the same table keeps reaching the original function, unguarded and
-//! never refused. Inputs: `tests/regressions/exported-table.*.wat` (slots listed there),
+//! `call_indirect` through the same table is never refused, and sees what the host or another
+//! module wrote into the table. Inputs: `tests/regressions/exported-table.*.wat` (slots listed there),
 //! `mutated-table.wat`, `imported-table.wat`, `table-import-entry-after-trap.wat`. The legacy encoding runs in Deno
 //! (`tests/js/entries.test.mjs`, driven by `deno_both_encodings` below).
 
@@ -223,6 +223,149 @@ fn a_funcref_the_module_hands_out_is_the_original_function() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// One table: what the host writes, the module sees; a host function in a slot may call back in.
+
+/// `host-written-table.wat`, unprocessed or processed, with the host's function (`x + 1000`,
+/// after calling back into `result(2x)`) written into a slot it grew the table by, as
+/// Emscripten's `addFunction` does. Returns the run and the slot.
+fn host_written_table(processed: bool) -> (Run, u64) {
+    let raw =
+        wat::parse_file(regression("host-written-table.wat")).expect("regression input parses");
+    let bytes = if processed { process(&raw) } else { raw };
+    let mut run = Run::new(&compile(&bytes));
+    let ty = wasmtime::FuncType::new(
+        run.store.engine(),
+        [wasmtime::ValType::I32],
+        [wasmtime::ValType::I32],
+    );
+    let result = run.func("result").expect("result export");
+    let callback = Func::new(&mut run.store, ty, move |mut caller, args, out| {
+        let x = args[0].unwrap_i32();
+        let mut back = [wasmtime::Val::I32(0)];
+        result.call(&mut caller, &[wasmtime::Val::I32(2 * x)], &mut back)?;
+        out[0] = wasmtime::Val::I32(x + 1000);
+        Ok(())
+    });
+    let table = run
+        .instance
+        .get_table(&mut run.store, "table")
+        .expect("table export");
+    let slot = table
+        .grow(&mut run.store, 1, wasmtime::Ref::Func(Some(callback)))
+        .expect("the table grows");
+    (run, slot)
+}
+
+/// What the module computes through a table the host wrote, as a list.
+fn through_host_written_slots(processed: bool) -> Vec<i32> {
+    let (mut run, slot) = host_written_table(processed);
+    let slot = slot as i32;
+    let mut seen = Vec::new();
+    for (export, slot, x) in [
+        ("dispatch", 1, 41),
+        ("dispatch", slot, 5),
+        ("tail_dispatch", slot, 7),
+        ("dispatch", slot, 9),
+    ] {
+        let result = run.call::<(i32, i32), i32>(export, (slot, x));
+        seen.push(result.unwrap_or_else(|e| panic!("{export}({slot}, {x}): {e:?}")));
+        seen.push(global(&mut run, "last"));
+    }
+    if processed {
+        seen.push(run.state());
+    }
+    seen
+}
+
+#[test]
+fn the_module_calls_what_the_host_wrote_into_its_table_and_the_callback_is_served() {
+    let raw = through_host_written_slots(false);
+    let mut processed = through_host_written_slots(true);
+    assert_eq!(processed.pop(), Some(0), "the instance is live at the end");
+    assert_eq!(processed, raw);
+    assert_eq!(raw, [42, 0, 1005, 10, 1007, 14, 1009, 18]);
+}
+
+#[test]
+fn a_call_through_an_empty_or_missing_slot_traps_as_before_and_ends_the_instance() {
+    for (slot, trap) in [
+        (0, Trap::IndirectCallToNull),
+        (99, Trap::TableOutOfBounds),
+        (2, Trap::UnreachableCodeReached),
+    ] {
+        for processed in [false, true] {
+            let (mut run, _) = host_written_table(processed);
+            let result = run.call::<(i32, i32), i32>("dispatch", (slot, 1));
+            assert_eq!(failure(result), Failure::Trap(trap), "slot {slot}");
+            if processed {
+                assert_eq!(run.state(), 1, "slot {slot}: the trap went unnoticed");
+                assert!(run.call::<i32, i32>("result", 1).is_err(), "slot {slot}");
+                assert_eq!(global(&mut run, "last"), 0);
+            }
+        }
+    }
+}
+
+/// The spec suite's `linking.wast` shape: module B writes its function into module A's exported
+/// table through an element segment; A's own `call_indirect` must reach it. Each is processed on
+/// its own. A trap in B's function ends B; A cannot see it (README "Limits") and serves on.
+#[test]
+fn another_module_writes_the_table_through_its_element_segment() {
+    let a = process(
+        &wat::parse_str(
+            r#"(module
+            (type $ii (func (param i32) (result i32)))
+            (table $t (export "table") 4 funcref)
+            (func (export "dispatch") (param $slot i32) (param $x i32) (result i32)
+                (call_indirect (type $ii) (local.get $x) (local.get $slot))))"#,
+        )
+        .unwrap(),
+    );
+    let b = process(
+        &wat::parse_str(
+            r#"(module
+            (type $ii (func (param i32) (result i32)))
+            (import "a" "table" (table 4 funcref))
+            (elem (i32.const 2) func $times3 $trap)
+            (func $times3 (type $ii) (i32.mul (local.get 0) (i32.const 3)))
+            (func $trap (type $ii) unreachable)
+            (func (export "noop")))"#,
+        )
+        .unwrap(),
+    );
+    let mut store = support::host::store(support::host::engine());
+    let mut linker = support::host::linker(support::host::engine());
+    let a = linker.instantiate(&mut store, &compile(&a)).unwrap();
+    linker.instance(&mut store, "a", a).unwrap();
+    let b = linker.instantiate(&mut store, &compile(&b)).unwrap();
+    let dispatch = a
+        .get_typed_func::<(i32, i32), i32>(&mut store, "dispatch")
+        .unwrap();
+    assert_eq!(dispatch.call(&mut store, (2, 14)).unwrap(), 42);
+    assert!(dispatch.call(&mut store, (3, 1)).is_err());
+    let state = |store: &mut wasmtime::Store<Host>, instance: wasmtime::Instance| {
+        let state = instance.get_typed_func::<(), i32>(&mut *store, "__wasm_unwind_state");
+        state.unwrap().call(store, ()).unwrap()
+    };
+    assert_eq!(
+        state(&mut store, b),
+        1,
+        "b's own guard saw the trap in its function"
+    );
+    assert_eq!(
+        state(&mut store, a),
+        0,
+        "a cannot see a trap in b's function"
+    );
+    let noop = b.get_typed_func::<(), ()>(&mut store, "noop").unwrap();
+    assert!(noop.call(&mut store, ()).is_err(), "b is terminated");
+    assert!(
+        dispatch.call(&mut store, (2, 5)).is_err(),
+        "b's function is refused: b is terminated"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Tables the tool cannot cover: said in one line, in the summary and in `inspect`.
 
 fn cli(args: &[&str]) -> (bool, String, String) {
@@ -237,37 +380,50 @@ fn cli(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn lines_naming_the_table(text: &str) -> Vec<&str> {
-    text.lines()
-        .filter(|l| l.contains("table") && l.contains("unguarded"))
-        .collect()
+/// The summary's and `inspect`'s lines about tables (`table `name`: …`).
+fn table_lines(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| l.contains("table `")).collect()
 }
 
-fn reports_unguarded_table(input: &str, why: &str) {
+/// Processes `input` and inspects it: the table lines of the summary and of `inspect`.
+fn table_report(input: &str) -> (Vec<String>, Vec<String>) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out.wasm");
     let input = regression(input);
     let (ok, _, stderr) = cli(&[input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     assert!(ok, "{stderr}");
-    let lines = lines_naming_the_table(&stderr);
-    assert_eq!(lines.len(), 1, "summary:\n{stderr}");
-    assert!(lines[0].contains(why), "{}", lines[0]);
-
-    let (ok, stdout, stderr) = cli(&["inspect", input.to_str().unwrap()]);
-    assert!(ok, "{stderr}");
-    let lines = lines_naming_the_table(&stdout);
-    assert_eq!(lines.len(), 1, "inspect:\n{stdout}");
-    assert!(lines[0].contains(why), "{}", lines[0]);
+    let (ok, stdout, inspect_err) = cli(&["inspect", input.to_str().unwrap()]);
+    assert!(ok, "{inspect_err}");
+    let owned = |lines: Vec<&str>| lines.into_iter().map(String::from).collect();
+    (owned(table_lines(&stderr)), owned(table_lines(&stdout)))
 }
 
 #[test]
-fn a_mutated_exported_table_is_reported_as_unguarded() {
-    reports_unguarded_table("mutated-table.wat", "table.set");
+fn a_table_the_module_writes_is_wrapped_and_the_summary_says_its_own_stores_are_not() {
+    let (summary, inspect) = table_report("mutated-table.wat");
+    let stores: Vec<_> = summary
+        .iter()
+        .filter(|l| l.contains("not wrapped"))
+        .collect();
+    assert_eq!(stores.len(), 1, "{summary:?}");
+    assert!(stores[0].contains("table.set"), "{summary:?}");
+    assert!(
+        inspect.iter().all(|l| !l.contains("unguarded:")),
+        "{inspect:?}"
+    );
 }
 
 #[test]
-fn an_imported_table_is_reported_as_unguarded() {
-    reports_unguarded_table("imported-table.wat", "imported");
+fn an_imported_table_gets_the_wrappers_of_what_the_module_puts_there() {
+    let (summary, inspect) = table_report("imported-table.wat");
+    assert_eq!(
+        summary,
+        ["wasm-unwind: table `env.table`: 1 entries, wrapped"]
+    );
+    assert!(
+        inspect.iter().all(|l| !l.contains("unguarded:")),
+        "{inspect:?}"
+    );
 }
 
 #[test]

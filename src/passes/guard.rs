@@ -12,6 +12,22 @@
 //! Imports are not changed: their call sites, `ref.func`s, table entries and global
 //! initialisers are redirected to one shim per import.
 //!
+//! A `call_indirect` through a table the host can reach may call anything the host or another
+//! module put there, which may call back in: it goes out like an import call, through one shim
+//! per table and type, which sets a fourth status, 2 "out through a table". There the callee is
+//! our wrapper (every function the module put in such a table is), or a foreign function; a
+//! wrapper accepts "idle" and "out through a table" alike, and puts back on its way out the
+//! status it found. So a status with its low bit set (running, terminated) refuses an entry,
+//! and the shim requires "out through a table" when control comes back. The slot is checked
+//! first, with the status running: an empty or missing slot traps in the shim exactly as the
+//! instruction would, and that trap is seen. A trap in the callee's own instance is seen by that
+//! instance; a signature mismatch, or a trap in a foreign function, leaves this instance's
+//! status "out" and is not seen (README "Limits").
+//!
+//! A wrapper entered "out through a table" is an internal call, or a callback from a foreign
+//! function the module called: a Rust panic passing through it belongs to the Rust frames
+//! below, so it is not handed to the runtime or the host (`recover`), only rethrown.
+//!
 //! wasm-bindgen output keeps a termination flag of its own (a u32 in linear memory), which its
 //! glue sets when a call fails with anything but a JS exception, and then calls the module's
 //! abort hook through the exported function table before refusing calls or re-instantiating.
@@ -28,11 +44,11 @@ use wasm_encoder::{
     BlockType, ConstExpr, ExportKind, Function, GlobalType, InstructionSink, ValType,
 };
 
-use super::call_in_catch_all;
+use super::{Callee, call_in_catch_all, push_params};
 use crate::detect::Encoding;
-use crate::edits::Edits;
+use crate::edits::{Edits, val_type};
 use crate::load::Module;
-use crate::plan::{AbortHook, GuardPlan, Shim};
+use crate::plan::{AbortHook, GuardPlan, IndirectShim, Shim};
 
 /// The guard as the wrappers and the recovery see it. Its checks are emitted inline (`enter`,
 /// `leave`): a call to a helper costs more than the check itself in engines that do not inline
@@ -51,14 +67,20 @@ struct Status {
     global: u32,
     /// The global holding the address of wasm-bindgen's terminated flag.
     bindgen_flag: Option<u32>,
+    /// Indirect calls go out through shims, so the status may be `OUT`, which admits entries.
+    reentrant: bool,
 }
 
 impl Status {
-    /// Pushes the status, or'ed with wasm-bindgen's flag: non-zero means not idle.
+    /// Pushes non-zero when an entry must be refused: the status (its low bit, when it may be
+    /// `OUT`), or'ed with wasm-bindgen's flag.
     fn get(&self, code: &mut InstructionSink<'_>) {
         code.global_get(self.global);
         if let Some(flag) = self.bindgen_flag {
             code.global_get(flag).i32_load(MEMORY_U32).i32_or();
+        }
+        if self.reentrant {
+            code.i32_const(1).i32_and();
         }
     }
 
@@ -78,8 +100,17 @@ const MEMORY_U32: wasm_encoder::MemArg = wasm_encoder::MemArg {
 };
 
 impl Guard {
-    /// Refuses the call unless the instance is idle, else marks it running.
-    pub fn enter(&self, code: &mut InstructionSink<'_>) {
+    /// Whether wrappers must keep the status they found (in a local, `enter`'s `found`).
+    pub fn reentrant(&self) -> bool {
+        self.status.reentrant
+    }
+
+    /// Refuses the call unless the instance is idle (or out through a table), else marks it
+    /// running. `found`, when the guard is reentrant, is the local that keeps the status found.
+    pub fn enter(&self, code: &mut InstructionSink<'_>, found: Option<u32>) {
+        if let Some(found) = found {
+            code.global_get(self.status.global).local_set(found);
+        }
         self.status.get(code);
         code.if_(BlockType::Empty)
             .call(self.refuse)
@@ -88,9 +119,13 @@ impl Guard {
             .global_set(self.status.global);
     }
 
-    /// Marks the instance idle again.
-    pub fn leave(&self, code: &mut InstructionSink<'_>) {
-        code.i32_const(IDLE).global_set(self.status.global);
+    /// Puts back the status `enter` found (`found`), or marks the instance idle.
+    pub fn leave(&self, code: &mut InstructionSink<'_>, found: Option<u32>) {
+        match found {
+            Some(found) => code.local_get(found),
+            None => code.i32_const(IDLE),
+        };
+        code.global_set(self.status.global);
     }
 
     /// The start of a wrapper of `target`, a `() -> ()` function the exported table holds at
@@ -158,10 +193,11 @@ pub fn install(
     let status = Status {
         global,
         bindgen_flag: plan.bindgen_flag,
+        reentrant: !plan.indirect.is_empty(),
     };
     let refuse = add_terminate(status, refusal, "wasm_unwind::refuse", edits);
     add_state_export(status, edits);
-    if !plan.shims.is_empty() {
+    if !plan.shims.is_empty() || !plan.indirect.is_empty() {
         // A shim must trap, not throw the host's error: it needs its own cold path in JS mode.
         let trap = match refusal {
             Some(_) => add_terminate(status, None, "wasm_unwind::trap", edits),
@@ -170,6 +206,9 @@ pub fn install(
         let host = HostCall { status, trap };
         for shim in &plan.shims {
             add_shim(module, encoding, shim, &host, edits);
+        }
+        for shim in &plan.indirect {
+            add_indirect_shim(module, encoding, *shim, &host, edits);
         }
     }
     Guard {
@@ -218,9 +257,10 @@ struct HostCall {
 }
 
 impl HostCall {
-    /// Out to the host, which may call back in: saves the status in `local` and sets idle. A
-    /// terminated instance makes no host calls (only unwrapped code could get here).
-    fn out(&self, code: &mut InstructionSink<'_>, local: u32) {
+    /// Out to the host, which may call back in: saves the status in `local` and sets `to`
+    /// (idle, or out through a table). A terminated instance makes no host calls (only
+    /// unwrapped code could get here).
+    fn out(&self, code: &mut InstructionSink<'_>, local: u32, to: i32) {
         let global = self.status.global;
         code.global_get(global)
             .local_tee(local)
@@ -229,16 +269,19 @@ impl HostCall {
             .if_(BlockType::Empty)
             .unreachable()
             .end()
-            .i32_const(IDLE)
+            .i32_const(to)
             .global_set(global);
     }
 
-    /// Back from the host: anything but idle means a call under this one trapped. Else the
-    /// saved status comes back.
-    fn back(&self, code: &mut InstructionSink<'_>, local: u32) {
+    /// Back from the host: anything but what `out` set (`to`) means a call under this one
+    /// trapped. Else the saved status comes back.
+    fn back(&self, code: &mut InstructionSink<'_>, local: u32, to: i32) {
         let global = self.status.global;
-        code.global_get(global)
-            .if_(BlockType::Empty)
+        code.global_get(global);
+        if to != IDLE {
+            code.i32_const(to).i32_ne();
+        }
+        code.if_(BlockType::Empty)
             .call(self.trap)
             .end()
             .local_get(local)
@@ -270,6 +313,8 @@ fn add_shim(
 const IDLE: i32 = 0;
 const RUNNING: i32 = 1;
 const TERMINATED: i32 = -1;
+/// Out through a table: the low bit clear, so entries are admitted.
+const OUT: i32 = 2;
 
 /// Calls import `import` with the status idle, and checks it when control comes back, by
 /// return or by exception.
@@ -284,9 +329,88 @@ fn shim_body(
     let signature = BlockType::FunctionType(module.function_types[import as usize]);
     let mut f = Function::new([(1, ValType::I32)]);
     let mut code = f.instructions();
-    host.out(&mut code, outer);
-    let back = |code: &mut InstructionSink<'_>| host.back(code, outer);
-    call_in_catch_all(&mut code, encoding, (import, signature, params), back, back);
+    host.out(&mut code, outer, IDLE);
+    let back = |code: &mut InstructionSink<'_>| host.back(code, outer, IDLE);
+    let call = (Callee::Function(import), signature, params);
+    call_in_catch_all(&mut code, encoding, call, back, back);
+    code.end();
+    f
+}
+
+/// The shim of every `call_indirect` of one type through one table: its arguments, then the
+/// slot. Every such instruction in the module's code becomes a call of it.
+fn add_indirect_shim(
+    module: &Module<'_>,
+    encoding: Option<Encoding>,
+    shim: IndirectShim,
+    host: &HostCall,
+    edits: &mut Edits,
+) {
+    let ty = module.types[shim.type_index as usize]
+        .as_ref()
+        .expect("validated: call_indirect names a function type");
+    let slot_type = match module.tables[shim.table as usize].ty.table64 {
+        true => ValType::I64,
+        false => ValType::I32,
+    };
+    let mut params: Vec<ValType> = ty.params().iter().map(|&t| val_type(t)).collect();
+    params.push(slot_type);
+    let results: Vec<ValType> = ty.results().iter().map(|&t| val_type(t)).collect();
+    let type_index = edits.add_type(&params, &results);
+    let body = indirect_shim_body(
+        shim,
+        type_index,
+        (params.len() as u32, slot_type),
+        encoding,
+        host,
+    );
+    let name = format!(
+        "wasm_unwind::indirect::table{}.type{}",
+        shim.table, shim.type_index
+    );
+    let index = edits.add_function(type_index, name, body);
+    edits
+        .redirected_indirect
+        .insert((shim.table, shim.type_index), index);
+}
+
+/// Checks the slot with the status as it is (a missing or empty slot traps here, with the
+/// instruction's own trap), then calls through it with the status "out through a table".
+fn indirect_shim_body(
+    shim: IndirectShim,
+    own_type: u32,
+    (params, slot_type): (u32, ValType),
+    encoding: Option<Encoding>,
+    host: &HostCall,
+) -> Function {
+    let (slot, saved) = (params - 1, params);
+    let callee = Callee::Indirect {
+        type_index: shim.type_index,
+        table: shim.table,
+    };
+    // The catch block takes what the shim takes: the arguments and the slot.
+    let signature = BlockType::FunctionType(own_type);
+    let mut f = Function::new([(1, ValType::I32)]);
+    let mut code = f.instructions();
+    code.local_get(slot).table_size(shim.table);
+    match slot_type {
+        ValType::I64 => code.i64_ge_u(),
+        _ => code.i32_ge_u(),
+    };
+    code.if_(BlockType::Result(ValType::I32))
+        .i32_const(1)
+        .else_()
+        .local_get(slot)
+        .table_get(shim.table)
+        .ref_is_null()
+        .end()
+        .if_(BlockType::Empty);
+    push_params(&mut code, params);
+    callee.call(&mut code);
+    code.return_().end();
+    host.out(&mut code, saved, OUT);
+    let back = |code: &mut InstructionSink<'_>| host.back(code, saved, OUT);
+    call_in_catch_all(&mut code, encoding, (callee, signature, params), back, back);
     code.end();
     f
 }

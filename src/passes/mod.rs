@@ -1,6 +1,6 @@
 //! The passes `apply` runs, each adding its part to the `Edits`: `js` (the host's imports),
 //! `guard` (the abort guard), `recover` (where a caught panic goes), `wrap` (the export
-//! wrappers) and `tables` (tables of wrappers for the host), plus the one code shape two of them share.
+//! wrappers) and `tables` (the wrappers in the tables a host can reach), plus the one code shape two of them share.
 
 pub mod guard;
 pub mod js;
@@ -12,6 +12,26 @@ use wasm_encoder::{BlockType, Catch, InstructionSink, ValType};
 
 use crate::detect::Encoding;
 
+/// What a shim or wrapper calls.
+#[derive(Debug, Clone, Copy)]
+pub enum Callee {
+    Function(u32),
+    /// `call_indirect`: the slot index comes after the arguments.
+    Indirect {
+        type_index: u32,
+        table: u32,
+    },
+}
+
+impl Callee {
+    fn call(self, code: &mut InstructionSink<'_>) {
+        match self {
+            Callee::Function(f) => code.call(f),
+            Callee::Indirect { type_index, table } => code.call_indirect(table, type_index),
+        };
+    }
+}
+
 /// Calls `target` with the caller's `params` first locals, inside a catch-all in `encoding`
 /// (`None`: a plain call). `on_return` runs after a normal return, and the function then
 /// returns; `on_throw` runs when any exception leaves `target`, which is then rethrown as it
@@ -19,7 +39,7 @@ use crate::detect::Encoding;
 pub fn call_in_catch_all(
     code: &mut InstructionSink<'_>,
     encoding: Option<Encoding>,
-    (target, signature, params): (u32, BlockType, u32),
+    (target, signature, params): (Callee, BlockType, u32),
     on_return: impl Fn(&mut InstructionSink<'_>),
     on_throw: impl Fn(&mut InstructionSink<'_>),
 ) {
@@ -27,9 +47,9 @@ pub fn call_in_catch_all(
         Some(Encoding::Exnref) => {
             code.block(BlockType::Result(ValType::EXNREF));
             push_params(code, params);
-            code.try_table(signature, [Catch::AllRef { label: 0 }])
-                .call(target)
-                .end();
+            code.try_table(signature, [Catch::AllRef { label: 0 }]);
+            target.call(code);
+            code.end();
             on_return(code);
             code.return_().end();
             on_throw(code);
@@ -37,14 +57,16 @@ pub fn call_in_catch_all(
         }
         Some(Encoding::Legacy) => {
             push_params(code, params);
-            code.try_(signature).call(target).catch_all();
+            code.try_(signature);
+            target.call(code);
+            code.catch_all();
             on_throw(code);
             code.rethrow(0).end();
             on_return(code);
         }
         None => {
             push_params(code, params);
-            code.call(target);
+            target.call(code);
             on_return(code);
         }
     }

@@ -71,6 +71,8 @@ pub struct Recovery {
     pub caught: Option<BlockType>,
     /// `panicked(exception)`: hands the panic on; returns when it is to be rethrown as it is.
     pub panicked: u32,
+    /// Its type, `[payload] -> []`.
+    pub panicked_type: u32,
 }
 
 /// The runtime crate's recover function, when the module links it with the expected type
@@ -109,6 +111,7 @@ pub fn install(module: &Module<'_>, setup: &Setup<'_>, edits: &mut Edits) -> Rec
         tag: setup.tag,
         caught,
         panicked,
+        panicked_type,
     }
 }
 
@@ -167,7 +170,8 @@ fn word(offset: u64) -> MemArg {
 /// import throws its `PanicError`; closes the `if` that tested for a Rust panic.
 fn throw_panic_error(code: &mut InstructionSink<'_>, setup: &Setup<'_>, host: &HostErrors) {
     if let Some(guard) = setup.guard {
-        guard.leave(code);
+        // Only a wrapper entered idle hands a panic on: idle is what it found.
+        guard.leave(code, None);
     }
     let panic = host
         .panic

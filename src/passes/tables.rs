@@ -1,27 +1,27 @@
-//! Tables: host calls through an exported function table go through the wrappers.
+//! Tables: host calls through a function table the host can reach go through the wrappers.
 //!
 //! A host can call any function of an exported funcref table (`table.get(i)(...)` in JS,
 //! `Table::get` + `Func::call` in Wasmtime); wasm-bindgen's glue does, for closure destructors
-//! and its abort hook. Those calls must be contained and guarded like exports. The module's own
-//! `call_indirect` through the same table must not: a guarded entry would refuse an internal
-//! call made while Rust code runs, and would cost every indirect call.
+//! and its abort hook; another module can, through a table it imports. Those calls must be
+//! contained and guarded like exports. And the host or another module can write the table
+//! (Emscripten's `addFunction`, a dynamic linker placing a side module's functions), and the
+//! module must see what they wrote: the table stays one.
 //!
-//! So the host gets a table of its own. A second table of the same type and size is added and
-//! exported under the original's name(s); the original stays, unexported, for the module's
-//! indirect calls. Copies of the input's active segments fill the new table at instantiation,
-//! each function replaced by its wrapper (the same wrapper as its export, so a host sees one
-//! function either way); imports stay themselves. This holds only while the two tables
-//! hold the same functions, which `plan` checks: the module never changes the table after
-//! instantiation. What the host itself writes into its table, the module's calls do not see.
+//! So every function the module's active segments put into such a table (exported or imported)
+//! is put there as its wrapper instead (the same wrapper as its export, so a host sees one
+//! function either way); imports stay themselves (the host calling its own function runs no
+//! code of the instance). The module's own `call_indirect` through the table then reaches
+//! wrappers, or whatever the host put there, so the guard sends it out like an import call
+//! (`guard`), and a wrapper reached that way admits the call.
 
 use std::collections::HashMap;
 
 use super::wrap::{self, Built, Wrappers};
-use crate::edits::{Edits, NewSegment, NewTable};
+use crate::edits::Edits;
 use crate::load::Module;
 use crate::plan::TablePlan;
 
-/// Adds a table of wrappers for every table the plan wraps and repoints its exports there.
+/// Puts the wrappers into the active segments of every table the plan wraps.
 pub fn wrap_tables(
     module: &Module<'_>,
     tables: &[&TablePlan],
@@ -29,36 +29,21 @@ pub fn wrap_tables(
     built: &mut Built,
     edits: &mut Edits,
 ) {
-    for plan in tables {
-        let mut segments = Vec::new();
-        for segment in module
-            .active_segments
-            .iter()
-            .filter(|s| s.table == plan.table)
-        {
-            let items = segment
-                .items
-                .as_ref()
-                .expect("plan wraps only tables filled by functions");
-            let items = items
-                .iter()
-                .map(|item| item.map(|f| entry(module, f, wrappers, built, edits)))
-                .collect();
-            segments.push(NewSegment {
-                offset: module.bytes[segment.offset.clone()].to_vec(),
-                items,
-            });
-        }
-        let ty = module.tables[plan.table as usize].ty;
-        let ty = wasm_encoder::TableType::try_from(ty).expect("a funcref table re-encodes");
-        let index = edits.add_table(NewTable { ty, segments });
-        for &position in &plan.exports {
-            edits.repointed_exports.insert(position, index);
+    let segments = module
+        .active_segments
+        .iter()
+        .filter(|s| tables.iter().any(|t| t.table == s.table));
+    let referenced = wrap::referenced_in_code(module);
+    for segment in segments {
+        for entry in &module.uses_outside_code[segment.uses.clone()] {
+            wrap::keep_declared(entry.function, &referenced, edits);
+            let to = self::entry(module, entry.function, wrappers, built, edits);
+            edits.redirected_entries.insert(entry.index_bytes.start, to);
         }
     }
 }
 
-/// What the host's table holds where the module's holds `function`.
+/// What the table holds where the module's segment names `function`.
 fn entry(
     module: &Module<'_>,
     function: u32,

@@ -16,7 +16,7 @@ use wasm_encoder::{BlockType, Catch, Function, InstructionSink, ValType};
 
 use super::guard::Guard;
 use super::recover::Recovery;
-use super::{call_in_catch_all, push_params};
+use super::{Callee, call_in_catch_all, push_params};
 use crate::detect::{Encoding, Found};
 use crate::edits::{Edits, val_type};
 use crate::load::Module;
@@ -34,6 +34,8 @@ pub struct Wrappers<'p> {
     pub abort_hook_slots: &'p HashMap<u32, Vec<u32>>,
     /// Functions whose refused entry returns instead of trapping.
     pub quiet_refusals: &'p [u32],
+    /// Functions whose wrappers never hand a panic on (see `Plan::unrecovered`).
+    pub unrecovered: &'p [u32],
 }
 
 /// The wrapper of each function wrapped so far: one per function, shared by its exports and
@@ -64,22 +66,33 @@ pub fn wrap_exports(
     built: &mut Built,
     edits: &mut Edits,
 ) {
-    let referenced: HashSet<u32> = module
+    let referenced = referenced_in_code(module);
+    for export in exports.iter().filter(|e| e.outcome.wrapped) {
+        let function = export.function;
+        // The export may have been what declared the function for `ref.func`; keep it declared.
+        keep_declared(function, &referenced, edits);
+        let name = || export.outcome.name.clone();
+        let wrapper = wrapper(module, function, name, wrappers, built, edits);
+        edits.repointed_exports.insert(export.position, wrapper);
+    }
+}
+
+/// The functions the module's code takes with `ref.func`.
+pub fn referenced_in_code(module: &Module<'_>) -> HashSet<u32> {
+    module
         .bodies
         .iter()
         .flat_map(|b| &b.uses)
         .filter(|u| u.takes_address())
         .map(|u| u.function)
-        .collect();
-    for export in exports.iter().filter(|e| e.outcome.wrapped) {
-        let function = export.function;
-        // The export may have been what declared the function for `ref.func`; keep it declared.
-        if referenced.contains(&function) && !edits.declared_functions.contains(&function) {
-            edits.declared_functions.push(function);
-        }
-        let name = || export.outcome.name.clone();
-        let wrapper = wrapper(module, function, name, wrappers, built, edits);
-        edits.repointed_exports.insert(export.position, wrapper);
+        .collect()
+}
+
+/// Keeps `function` declared for the `ref.func`s of the code (`referenced`) when what declared
+/// it, an export or an element entry, now names its wrapper.
+pub fn keep_declared(function: u32, referenced: &HashSet<u32>, edits: &mut Edits) {
+    if referenced.contains(&function) && !edits.declared_functions.contains(&function) {
+        edits.declared_functions.push(function);
     }
 }
 
@@ -104,7 +117,7 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Wrappers<'_>) -> Functi
     let ty = module.function_type(target);
     let params = ty.params().len() as u32;
     let call = (
-        target,
+        Callee::Function(target),
         BlockType::FunctionType(module.function_types[target as usize]),
         params,
     );
@@ -117,7 +130,9 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Wrappers<'_>) -> Functi
                 val_type(module.globals[sp.index as usize].ty.content_type),
             )
         });
-    let recovery = plan.recovery.filter(|_| plan.encoding.is_some());
+    let recovery = plan
+        .recovery
+        .filter(|_| plan.encoding.is_some() && !plan.unrecovered.contains(&target));
     let saved = params;
     let mut locals: Vec<(u32, ValType)> =
         stack_pointer.map(|(_, ty)| (1, ty)).into_iter().collect();
@@ -125,11 +140,16 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Wrappers<'_>) -> Functi
     if recovery.is_some() && plan.encoding == Some(Encoding::Exnref) {
         locals.push((1, ValType::EXNREF));
     }
+    // The status the guard found on entry, when it may be "out through a table".
+    let found = plan.guard.filter(|g| g.reentrant()).map(|_| {
+        locals.push((1, ValType::I32));
+        params + locals.len() as u32 - 1
+    });
 
     let mut f = Function::new(locals);
     let mut code = f.instructions();
     if let Some(guard) = plan.guard {
-        enter(&mut code, guard, target, plan);
+        enter(&mut code, guard, target, plan, found);
     }
     if let Some((global, _)) = stack_pointer {
         code.global_get(global).local_set(saved);
@@ -137,6 +157,7 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Wrappers<'_>) -> Functi
     let repair = Repair {
         stack_pointer: stack_pointer.map(|(global, _)| (global, saved)),
         guard: plan.guard,
+        found,
     };
     let leave = |code: &mut InstructionSink<'_>| repair.leave(code);
     let restore_and_leave = |code: &mut InstructionSink<'_>| {
@@ -158,14 +179,20 @@ fn wrapper_body(module: &Module<'_>, target: u32, plan: &Wrappers<'_>) -> Functi
 
 /// The guard's entry check, after what comes before it for wasm-bindgen's abort hook and for a
 /// destructor that must return when refused.
-fn enter(code: &mut InstructionSink<'_>, guard: &Guard, target: u32, plan: &Wrappers<'_>) {
+fn enter(
+    code: &mut InstructionSink<'_>,
+    guard: &Guard,
+    target: u32,
+    plan: &Wrappers<'_>,
+    found: Option<u32>,
+) {
     if let Some(slots) = plan.abort_hook_slots.get(&target) {
         guard.abort_hook_prologue(code, target, slots);
     }
     if plan.quiet_refusals.contains(&target) {
         guard.quiet_refusal_prologue(code);
     }
-    guard.enter(code);
+    guard.enter(code, found);
 }
 
 /// What a wrapper does on the way out: restore the saved stack pointer, leave the guard.
@@ -173,6 +200,8 @@ struct Repair<'g> {
     /// (stack pointer global, local holding its value on entry)
     stack_pointer: Option<(u32, u32)>,
     guard: Option<&'g Guard>,
+    /// The local holding the status the guard found on entry, when it is reentrant.
+    found: Option<u32>,
 }
 
 impl Repair<'_> {
@@ -184,7 +213,26 @@ impl Repair<'_> {
 
     fn leave(&self, code: &mut InstructionSink<'_>) {
         if let Some(guard) = self.guard {
-            guard.leave(code);
+            guard.leave(code, self.found);
+        }
+    }
+
+    /// Calls `panicked` with the caught payload, unless the wrapper was entered through a
+    /// table by the module itself: then the panic is the Rust frames' below, and only passes.
+    fn hand_on(&self, code: &mut InstructionSink<'_>, recovery: &Recovery) {
+        match self.found {
+            Some(found) => {
+                code.local_get(found)
+                    .i32_eqz()
+                    .if_(BlockType::FunctionType(recovery.panicked_type))
+                    .call(recovery.panicked)
+                    .else_()
+                    .drop()
+                    .end();
+            }
+            None => {
+                code.call(recovery.panicked);
+            }
         }
     }
 }
@@ -193,7 +241,7 @@ impl Repair<'_> {
 /// the catch-all path.
 fn exnref_with_recovery(
     code: &mut InstructionSink<'_>,
-    (target, signature, params): (u32, BlockType, u32),
+    (target, signature, params): (Callee, BlockType, u32),
     recovery: &Recovery,
     exception: u32,
     repair: &Repair<'_>,
@@ -210,12 +258,15 @@ fn exnref_with_recovery(
         },
         Catch::AllRef { label: 1 },
     ];
-    code.try_table(signature, catches).call(target).end();
+    code.try_table(signature, catches);
+    target.call(code);
+    code.end();
     repair.leave(code);
     code.return_().end();
     code.local_set(exception);
     repair.restore(code);
-    code.call(recovery.panicked).local_get(exception).end();
+    repair.hand_on(code, recovery);
+    code.local_get(exception).end();
     repair.restore(code);
     repair.leave(code);
     code.throw_ref();
@@ -224,15 +275,16 @@ fn exnref_with_recovery(
 /// The legacy wrapper with a `catch $tag` clause before the `catch_all`.
 fn legacy_with_recovery(
     code: &mut InstructionSink<'_>,
-    (target, signature, params): (u32, BlockType, u32),
+    (target, signature, params): (Callee, BlockType, u32),
     recovery: &Recovery,
     repair: &Repair<'_>,
 ) {
     push_params(code, params);
-    code.try_(signature).call(target);
+    code.try_(signature);
+    target.call(code);
     code.catch(recovery.tag);
     repair.restore(code);
-    code.call(recovery.panicked);
+    repair.hand_on(code, recovery);
     repair.restore(code);
     repair.leave(code);
     code.rethrow(0);

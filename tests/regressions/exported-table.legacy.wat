@@ -2,9 +2,9 @@
 ;;
 ;; Host entries through an exported function table (issue 10 item 1). A host can call any function
 ;; in `table` with `table.get(i)(x)` (JS) or `Table::get` + `Func::call` (Wasmtime); before the fix
-;; such calls bypassed the wrappers and the guard. The module never mutates the table, so the tool
-;; exports a table of wrappers under the same name and keeps this one for the module's own
-;; `call_indirect`.
+;; such calls bypassed the wrappers and the guard. The tool puts each function's wrapper into the
+;; table in its place; the module's own `call_indirect` goes out through a shim, as an import call
+;; does, and the wrappers admit it.
 ;;
 ;; Table slots (all `(i32) -> i32`): 1 add1 (uses a shadow-stack frame), 2 trap (unreachable),
 ;; 3 panic (lowers the stack pointer by 32, then throws the Rust tag like an escaping unwind),

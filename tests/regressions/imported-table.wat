@@ -1,6 +1,6 @@
 ;; A function table the host provides: the module fills it at instantiation, and the host holds
-;; it, so the tool cannot swap in a table of wrappers. Its entries stay unguarded, and the summary
-;; and `inspect` say so in one line (issue 10 item 1).
+;; it. What the module puts there is put there as its wrapper, so a host call through the table is
+;; guarded (issue 10 item 1), and the module's `call_indirect` sees what others write (issue 19).
 (module
   (type $ii (func (param i32) (result i32)))
   (import "env" "table" (table $t 4 funcref))

@@ -1,6 +1,7 @@
-;; A host-visible function table the module mutates (`table.set`): the tool cannot keep a separate
-;; table of wrappers in step with it, so its entries stay unguarded. That must be said in one line
-;; of the summary and in `inspect`, never left as a silent hole (issue 10 item 1).
+;; A host-visible function table the module mutates (`table.set`): its instantiation entries are
+;; wrappers, but what the module stores there at run time (`ref.func $two`) is the original, so a
+;; host call through such a slot is unguarded. The summary says so in one line, never leaving a
+;; silent hole (issue 10 item 1).
 (module
   (type $ii (func (param i32) (result i32)))
   (table $t (export "table") 4 funcref)

@@ -122,6 +122,9 @@ struct HostTable {
     /// The function instantiation puts in each slot; `None` when an offset or an item is not
     /// a constant.
     functions_at: Option<BTreeMap<u64, u32>>,
+    /// The module stores functions into it at run time (the report warns of it), so what a
+    /// slot holds when the host calls it is not known here: its slots are not called.
+    stored_by_module: bool,
 }
 
 /// One way in: a function export, or slot `slot` of host table `table`.
@@ -421,6 +424,10 @@ fn host_tables(wasm: &[u8], report: Option<&Report>) -> (Vec<HostTable>, u32) {
     imports.extend((0..defined).map(|_| None));
     let wrapped =
         |name: &str| report.is_some_and(|r| r.tables.iter().any(|t| t.name == name && t.wrapped));
+    let stored_by_module = |name: &str| {
+        let warning = format!("table `{name}`: the module stores functions in it at run time");
+        report.is_some_and(|r| r.warnings.iter().any(|w| w.starts_with(&warning)))
+    };
     let mut tables = Vec::new();
     for (index, import) in imports.into_iter().enumerate() {
         let export = exports
@@ -434,6 +441,7 @@ fn host_tables(wasm: &[u8], report: Option<&Report>) -> (Vec<HostTable>, u32) {
         let on_table = segments.iter().filter(|s| s.table as usize == index);
         tables.push(HostTable {
             wrapped: wrapped(&name),
+            stored_by_module: stored_by_module(&name),
             name,
             import,
             functions_at: functions_at(on_table),
@@ -584,6 +592,7 @@ pub fn differential(original: &[u8], processed: &[u8], report: &Report) -> Resul
         .map(|e| Entry::Export(e.name.clone()))
         .collect();
     let slot_entries: Vec<Entry> = (0..expected.tables.len())
+        .filter(|&table| !expected.tables[table].stored_by_module)
         .flat_map(|table| {
             side_o
                 .filled_slots(table)
