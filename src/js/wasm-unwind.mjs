@@ -48,22 +48,36 @@ export function hostImports(instance) {
 }
 
 /**
- * Whether `instance` has aborted with `error`. With the abort guard it says so itself. Without
- * it, any error the engine raised while the instance ran is an abort: a trap (RuntimeError) or
- * stack exhaustion, whose type depends on the engine (RangeError in V8 and JavaScriptCore,
- * InternalError in SpiderMonkey), so it is told apart by where it came from instead: not from
- * the host (`fromHost`), not a panic, and not a TypeError (a value that did not convert at the
- * boundary; the call did not run).
+ * Whether `instance` has aborted with `error`. With the abort guard it says so itself, for a trap
+ * in its own code. Any other error the engine raised while the instance ran is an abort too: a
+ * trap without the guard, or a trap in a function of another instance that this one called (an
+ * import that is another module's export, a slot another module filled), which this instance's
+ * guard cannot see. Such an error is a trap (RuntimeError) or stack exhaustion, whose type
+ * depends on the engine (RangeError in V8 and JavaScriptCore, InternalError in SpiderMonkey), so
+ * it is told apart by where it came from instead: not thrown by the host's JS (`fromHost`), not
+ * a panic, and not a TypeError (a value that did not convert at the boundary; the call did not
+ * run).
  */
 function aborted(instance, error, fromHost) {
   const state = instance.exports.__wasm_unwind_state;
-  if (typeof state === 'function') return state() === 1;
+  if (typeof state === 'function' && state() === 1) return true;
   return error instanceof Error && !(error instanceof TypeError) && !fromHost.has(error);
 }
 
 /**
- * `imports` with every function wrapped to remember, in the returned `fromHost`, the objects it
- * throws. Only needed without the abort guard (see `aborted`).
+ * Whether `f` is an exported function of a WebAssembly instance: native code named by its
+ * function index (in V8, SpiderMonkey and JavaScriptCore alike). A bound or built-in function
+ * has a name of words.
+ */
+function wasmExport(f) {
+  const source = Function.prototype.toString.call(f);
+  return /^\d+$/.test(f.name) && /\{\s*\[native code\]\s*\}\s*$/.test(source);
+}
+
+/**
+ * `imports` with every JS function wrapped to remember, in the returned `fromHost`, the objects
+ * it throws (see `aborted`). Another instance's exports are left as they are: what they raise is
+ * the engine's, and a call between instances stays direct.
  */
 function watchHost(imports) {
   const fromHost = new WeakSet();
@@ -80,7 +94,8 @@ function watchHost(imports) {
   for (const [name, fields] of Object.entries(imports)) {
     watched[name] = {};
     for (const [field, value] of Object.entries(fields)) {
-      watched[name][field] = typeof value === 'function' ? watch(value) : value;
+      const js = typeof value === 'function' && !wasmExport(value);
+      watched[name][field] = js ? watch(value) : value;
     }
   }
   return { imports: watched, fromHost };
@@ -109,8 +124,7 @@ export async function instantiate(source, imports = {}, options = {}) {
   let current;
   let terminated = false;
   let generation = 0;
-  const guarded = WebAssembly.Module.exports(module).some((e) => e.name === '__wasm_unwind_state');
-  const host = guarded ? { imports, fromHost: null } : watchHost(imports);
+  const host = watchHost(imports);
   const allImports = { ...host.imports, wasm_unwind: hostImports(() => current) };
   const started = (instance) => {
     current = instance;

@@ -164,6 +164,32 @@ for (const encoding of encodings) {
     }
   });
 
+  test(`${encoding}: a trap in another instance's function it calls is an abort too`, async () => {
+    // `(func (export "f") (param i32) (result i32) unreachable)`, imported as the host callback:
+    // the trap is that instance's, so this one's guard cannot see it (README "Limits").
+    const trapper = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([
+      0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 1, 127, 3, 2, 1, 0,
+      7, 5, 1, 1, 102, 0, 0, 10, 5, 1, 3, 0, 0, 11,
+    ]))).exports.f;
+    const env = { host_callback: trapper, host_callback_nounwind: (x) => x };
+    const app = await instantiate(readFileSync(join(dir, rt)), { env });
+    const error = thrown(() => app.exports.call_host(1));
+    assert.ok(error instanceof WebAssembly.RuntimeError, `${error}`);
+    assert.equal(app.instance.exports.__wasm_unwind_state(), 0, 'the guard saw a trap not its own');
+    assert.ok(app.terminated, 'the loader did not take the trap for an abort');
+    assert.ok(thrown(() => app.exports.counter_get()) instanceof TerminatedError);
+
+    // The host's own RuntimeError, thrown by JS, is not an abort, guard or not.
+    const { app: other, e, host } = await load(rt);
+    const mine = new WebAssembly.RuntimeError('from the host');
+    host.callback = () => {
+      throw mine;
+    };
+    assert.equal(thrown(() => e.call_host(1)), mine);
+    assert.equal(other.terminated, false);
+    assert.equal(e.add(2, 3), 5);
+  });
+
   test(`${encoding}: with fresh, calls after an abort get a new instance`, async () => {
     const { app, e } = await load(rt, { fresh: true });
     assert.equal(e.counter_inc(), 1);
