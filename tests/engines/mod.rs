@@ -14,6 +14,7 @@ use std::process::Command;
 use std::sync::Once;
 use std::thread;
 
+pub mod bun;
 pub mod modules;
 pub mod node;
 pub mod workerd;
