@@ -3,7 +3,8 @@
 //! while the trapped call is still on the host's stack; legitimate re-entry is allowed.
 //!
 //! One section an engine: Wasmtime (exnref) here, and the JS suite `tests/js/abort_guard.test.mjs`
-//! in Node 20 (legacy). Browsers run the same JS suite in `tests/browsers.rs`.
+//! in Node 20 (legacy) and Bun (both encodings). Browsers run the same JS suite in
+//! `tests/browsers.rs`.
 
 mod engines;
 
@@ -548,10 +549,21 @@ mod wasmtime {
 
 /// `tests/js/abort_guard.test.mjs` in JS engines.
 mod js {
-    use crate::engines::node;
+    use crate::engines::{bun, node};
+    use wasm_unwind::Encoding;
 
     #[test]
     fn node_20_legacy() {
         node::run_suite("abort_guard.test.mjs");
+    }
+
+    #[test]
+    fn bun_exnref() {
+        bun::run_suite("abort_guard.test.mjs", Encoding::Exnref);
+    }
+
+    #[test]
+    fn bun_legacy() {
+        bun::run_suite("abort_guard.test.mjs", Encoding::Legacy);
     }
 }

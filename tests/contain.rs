@@ -3,7 +3,8 @@
 //! host exceptions pass through unchanged; with the runtime crate, every panic is freed.
 //!
 //! One section an engine: Wasmtime (exnref) here, and the JS suite `tests/js/contain.test.mjs`
-//! in Node 20 (legacy). Browsers run the same JS suite in `tests/browsers.rs`.
+//! in Node 20 (legacy) and Bun (both encodings). Browsers run the same JS suite in
+//! `tests/browsers.rs`.
 
 mod engines;
 
@@ -288,10 +289,21 @@ mod wasmtime {
 
 /// `tests/js/contain.test.mjs` in JS engines.
 mod js {
-    use crate::engines::node;
+    use crate::engines::{bun, node};
+    use wasm_unwind::Encoding;
 
     #[test]
     fn node_20_legacy() {
         node::run_suite("contain.test.mjs");
+    }
+
+    #[test]
+    fn bun_exnref() {
+        bun::run_suite("contain.test.mjs", Encoding::Exnref);
+    }
+
+    #[test]
+    fn bun_legacy() {
+        bun::run_suite("contain.test.mjs", Encoding::Legacy);
     }
 }

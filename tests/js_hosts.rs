@@ -1,5 +1,5 @@
-//! JS mode in real engines: Deno 2.9 and Node 24, both encodings, and the machine's Node 20 with
-//! the legacy encoding, with and without the runtime.
+//! JS mode in real engines: Deno 2.9, Node 24 and Bun 1 (JavaScriptCore), both encodings, and
+//! the machine's Node 20 with the legacy encoding, with and without the runtime.
 //!
 //! Each test processes the fixtures with `js: true` into a fresh directory, writes the glue
 //! that `--emit-js` writes, and runs `tests/js/hosts.test.mjs` in one engine. That file checks
@@ -99,6 +99,18 @@ fn node_24() {
         version(&node)
     );
     run("node 24", &node, &[], "exnref,legacy");
+}
+
+/// Bun: JavaScriptCore, Safari's engine.
+#[test]
+fn bun() {
+    let bun = engine("bun");
+    assert!(
+        version(&bun).starts_with("1."),
+        "expected Bun 1, got {}",
+        version(&bun)
+    );
+    run("bun", &bun, &[], "exnref,legacy");
 }
 
 /// The machine's own Node (20 here and in CI; `NODE` overrides), which has legacy EH only.

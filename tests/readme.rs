@@ -6,17 +6,21 @@
 //!
 //! Only what CI cannot do is stood in for, each named where it happens: the nightly
 //! `-Zbuild-std` build and `worker-build` (tests/readme/bin/ puts the committed fixture they
-//! produce in place), and wrangler (workerd serves the Worker; its `[build] command` runs in
-//! `sh -c`, as wrangler runs it on Linux). `wasm-unwind` on the recipes' PATH is the binary under test,
+//! produce in place). The Worker recipes run in the real wrangler (tests/engines/wrangler.rs,
+//! offline in a network namespace of its own): `wrangler deploy --dry-run` runs the recipe's
+//! `[build] command` and bundles the Worker, `wrangler dev` serves it on loopback and answers
+//! the scenario over HTTP. `wasm-unwind` on the recipes' PATH is the binary under test,
 //! `wasm-bindgen` the CLI tests/engines/wasm-bindgen.sh installs. The "Install" blocks are not
 //! marked: `cargo install` and `npm/build.sh` are release builds, which `cargo test --test npm`
 //! covers (pack, install into an empty project, run), and the registry lines await a release.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 mod engines;
-use engines::workerd::{Workerd, write_worker_build_config};
+use engines::wrangler::{self, WranglerDev};
 use engines::{repo, say};
 
 /// The README's Wasmtime recipe: the test runs it, and checks the README shows this file.
@@ -122,36 +126,74 @@ impl Sandbox {
         self.run(&["bash", "-euo", "pipefail", "-c"], script)
     }
 
-    /// Runs a wrangler `[build] command` as wrangler does on Linux: `sh -c`.
-    fn wrangler_build(&self, toml: &str) {
-        self.run(&["sh", "-c"], &toml_string(toml, "command"));
+    /// The recipes' PATH: `bin/`, the stand-ins, the machine's PATH.
+    fn path(&self) -> OsString {
+        let machine = std::env::var_os("PATH").unwrap_or_default();
+        let dirs = [
+            self.root.path().join("bin"),
+            repo().join("tests/readme/bin"),
+        ];
+        std::env::join_paths(dirs.into_iter().chain(std::env::split_paths(&machine))).unwrap()
+    }
+
+    /// What the stand-ins copy (see tests/readme/bin/).
+    fn stand_in_env(&self, command: &mut Command) {
+        command.env(
+            "RECIPE_WORKER_BUILD",
+            repo().join("fixtures/worker/build/unwind"),
+        );
+        if let Some(fixture) = &self.nightly_output {
+            command.env("RECIPE_FIXTURE", fixture);
+        }
+    }
+
+    /// wrangler's own files (config, logs), outside the project.
+    fn scratch(&self) -> PathBuf {
+        let scratch = self.root.path().join("wrangler");
+        std::fs::create_dir_all(&scratch).unwrap();
+        scratch
+    }
+
+    /// `wrangler deploy --dry-run --outdir out` on `work/wrangler.toml`: it runs the `[build]
+    /// command` (a failing command fails it) and bundles `main` with the modules it imports
+    /// into `out/`; returns wrangler's output.
+    fn wrangler_dry_run(&self) -> String {
+        let mut command = wrangler::command(
+            &self.work(),
+            &self.path(),
+            &self.scratch(),
+            &["deploy", "--dry-run", "--outdir", "out"],
+        );
+        self.stand_in_env(&mut command);
+        let output = command.output().expect("running wrangler");
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success(),
+            "wrangler deploy --dry-run failed ({}):\n{printed}",
+            output.status
+        );
+        printed
+    }
+
+    /// `wrangler dev` on `work/wrangler.toml` (it runs the `[build] command` again).
+    fn wrangler_dev(&self) -> WranglerDev {
+        WranglerDev::start(&self.work(), &self.path(), &self.scratch(), |command| {
+            self.stand_in_env(command)
+        })
     }
 
     fn run(&self, shell: &[&str], script: &str) -> String {
-        let path = std::env::join_paths(
-            [
-                self.root.path().join("bin"),
-                repo().join("tests/readme/bin"),
-            ]
-            .into_iter()
-            .chain(std::env::split_paths(
-                &std::env::var_os("PATH").unwrap_or_default(),
-            )),
-        )
-        .unwrap();
         let mut command = Command::new(shell[0]);
         command
             .args(&shell[1..])
             .arg(script)
             .current_dir(self.work())
-            .env("PATH", path)
-            .env(
-                "RECIPE_WORKER_BUILD",
-                repo().join("fixtures/worker/build/unwind"),
-            );
-        if let Some(fixture) = &self.nightly_output {
-            command.env("RECIPE_FIXTURE", fixture);
-        }
+            .env("PATH", self.path());
+        self.stand_in_env(&mut command);
         let output = command
             .output()
             .unwrap_or_else(|e| panic!("running {}: {e}", shell[0]));
@@ -162,6 +204,28 @@ impl Sandbox {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).expect("UTF-8 output")
+    }
+
+    /// Checks that wrangler's bundle in `work/out/` has `main` (as `<stem>.js`) and the
+    /// processed module `wasm` beside it, under the hashed name the bundle imports it by.
+    fn assert_bundled(&self, main: &str, wasm: &str) {
+        let out = self.work().join("out");
+        let stem = Path::new(main).file_stem().unwrap().to_str().unwrap();
+        let bundle = std::fs::read_to_string(out.join(format!("{stem}.js")))
+            .unwrap_or_else(|e| panic!("wrangler's bundle of {main}: {e}"));
+        let suffix = format!("-{wasm}");
+        let hashed: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(&suffix))
+            .collect();
+        assert_eq!(hashed.len(), 1, "{wasm} in out/: {hashed:?}");
+        assert!(
+            bundle.contains(&hashed[0]),
+            "the bundle does not import {}",
+            hashed[0]
+        );
+        self.assert_processed(&format!("out/{}", hashed[0]));
     }
 
     /// Checks that the module at `work/FILE` is wasm-unwind's output, with the abort guard.
@@ -182,17 +246,24 @@ fn toml_string(toml: &str, key: &str) -> String {
     serde_json::from_str(value.trim()).unwrap_or_else(|e| panic!("{key}: {e}: {value}"))
 }
 
-/// Serves `dir` in workerd and checks `(path, status, body)` in order; `None` for the body
-/// checks only the status.
-fn serve_and_expect(dir: &Path, steps: &[(&str, u16, Option<&str>)]) {
-    let workerd = Workerd::start(dir);
+/// Checks `(path, status, body)` in order against `wrangler dev`; `None` for the body checks
+/// only the status.
+fn expect(dev: &WranglerDev, steps: &[(&str, u16, Option<&str>)]) {
     for &(path, status, body) in steps {
-        let (got_status, got_body) = workerd.get(path);
+        let (got_status, got_body) = dev.get(path);
+        say(&format!(
+            "wrangler dev: GET {path}: {got_status} {}",
+            first_line(&got_body)
+        ));
         assert_eq!(got_status, status, "GET {path}: {got_body}");
         if let Some(body) = body {
             assert_eq!(got_body, body, "GET {path}");
         }
     }
+}
+
+fn first_line(body: &str) -> &str {
+    body.lines().next().unwrap_or("")
 }
 
 /// Set-up, in a directory with the repository's fixtures.
@@ -246,56 +317,93 @@ fn wasmtime() {
     example::run(sandbox.work().join("app.wasm").to_str().unwrap()).expect("the example");
 }
 
-/// workers-rs: worker-build's `[build] command`, then the Worker in workerd. A panic is a 500
-/// and the state stays; after an abort the next request runs on a fresh instance.
+/// What a request whose handler traps inside async Rust answers within this bound (README
+/// "Limits": none; the runtime gives up on it much later).
+const UNSETTLED_WAIT: Duration = Duration::from_secs(5);
+
+/// The bindings of the fixture's Durable Object, which the fixture's own `wrangler.toml` adds to
+/// what the recipe shows.
+const DURABLE_OBJECT_TOML: &str = r#"
+[[durable_objects.bindings]]
+name = "COUNTER"
+class_name = "Counter"
+
+[[migrations]]
+tag = "v1"
+new_classes = ["Counter"]
+"#;
+
+/// workers-rs: worker-build's `[build] command` in wrangler, which bundles worker-build's
+/// `index.js` with the processed module; then `wrangler dev`. A panic is a 500 and the state
+/// stays, in the Worker and in its Durable Object; after an abort the next request runs on a
+/// fresh instance; a trap inside the Durable Object leaves its request unanswered.
 #[test]
 fn wrangler_worker_build() {
     let sandbox = Sandbox::new(None);
     let toml = recipe("wrangler-worker-build");
-    sandbox.wrangler_build(&toml);
+    let main = toml_string(&toml, "main");
+    std::fs::write(
+        sandbox.work().join("wrangler.toml"),
+        toml + DURABLE_OBJECT_TOML,
+    )
+    .unwrap();
+    let printed = sandbox.wrangler_dry_run();
+    assert!(printed.contains("env.COUNTER (Counter)"), "{printed}");
     sandbox.assert_processed("build/index_bg.wasm");
-    // What wrangler would generate for workerd: its `main`, worker-build's index.js, with the
-    // fixture's Durable Object.
-    assert_eq!(toml_string(&toml, "main"), "build/index.js");
-    let build = sandbox.work().join("build");
-    write_worker_build_config(&build, &[]);
-    serve_and_expect(
-        &build,
+    sandbox.assert_bundled(&main, "index_bg.wasm");
+    let dev = sandbox.wrangler_dev();
+    expect(
+        &dev,
         &[
             ("/count", 200, Some("1")),
             ("/panic", 500, None),
             ("/count", 200, Some("2")),
             ("/abort", 500, None),
             ("/get", 200, Some("0")),
+            ("/do/count", 200, Some("1")),
+            ("/do/panic", 500, None),
+            ("/do/count", 200, Some("2")),
         ],
+    );
+    // A trap inside the Durable Object's `fetch` (async Rust: a task of wasm-bindgen-futures)
+    // settles nothing: the request hangs. The next one gets a fresh instance.
+    let answer = match dev.try_get("/do/abort", UNSETTLED_WAIT) {
+        Ok((status, body)) => format!("{status} {}", first_line(&body)),
+        Err(e) => format!("no response within {UNSETTLED_WAIT:?} ({e})"),
+    };
+    say(&format!("wrangler dev: GET /do/abort: {answer}"));
+    assert!(
+        answer.starts_with("no response"),
+        "README \"Limits\" says this request hangs; it answered {answer}"
+    );
+    expect(
+        &dev,
+        &[("/do/count", 200, Some("1")), ("/count", 200, Some("1"))],
     );
 }
 
 /// A raw module and the README's hand-written Worker: the `[build] command` (the nightly build
-/// gives the `panics-rt` fixture, a crate linking the runtime), then the Worker in workerd.
+/// gives the `panics-rt` fixture, a crate linking the runtime) in wrangler, which bundles the
+/// Worker with the glue and the processed module; then `wrangler dev`.
 #[test]
 fn wrangler_raw_module_with_hand_written_worker() {
     let sandbox = Sandbox::new(Some("panics-rt.exnref.wasm"));
     let toml = recipe("wrangler-raw");
-    sandbox.wrangler_build(&toml);
-    sandbox.assert_processed("app.wasm");
+    std::fs::write(sandbox.work().join("wrangler.toml"), &toml).unwrap();
     let main = toml_string(&toml, "main");
     std::fs::write(sandbox.work().join(&main), recipe("worker-raw")).unwrap();
-    // What wrangler would generate for workerd: tests/workerd/config.capnp serves worker.mjs with
-    // the glue, app.wasm and imports.mjs, the user's imports object (the fixture's host functions).
-    assert_eq!(
-        main, "worker.mjs",
-        "the entry tests/workerd/config.capnp serves"
-    );
-    for name in ["config.capnp", "imports.mjs"] {
-        std::fs::copy(
-            repo().join("tests/workerd").join(name),
-            sandbox.work().join(name),
-        )
-        .unwrap();
-    }
-    serve_and_expect(
-        &sandbox.work(),
+    // The user's imports object: the fixture's host functions.
+    std::fs::copy(
+        repo().join("tests/workerd/imports.mjs"),
+        sandbox.work().join("imports.mjs"),
+    )
+    .unwrap();
+    sandbox.wrangler_dry_run();
+    sandbox.assert_processed("app.wasm");
+    sandbox.assert_bundled(&main, "app.wasm");
+    let dev = sandbox.wrangler_dev();
+    expect(
+        &dev,
         &[
             ("/count", 200, Some("1")),
             ("/count", 200, Some("2")),

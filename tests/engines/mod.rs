@@ -1,4 +1,4 @@
-//! The engines the end-to-end tests run on (Deno, Node 24, workerd), from `.engines/bin/`, and
+//! The engines the end-to-end tests run on (Deno, Node 24, Bun, workerd, wrangler), from `.engines/`, and
 //! the machine's Node 20 ([`node`]).
 //!
 //! `tests/engines/install.sh` puts them there at pinned versions; the first test that needs one
@@ -14,9 +14,11 @@ use std::process::Command;
 use std::sync::Once;
 use std::thread;
 
+pub mod bun;
 pub mod modules;
 pub mod node;
 pub mod workerd;
+pub mod wrangler;
 
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

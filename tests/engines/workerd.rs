@@ -92,21 +92,11 @@ impl Workerd {
     /// `GET path`, or why there is no response within `timeout` (a Worker can leave a request
     /// unanswered: a trap inside a Durable Object does).
     pub fn try_get(&self, path: &str, timeout: Duration) -> Result<(u16, String), String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
         stream
             .set_read_timeout(Some(timeout))
             .map_err(|e| e.to_string())?;
-        // `Connection: close`: the response ends where the stream does.
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-        stream
-            .write_all(request.as_bytes())
-            .map_err(|e| e.to_string())?;
-        let mut response = Vec::new();
-        stream
-            .read_to_end(&mut response)
-            .map_err(|e| e.to_string())?;
-        parse_response(&response)
+        http_get(stream, path)
     }
 
     /// What workerd logged so far.
@@ -124,6 +114,20 @@ impl Drop for Workerd {
             eprintln!("workerd stderr:\n{}", self.log());
         }
     }
+}
+
+/// `GET path` over `stream` (connected, its read timeout set): status and body.
+pub fn http_get(mut stream: impl Read + Write, path: &str) -> Result<(u16, String), String> {
+    // `Connection: close`: the response ends where the stream does.
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .map_err(|e| e.to_string())?;
+    parse_response(&response)
 }
 
 fn listen_port(line: &str) -> u16 {
