@@ -43,8 +43,7 @@ use std::fmt;
 pub use wasmtime;
 use wasmtime::{
     AsContextMut, Engine, ExnRef, Instance, InstancePre, Linker, Memory, Module, OwnedRooted,
-    Result, RootScope, Store, Tag, ThrownException, Trap, TypedFunc, WasmParams, WasmResults,
-    bail,
+    Result, RootScope, Store, Tag, ThrownException, Trap, TypedFunc, WasmParams, WasmResults, bail,
 };
 
 /// The export wasm-unwind adds: `() -> i32`, 0 while the instance is live, 1 once terminated.
@@ -68,6 +67,7 @@ pub struct Guest<T: 'static> {
 
 /// What one call of [`Guest::call`] came to.
 #[derive(Debug)]
+#[must_use]
 pub enum Outcome<R> {
     /// The export returned these results.
     Returned(R),
@@ -207,7 +207,11 @@ impl<T: 'static> Guest<T> {
         if !self.terminated && self.exports.state.call(&mut self.store, ())? != 0 {
             self.terminated = true;
         }
-        Ok(if self.terminated { State::Terminated } else { State::Live })
+        Ok(if self.terminated {
+            State::Terminated
+        } else {
+            State::Live
+        })
     }
 
     /// Replaces the instance with a fresh one of the same module, in a new store from the
@@ -323,5 +327,12 @@ fn instantiate<T>(pre: &InstancePre<T>, store: &mut Store<T>) -> Result<(Instanc
         },
         None => None,
     };
-    Ok((instance, Exports { state, tag, message }))
+    Ok((
+        instance,
+        Exports {
+            state,
+            tag,
+            message,
+        },
+    ))
 }

@@ -85,7 +85,9 @@ fn panics_are_contained_without_a_message_when_the_runtime_is_absent() {
 
 /// `__wasm_unwind_state()`, called around the guest.
 fn raw_state(guest: &mut Guest<Host>) -> i32 {
-    let state = guest.instance().get_typed_func::<(), i32>(guest.store_mut(), "__wasm_unwind_state");
+    let state = guest
+        .instance()
+        .get_typed_func::<(), i32>(guest.store_mut(), "__wasm_unwind_state");
     state.unwrap().call(guest.store_mut(), ()).unwrap()
 }
 
@@ -108,18 +110,34 @@ fn aborts<P: wasmtime::WasmParams, R: wasmtime::WasmResults + std::fmt::Debug>(
     assert_eq!(guest.state().unwrap(), State::Terminated, "{name}");
     // The module's own guard latched it too, and refuses a call made around the guest.
     assert_eq!(raw_state(&mut guest), 1, "{name}");
-    let counter = guest.instance().get_typed_func::<(), u32>(guest.store_mut(), "counter_inc");
+    let counter = guest
+        .instance()
+        .get_typed_func::<(), u32>(guest.store_mut(), "counter_inc");
     let refused = counter.unwrap().call(guest.store_mut(), ()).unwrap_err();
-    assert_eq!(refused.downcast_ref(), Some(&Trap::UnreachableCodeReached), "{name}");
+    assert_eq!(
+        refused.downcast_ref(),
+        Some(&Trap::UnreachableCodeReached),
+        "{name}"
+    );
     for _ in 0..2 {
         let refused = guest.call::<(), u32>("counter_inc", ()).unwrap();
-        assert!(matches!(refused, Outcome::Terminated), "{name}: {refused:?}");
+        assert!(
+            matches!(refused, Outcome::Terminated),
+            "{name}: {refused:?}"
+        );
     }
     guest.store_mut().data_mut().notes.push("old store".into());
     guest.renew().unwrap();
-    assert!(guest.store().data().notes.is_empty(), "{name}: the store was not renewed");
+    assert!(
+        guest.store().data().notes.is_empty(),
+        "{name}: the store was not renewed"
+    );
     assert_eq!(guest.state().unwrap(), State::Live, "{name}");
-    assert_eq!(returned::<_, u32>(&mut guest, "counter_inc", ()), 1, "{name}");
+    assert_eq!(
+        returned::<_, u32>(&mut guest, "counter_inc", ()),
+        1,
+        "{name}"
+    );
 }
 
 #[test]
@@ -132,8 +150,18 @@ fn every_trap_kind_aborts_and_a_renewed_instance_starts_fresh() {
         aborts::<_, ()>(&module, "panic_in_hook", (), unreachable);
         aborts::<_, ()>(&module, "panic_while_unwinding", (), unreachable);
         aborts::<_, ()>(&module, "trap_oom", (), unreachable);
-        aborts::<_, i32>(&module, "trap_div_zero", (1, 0), Trap::IntegerDivisionByZero);
-        aborts::<_, i32>(&module, "trap_div_zero", (i32::MIN, -1), Trap::IntegerOverflow);
+        aborts::<_, i32>(
+            &module,
+            "trap_div_zero",
+            (1, 0),
+            Trap::IntegerDivisionByZero,
+        );
+        aborts::<_, i32>(
+            &module,
+            "trap_div_zero",
+            (i32::MIN, -1),
+            Trap::IntegerOverflow,
+        );
         aborts::<_, i32>(&module, "trap_oob", (), Trap::MemoryOutOfBounds);
         aborts::<_, i32>(&module, "trap_stack_overflow", (1,), Trap::StackOverflow);
         aborts::<_, i32>(&module, "trap_indirect_mismatch", (), Trap::BadSignature);
@@ -159,16 +187,28 @@ fn an_exception_a_host_function_throws_comes_back_and_the_instance_serves_on() {
     };
     let host_tag = guest.store().data().tag.unwrap();
     let store = guest.store_mut();
-    assert!(wasmtime::Tag::eq(&exception.tag(&mut *store).unwrap(), &host_tag, &*store));
+    assert!(wasmtime::Tag::eq(
+        &exception.tag(&mut *store).unwrap(),
+        &host_tag,
+        &*store
+    ));
     assert_eq!(exception.field(&mut *store, 0).unwrap().unwrap_i32(), 7);
     assert_eq!(guest.state().unwrap(), State::Live);
     // call_host counted before calling the host: the state is kept.
     assert_eq!(returned::<_, u32>(&mut guest, "counter_inc", ()), 2);
     // Through a nounwind export, Rust aborts on the host's exception.
     guest.store_mut().data_mut().nounwind_callback = throw_7;
-    let outcome = guest.call::<(i32,), i32>("call_host_nounwind", (1,)).unwrap();
+    let outcome = guest
+        .call::<(i32,), i32>("call_host_nounwind", (1,))
+        .unwrap();
     assert!(
-        matches!(outcome, Outcome::Aborted { trap: Trap::UnreachableCodeReached, .. }),
+        matches!(
+            outcome,
+            Outcome::Aborted {
+                trap: Trap::UnreachableCodeReached,
+                ..
+            }
+        ),
         "{outcome:?}"
     );
 }
@@ -209,7 +249,10 @@ fn a_million_panics_with_the_runtime_leave_memory_as_it_was() {
     let mut guest = guest(&processed(host::fast_engine(), "panics-rt.exnref.wasm"));
     // The first panic sizes the runtime's message buffer.
     panic_of::<_, i32>(&mut guest, "panic_fmt", (13,));
-    let memory = guest.instance().get_memory(guest.store_mut(), "memory").unwrap();
+    let memory = guest
+        .instance()
+        .get_memory(guest.store_mut(), "memory")
+        .unwrap();
     let before = memory.data_size(guest.store());
     let start = Instant::now();
     for i in 0..N {
