@@ -88,7 +88,8 @@ pub enum Outcome<R> {
     /// knows. [`Guest::renew`] makes a fresh instance.
     Terminated,
     /// An exception a host function threw (not a Rust panic) went through the module and out of
-    /// the export; Rust's cleanup ran on the way and the instance keeps serving.
+    /// the export; Rust's cleanup ran on the way and the instance keeps serving. Read it with
+    /// the store: `exception.tag(guest.store_mut())`, `exception.field(guest.store_mut(), 0)`.
     Thrown(OwnedRooted<ExnRef>),
     /// A host function returned an error (neither an exception nor a trap), which Wasm cannot
     /// see: the Rust frames it left were never cleaned up, and the abort guard cannot tell (it
@@ -106,7 +107,7 @@ pub struct Panic {
     pub message: Option<String>,
 }
 
-/// What `__wasm_unwind_state` says about an instance.
+/// Whether an instance still serves calls ([`Guest::state`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     /// Calls run.
