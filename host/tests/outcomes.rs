@@ -270,3 +270,11 @@ fn a_million_panics_with_the_runtime_leave_memory_as_it_was() {
     assert_eq!(returned::<_, i32>(&mut guest, "panic_fmt", (21,)), 42);
     assert_eq!(guest.state().unwrap(), State::Live);
 }
+
+/// A guest moves between threads (a server's worker pool) when its store data does.
+#[test]
+fn a_guest_is_send() {
+    fn send<T: Send>() {}
+    send::<Guest<Host>>();
+    send::<Outcome<i32>>();
+}
