@@ -4,9 +4,10 @@
 build:
     cargo build --release
 
-# Run every test: Rust unit and integration tests, wasmtime and Node end to end.
+# Run every test: Rust unit and integration tests, wasmtime and Node end to end, the Wasmtime host library.
 test:
     cargo test
+    cargo test -p wasm-unwind-wasmtime
 
 # What CI runs.
 ci:

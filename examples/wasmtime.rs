@@ -1,7 +1,9 @@
-//! A module processed by wasm-unwind, embedded in Wasmtime: a panic is an error and the instance
-//! keeps serving; after a trap every call fails and `__wasm_unwind_state` says 1.
+//! A module processed by wasm-unwind, embedded in Wasmtime with the `wasm-unwind-wasmtime` crate:
+//! each call says how it ended; after a panic the instance keeps serving, after an abort every
+//! call is refused until `renew` makes a fresh instance.
 //! `cargo run --example wasmtime -- app.wasm` (exports of the bundled `panics` fixture).
-use wasmtime::{Config, Engine, Linker, Module, Store, ThrownException};
+use wasm_unwind_wasmtime::wasmtime::{self, Config, Engine, Linker, Module};
+use wasm_unwind_wasmtime::{Guest, Outcome, State};
 
 fn main() -> wasmtime::Result<()> {
     run(&std::env::args().nth(1).unwrap_or_else(|| "app.wasm".into()))
@@ -12,24 +14,27 @@ pub fn run(path: &str) -> wasmtime::Result<()> {
     let module = Module::from_file(&engine, path)?;
     let mut linker = Linker::new(&engine);
     linker.define_unknown_imports_as_traps(&module)?; // your imports here
-    let mut store = Store::new(&engine, ());
-    let instance = linker.instantiate(&mut store, &module)?;
-    let count = instance.get_typed_func::<(), u32>(&mut store, "counter_inc")?;
-    let panic = instance.get_typed_func::<(), ()>(&mut store, "panic_static")?;
-    let abort = instance.get_typed_func::<(), ()>(&mut store, "abort_now")?;
-    let state = instance.get_typed_func::<(), i32>(&mut store, "__wasm_unwind_state")?;
+    // Each instance's store data (yours here) comes from the closure, a fresh instance's too.
+    let mut app = Guest::new(&linker, &module, || ())?;
+    let count = |app: &mut Guest<()>| app.call::<(), u32>("counter_inc", ());
 
-    assert_eq!(count.call(&mut store, ())?, 1);
-    // A panic arrives as the Rust exception, uncaught; the instance keeps its state.
-    let error = panic.call(&mut store, ()).unwrap_err();
-    assert!(error.is::<ThrownException>());
-    store.take_pending_exception(); // drop it
-    assert_eq!(count.call(&mut store, ())?, 2);
-    assert_eq!(state.call(&mut store, ())?, 0);
+    assert!(matches!(count(&mut app)?, Outcome::Returned(1)));
+    // A panic is contained: the instance keeps its state. The message needs the runtime crate.
+    match app.call::<(), ()>("panic_static", ())? {
+        Outcome::Panicked(panic) => eprintln!("panicked: {:?}", panic.message),
+        other => panic!("expected a panic: {other:?}"),
+    }
+    assert!(matches!(count(&mut app)?, Outcome::Returned(2)));
+    assert_eq!(app.state()?, State::Live);
 
-    // An abort is a trap. From then on every call traps: make a fresh instance.
-    assert!(abort.call(&mut store, ()).is_err());
-    assert_eq!(state.call(&mut store, ())?, 1);
-    assert!(count.call(&mut store, ()).is_err());
+    // An abort is a trap, and final: every later call is refused. Make a fresh instance.
+    match app.call::<(), ()>("abort_now", ())? {
+        Outcome::Aborted { trap, .. } => eprintln!("aborted: {trap}"),
+        other => panic!("expected an abort: {other:?}"),
+    }
+    assert_eq!(app.state()?, State::Terminated);
+    assert!(matches!(count(&mut app)?, Outcome::Terminated));
+    app.renew()?;
+    assert!(matches!(count(&mut app)?, Outcome::Returned(1)));
     Ok(())
 }

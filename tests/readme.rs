@@ -5,8 +5,9 @@
 //! still serving, an abort is final (or, where the host promises it, a fresh instance follows).
 //!
 //! Only what CI cannot do is stood in for, each named where it happens: the nightly
-//! `-Zbuild-std` build and `worker-build` (tests/readme/bin/ puts the committed fixture they
-//! produce in place). The Worker recipes run in the real wrangler (tests/engines/wrangler.rs,
+//! `-Zbuild-std` build, `worker-build` and `wasm-pack` (tests/readme/bin/ puts the committed
+//! fixture they produce in place; the wasm-pack stand-in then runs the real wasm-bindgen and
+//! wasm-opt as wasm-pack does). The Worker recipes run in the real wrangler (tests/engines/wrangler.rs,
 //! offline in a network namespace of its own): `wrangler deploy --dry-run` runs the recipe's
 //! `[build] command` and bundles the Worker, `wrangler dev` serves it on loopback and answers
 //! the scenario over HTTP. `wasm-unwind` on the recipes' PATH is the binary under test,
@@ -39,6 +40,8 @@ const RECIPES: &[&str] = &[
     "bindgen-web",
     "bindgen-nodejs",
     "json-summary",
+    "wasm-pack-web",
+    "wasm-pack-nodejs",
 ];
 
 /// The marked blocks of README.md, in order: (name, the block's text without its fences).
@@ -417,12 +420,18 @@ fn wrangler_raw_module_with_hand_written_worker() {
 }
 
 /// wasm-bindgen after the nightly build (its output: the `bindgen` fixture), then the tool on
-/// `pkg/app_bg.wasm`; `tests/js/bindgen.test.mjs` drives wasm-bindgen's glue in `engine`.
-fn bindgen(target: &str, mut engine: Command) {
+/// `pkg/app_bg.wasm`.
+fn bindgen(target: &str, engine: Command) {
     let sandbox = Sandbox::new(Some("bindgen.exnref.wasm"));
     sandbox.put_on_path("wasm-bindgen", &engines::wasm_bindgen());
     sandbox.bash(&nightly_build());
     sandbox.bash(&recipe(&format!("bindgen-{target}")));
+    check_bindgen_pkg(&sandbox, target, engine);
+}
+
+/// `pkg/app_bg.wasm` is processed, and `tests/js/bindgen.test.mjs` drives wasm-bindgen's glue
+/// in `pkg/` in `engine`.
+fn check_bindgen_pkg(sandbox: &Sandbox, target: &str, mut engine: Command) {
     sandbox.assert_processed("pkg/app_bg.wasm");
     let output = engine
         .arg(repo().join("tests/js/bindgen.test.mjs"))
@@ -463,4 +472,25 @@ fn json_summary() {
     assert!(report.wrapped() > 0);
     assert_eq!(printed, format!("{} wrapped\n", report.wrapped()));
     sandbox.assert_processed("app.out.wasm");
+}
+
+/// wasm-pack, then the tool on `pkg/app_bg.wasm`. tests/readme/bin/wasm-pack stands in for the
+/// nightly build (the `bindgen` fixture) and runs what wasm-pack runs after it: the
+/// wasm-bindgen CLI and Binaryen's wasm-opt, both on the PATH as wasm-pack looks for them.
+fn wasm_pack(target: &str, engine: Command) {
+    let sandbox = Sandbox::new(Some("bindgen.exnref.wasm"));
+    sandbox.put_on_path("wasm-bindgen", &engines::wasm_bindgen());
+    sandbox.put_on_path("wasm-opt", &engines::wasm_opt());
+    sandbox.bash(&recipe(&format!("wasm-pack-{target}")));
+    check_bindgen_pkg(&sandbox, target, engine);
+}
+
+#[test]
+fn wasm_pack_web() {
+    wasm_pack("web", engines::deno_run());
+}
+
+#[test]
+fn wasm_pack_nodejs() {
+    wasm_pack("nodejs", Command::new(engines::engine("node24")));
 }
