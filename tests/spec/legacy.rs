@@ -1,0 +1,1 @@
+//! Legacy exception handling (placeholder, filled below).
