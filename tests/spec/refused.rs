@@ -2,8 +2,9 @@
 //! (all but the `module quote` texts that do not parse) is refused by the command line: exit 1,
 //! one line `error: FILE: ...` naming the file, nothing on stdout, an existing output left as it
 //! was and no file left behind. A binary that Wasmtime 48 validates is not invalid for the
-//! current spec (the `threads` proposal's scripts predate multiple tables and memories): it is
-//! counted and listed, not checked, like what Wasmtime fails in the runs of `spec.rs`.
+//! current spec (some proposals' scripts predate it: multiple tables and memories, a non-zero
+//! or multi-byte memory index where a zero byte was reserved): it is counted and listed, not
+//! checked, like what Wasmtime fails in the runs of `spec.rs`.
 //!
 //! Every such binary goes through the real binary, one process each: they are some thousands,
 //! and a refused run of the debug binary costs a few milliseconds, so the whole set takes

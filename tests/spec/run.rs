@@ -132,7 +132,7 @@ impl<'e> Runner<'e> {
         let made = self
             .mode
             .prepare(wasm)
-            .and_then(|wasm| self.instantiate(&wasm).map_err(|e| format!("{e:?}")));
+            .and_then(|wasm| self.instantiate(&wasm).map_err(|e| in_words(&e)));
         self.name_it(name, made.clone().map_err(|_| missing(line)));
         made.map(|_| String::new())
     }
@@ -140,7 +140,7 @@ impl<'e> Runner<'e> {
     fn instance(&mut self, name: Option<&str>, module: Option<&str>, line: usize) -> Check {
         let key = module.map(String::from);
         let made = match self.definitions.get(&key).cloned() {
-            Some(Ok(wasm)) => self.instantiate(&wasm).map_err(|e| format!("{e:?}")),
+            Some(Ok(wasm)) => self.instantiate(&wasm).map_err(|e| in_words(&e)),
             Some(Err(e)) => Err(e),
             None => Err(format!("no module definition {module:?}")),
         };
@@ -177,17 +177,17 @@ impl<'e> Runner<'e> {
             .expect("registered instances exist");
         self.linker
             .instance(&mut self.store, as_, instance)
-            .map_err(|e| format!("register: {e:?}"))?;
+            .map_err(|e| format!("register: {}", in_words(&e)))?;
         Ok(String::new())
     }
 
     fn unlinkable(&mut self, wasm: &[u8]) -> Check {
         let wasm = self.mode.prepare(wasm)?;
-        let module = Module::new(self.engine, &wasm).map_err(|e| format!("{e:?}"))?;
+        let module = Module::new(self.engine, &wasm).map_err(|e| in_words(&e))?;
         match self.linker.instantiate(&mut self.store, &module) {
             Ok(_) => Err("expected a link error, the module instantiated".into()),
             Err(e) if e.downcast_ref::<wasmtime::Trap>().is_some() => {
-                Err(format!("expected a link error, got a trap: {e:?}"))
+                Err(format!("expected a link error, {}", in_words(&e)))
             }
             Err(_) => Ok("unlinkable".into()),
         }
@@ -281,26 +281,17 @@ impl<'e> Runner<'e> {
         }
     }
 
-    /// A failed call in words: the trap and the instance whose code trapped, or the error.
+    /// A failed call in words, with the instance whose code trapped.
     pub(crate) fn why(&self, e: &wasmtime::Error) -> String {
-        match classify(e) {
-            Failure::Trap(t) => {
-                let owner = self.owner(e).map(|o| {
-                    let state = if self.lives[o].terminated {
-                        "terminated"
-                    } else {
-                        "live"
-                    };
-                    format!("{} ({state})", self.describe(o))
-                });
-                format!(
-                    "trapped ({t:?}) in {}",
-                    owner.unwrap_or("no instance of the script".into())
-                )
-            }
-            Failure::Exception => "threw an exception".into(),
-            Failure::Other(_) => first_line(e),
-        }
+        let Some(owner) = self.owner(e) else {
+            return in_words(e);
+        };
+        let state = if self.lives[owner].terminated {
+            "terminated"
+        } else {
+            "live"
+        };
+        format!("{} in {} ({state})", in_words(e), self.describe(owner))
     }
 
     fn returns(&mut self, rets: &[wast::WastRet], vals: &[Val]) -> Check {
@@ -373,7 +364,7 @@ impl<'e> Runner<'e> {
             let state = f
                 .typed::<(), i32>(&self.store)
                 .and_then(|f| f.call(&mut self.store, ()))
-                .map_err(|e| first_line(&e));
+                .map_err(|e| in_words(&e));
             states.push((live, state, self.lives[live].terminated));
         }
         states
@@ -385,7 +376,15 @@ fn missing(line: usize) -> String {
     format!("the module of line {line} did not instantiate")
 }
 
-fn first_line(e: &wasmtime::Error) -> String {
-    let text = format!("{e:#}");
-    text.lines().next().unwrap_or_default().to_string()
+/// An error in one line: the trap, "threw an exception", or the error's first line.
+fn in_words(e: &wasmtime::Error) -> String {
+    match classify(e) {
+        Failure::Trap(t) => format!("trapped ({t:?})"),
+        Failure::Exception => "threw an exception".into(),
+        Failure::Other(_) => format!("{e:#}")
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
 }

@@ -2,7 +2,7 @@
 //! results matched against the spec's patterns (`nan:canonical`, `ref.extern 1`, `either`), and
 //! a result's exact bits, which the processed run must reproduce.
 
-use wasmtime::{AnyRef, AsContextMut, ExternRef, Ref, Store, Val, ValType};
+use wasmtime::{AnyRef, AsContextMut, ExternRef, HeapType, Ref, Store, Val, ValType};
 use wast::core::{NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::{WastArg, WastRet};
 
@@ -21,11 +21,20 @@ pub fn arg(store: &mut Store<()>, arg: &WastArg, ty: &ValType) -> Result<Val, St
             ValType::Ref(r) => Val::from(Ref::null(r.heap_type())),
             _ => return Err(format!("ref.null for a {ty} parameter")),
         },
-        WastArgCore::RefExtern(n) | WastArgCore::RefHost(n) => {
-            let r = ExternRef::new(store.as_context_mut(), *n).map_err(|e| e.to_string())?;
-            Val::ExternRef(Some(r))
-        }
+        WastArgCore::RefExtern(n) | WastArgCore::RefHost(n) => host_ref(store, *n, ty)?,
     })
+}
+
+/// The host reference `n`: an externref holding `n`, internalised (`any.convert_extern`) when
+/// the parameter is an anyref, as `ref.host` is in the GC scripts.
+fn host_ref(store: &mut Store<()>, n: u32, ty: &ValType) -> Result<Val, String> {
+    let r = ExternRef::new(store.as_context_mut(), n).map_err(|e| e.to_string())?;
+    let is_any = matches!(ty, ValType::Ref(r) if matches!(r.heap_type().top(), HeapType::Any));
+    if !is_any {
+        return Ok(Val::ExternRef(Some(r)));
+    }
+    let any = AnyRef::convert_extern(store.as_context_mut(), r).map_err(|e| e.to_string())?;
+    Ok(Val::AnyRef(Some(any)))
 }
 
 /// Whether `val` matches the spec's pattern `ret`.
@@ -88,17 +97,25 @@ fn any_matches(
     let Some(r) = r else {
         return matches!(ret, WastRetCore::RefNull(_));
     };
-    let store = &*store;
     match ret {
         WastRetCore::RefAny => true,
-        WastRetCore::RefEq => r.is_eqref(store).unwrap_or(false),
-        WastRetCore::RefI31 => r.is_i31(store).unwrap_or(false),
-        WastRetCore::RefStruct => r.is_struct(store).unwrap_or(false),
-        WastRetCore::RefArray => r.is_array(store).unwrap_or(false),
-        // An externref that went through `any.convert_extern` comes back as an anyref.
-        WastRetCore::RefExtern(_) | WastRetCore::RefHost(_) => true,
+        WastRetCore::RefEq => r.is_eqref(&*store).unwrap_or(false),
+        WastRetCore::RefI31 => r.is_i31(&*store).unwrap_or(false),
+        WastRetCore::RefStruct => r.is_struct(&*store).unwrap_or(false),
+        WastRetCore::RefArray => r.is_array(&*store).unwrap_or(false),
+        // A host reference comes back as an anyref once internalised (`any.convert_extern`).
+        WastRetCore::RefHost(n) | WastRetCore::RefExtern(Some(n)) => {
+            internal_payload(store, r) == Some(*n)
+        }
+        WastRetCore::RefExtern(None) => internal_payload(store, r).is_some(),
         _ => false,
     }
+}
+
+/// The payload of an internalised host reference (None for Wasm's own anyrefs).
+fn internal_payload(store: &mut Store<()>, r: &wasmtime::Rooted<AnyRef>) -> Option<u32> {
+    let external = ExternRef::convert_any(store.as_context_mut(), *r).ok()?;
+    extern_payload(store, &external)
 }
 
 fn f32_matches(p: &NanPattern<wast::token::F32>, bits: u32) -> bool {
@@ -149,7 +166,7 @@ pub fn bits(store: &mut Store<()>, val: &Val) -> String {
         Val::ExternRef(Some(r)) => format!("externref:{:?}", extern_payload(store, r)),
         Val::AnyRef(Some(r)) => {
             let i31 = r.as_i31(&*store).ok().flatten().map(|i| i.get_i32());
-            format!("anyref:{i31:?}")
+            format!("anyref:{i31:?}:{:?}", internal_payload(store, r))
         }
         Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None) => "null".into(),
         Val::ExnRef(Some(_)) => "exnref".into(),
