@@ -20,8 +20,7 @@
 //! A failure names the `.wast` file and line. `cargo test --test spec -- --nocapture` prints the
 //! counts per mode. The whole target takes about 40 s on two cores: Cranelift without
 //! optimisation (the suite compiles each of its thousands of small modules three times and runs
-//! little code), the
-//! scripts spread over one thread a core.
+//! little code), the scripts spread over one thread a core.
 
 mod engines;
 #[path = "spec/guard.rs"]
