@@ -2,10 +2,10 @@
 //! promises about the output module (interface kept, names, producers), through the library.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
+use support::cli::{assert_refused, dir_listing, stderr};
 use support::{exports_of, fixture, fixture_path};
 use wasm_unwind::{ADDED_PREFIX, Options};
 use wasmparser::{
@@ -20,30 +20,11 @@ const FIXTURES: [&str; 3] = ["panics.exnref.wasm", "panics.legacy.wasm", "abort.
 
 /// Runs the binary with `args`, feeding `stdin` (empty when `None`).
 fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wasm-unwind"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn wasm-unwind");
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.unwrap_or_default().to_vec();
-    // Feed stdin from a thread so a large input cannot deadlock against a full stdout pipe.
-    let feeder = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let output = child.wait_with_output().expect("wait for wasm-unwind");
-    feeder.join().unwrap();
-    output
+    support::cli::run(env!("CARGO_BIN_EXE_wasm-unwind"), args, stdin)
 }
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn stdout(output: &Output) -> String {
@@ -152,16 +133,6 @@ fn original_function_export_names(bytes: &[u8]) -> Vec<String> {
         .into_iter()
         .map(|(name, _)| name)
         .filter(|name| !name.starts_with(ADDED_PREFIX))
-        .collect();
-    names.sort();
-    names
-}
-
-/// Every file in `dir`, sorted, to show that a failed run left no temporary file behind.
-fn dir_listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
     names
@@ -442,50 +413,6 @@ fn bad_inputs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ("stack switching", stack_switching, "does not support"),
         ("legacy and exnref mixed", mixed, "mixes"),
     ]
-}
-
-/// Exit 1, one line `error: ...` containing `needle`, nothing on stdout, `out` untouched and no
-/// stray file next to it.
-fn assert_refused(
-    output: &Output,
-    what: &str,
-    needle: &str,
-    dir: &Path,
-    out: &Path,
-    before: &[u8],
-) {
-    let err = stderr(output);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "{what}: expected exit 1\nstderr:\n{err}"
-    );
-    assert_eq!(
-        err.lines().count(),
-        1,
-        "{what}: exactly one line on stderr:\n{err}"
-    );
-    assert!(
-        err.starts_with("error: "),
-        "{what}: starts with `error: `:\n{err}"
-    );
-    assert!(
-        err.contains(needle),
-        "{what}: the message names the problem ({needle:?}):\n{err}"
-    );
-    assert!(output.stdout.is_empty(), "{what}: nothing on stdout");
-    assert_eq!(
-        std::fs::read(out).unwrap(),
-        before,
-        "{what}: existing output left untouched"
-    );
-    let mut files = vec!["in".to_string(), "out.wasm".to_string()];
-    files.retain(|f| dir.join(f).exists());
-    assert_eq!(
-        dir_listing(dir),
-        files,
-        "{what}: no temporary file left behind"
-    );
 }
 
 #[test]

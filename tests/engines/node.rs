@@ -22,14 +22,12 @@ const DIR_ENV: &str = "WASM_UNWIND_JS_DIR";
 /// Per JS test (ms): generous; the million-panic test took 13-37 s here (2 cores, varying load).
 const TEST_TIMEOUT_MS: u32 = 10 * 60 * 1000;
 
-/// Writes the modules the JS tests use (listed in `tests/js/harness.mjs`) into a fresh directory.
-fn write_modules() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
+/// A fresh directory for the modules a JS suite loads.
+fn module_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
         .prefix("wasm-unwind-node-")
         .tempdir()
-        .expect("temp dir");
-    modules::default_mode(dir.path(), &[Encoding::Legacy]);
-    dir
+        .expect("temp dir")
 }
 
 /// `NODE` when set, else `node` from `PATH`.
@@ -62,11 +60,18 @@ fn tap_count(tap: &str, key: &str) -> Option<u64> {
         .find_map(|line| line.strip_prefix(&format!("# {key} "))?.trim().parse().ok())
 }
 
-/// Runs `tests/js/<file>` in Node; panics when Node is missing, fails, or runs no tests.
+/// Runs `tests/js/<file>` in Node on the default-mode modules (listed in `tests/js/harness.mjs`);
+/// panics when Node is missing, fails, or runs no tests.
 pub fn run_suite(file: &str) {
+    run_suite_with(file, |dir| modules::default_mode(dir, &[Encoding::Legacy]));
+}
+
+/// Runs `tests/js/<file>` in Node on the modules `write` puts into the directory it is given.
+pub fn run_suite_with(file: &str, write: impl FnOnce(&Path)) {
     let node = node();
     let version = node_version(&node);
-    let modules = write_modules();
+    let modules = module_dir();
+    write(modules.path());
     let js = repo().join("tests/js").join(file);
     assert!(js.is_file(), "{} missing", js.display());
     let tap = modules.path().join("report.tap");

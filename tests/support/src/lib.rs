@@ -3,6 +3,7 @@
 //! fixtures import from ([`host`]), the `panics` fixture in that host ([`panics`]), and the
 //! robustness checker ([`robustness`]) with one `run(u)` per fuzz target ([`fuzz`]).
 
+pub mod cli;
 pub mod fuzz;
 pub mod host;
 pub mod panics;
