@@ -68,6 +68,12 @@ fn outcome(package: &Package) -> Result<String, String> {
     if let Some(diff) = first_difference(plain, processed) {
         return Err(diff);
     }
+    // Output no step caught (a worker's console, a warning) cannot be told to one side.
+    let stray = stray_output(&report.output);
+    assert!(
+        stray.is_empty(),
+        "the driver printed outside the transcripts:\n{stray}"
+    );
     let ((plain_modules, plain_ours), (modules, ours)) =
         (report.seen("plain"), report.seen("processed"));
     assert!(plain_modules > 0, "the driver instantiated no module");
@@ -81,6 +87,17 @@ fn outcome(package: &Package) -> Result<String, String> {
         "outputs equal ({} lines; {ours} of {modules} modules processed)",
         plain.lines().count()
     ))
+}
+
+/// What the driver printed besides the harness's report line.
+fn stray_output(output: &std::process::Output) -> String {
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    let lines = stdout.lines().chain(stderr.lines());
+    let stray: Vec<&str> = lines.filter(|l| !l.starts_with("@@corpus ")).collect();
+    stray.join("\n")
 }
 
 /// The first line where the transcripts differ, both versions shown.

@@ -15,13 +15,15 @@
 // Usage: node DRIVER.mjs PLAIN_NODE_MODULES PROCESSED_NODE_MODULES [--rounds N]
 // With --rounds N (benches/corpus.rs), after the transcript's pass the steps run N more times
 // per side, the sides alternating which goes first, and the JSON gives each side's time per
-// round in ms (`times`).
+// workload in ms, wall (`times`) and CPU (`cpu`); a round repeats the workload `repeat` times,
+// about 50 ms.
 
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
 
 const STATE_EXPORT = '__wasm_unwind_state';
+const ROUND_MS = 50;
 const sides = ['plain', 'processed'];
 let current = null; // the side whose step runs now
 const seen = { plain: { modules: 0, processed: 0 }, processed: { modules: 0, processed: 0 } };
@@ -133,11 +135,26 @@ export async function run(open) {
     }
   }
   const times = { plain: [], processed: [] };
+  const cpu = { plain: [], processed: [] };
+  // One round: wall time and the process's CPU time (all its threads: on a loaded machine the
+  // wall time mostly measures the wait for a core), per workload, in ms.
+  const workload = async (side, repeat) => {
+    const [started, cpuStarted] = [performance.now(), process.cpuUsage()];
+    for (let r = 0; r < repeat; r++) {
+      for (const [label, fn] of steps(side)) await step(side, label, fn, []);
+    }
+    const used = process.cpuUsage(cpuStarted);
+    return [(performance.now() - started) / repeat, (used.user + used.system) / 1000 / repeat];
+  };
+  // A round repeats the workload until it takes about ROUND_MS on the unprocessed side, so that
+  // small workloads are not measured at the timer's resolution.
+  const once = rounds > 0 ? (await workload('plain', 1))[0] : 0;
+  const repeat = Math.min(1000, Math.ceil(ROUND_MS / Math.max(0.01, once)));
   for (let round = 0; round < rounds; round++) {
     for (const side of round % 2 ? [...sides].reverse() : sides) {
-      const started = performance.now();
-      for (const [label, fn] of steps(side)) await step(side, label, fn, []);
-      times[side].push(performance.now() - started);
+      const [wall, used] = await workload(side, repeat);
+      times[side].push(wall);
+      cpu[side].push(used);
     }
   }
   // Steps that end the instance (a trap) run once, after the timed rounds.
@@ -154,6 +171,8 @@ export async function run(open) {
     transcripts: { plain: transcripts.plain.join('\n'), processed: transcripts.processed.join('\n') },
     seen,
     times,
+    cpu,
+    repeat,
   };
   process.stdout.write(`@@corpus ${JSON.stringify(report)}\n`);
 }

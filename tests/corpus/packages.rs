@@ -254,9 +254,10 @@ impl Report {
         )
     }
 
-    /// Per-round times in ms on `side` (with `--rounds`).
-    pub fn times(&self, side: &str) -> Vec<f64> {
-        let times = self.json["times"][side]
+    /// Per-round times per workload in ms on `side` (with `--rounds`): `"times"` (wall) or
+    /// `"cpu"` (the process's CPU time).
+    pub fn times(&self, clock: &str, side: &str) -> Vec<f64> {
+        let times = self.json[clock][side]
             .as_array()
             .cloned()
             .unwrap_or_default();
