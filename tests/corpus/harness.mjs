@@ -92,6 +92,11 @@ export function loader(root) {
   };
 }
 
+/** A step of a side whose package did not open. */
+async function notOpened() {
+  throw new Error('the package did not open');
+}
+
 async function step(side, label, fn, transcript) {
   current = side;
   let line;
@@ -130,7 +135,7 @@ export async function run(open) {
   const count = Math.max(...sides.map((s) => steps(s).length));
   for (let i = 0; i < count; i++) {
     for (const side of sides) {
-      const [label, fn] = steps(side)[i] ?? [`step ${i}`, async () => { throw new Error('missing'); }];
+      const [label, fn] = steps(side)[i] ?? [steps('plain')[i]?.[0] ?? `step ${i}`, notOpened];
       await step(side, label, fn, transcripts[side]);
     }
   }
@@ -160,7 +165,7 @@ export async function run(open) {
   // Steps that end the instance (a trap) run once, after the timed rounds.
   for (const [i] of (sessions.plain?.after ?? []).entries()) {
     for (const side of sides) {
-      const [label, fn] = sessions[side]?.after?.[i] ?? [`after ${i}`, async () => { throw new Error('missing'); }];
+      const [label, fn] = sessions[side]?.after?.[i] ?? [sessions.plain.after[i][0], notOpened];
       await step(side, label, fn, transcripts[side]);
     }
   }
