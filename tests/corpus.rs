@@ -22,19 +22,6 @@ use packages::{Package, is_processed, package, prepare, run_driver};
 /// Packages that do not compute the same today (issue 19), and the start of the line that says
 /// how; the likely cause is on each line.
 const TODAY: &[(&str, &str)] = &[
-    // The JS function sql.js puts in the table calls `sqlite3_result_*` while SQLite runs: the
-    // guard takes that re-entry for a call after a trap (`unreachable` from its refusal), and
-    // the instance is terminated from then on.
-    (
-        "sqljs",
-        "outputs differ at line 7: unprocessed `create_function: [",
-    ),
-    // The grammar (side module, reached through the shared table) calls the runtime's exports
-    // during a parse: the same refused re-entry, on the first parse.
-    (
-        "tree-sitter",
-        "outputs differ at line 3: unprocessed `parse: program",
-    ),
     // Tags are not found by their export names (`__cpp_exception`), and the module has no name
     // section.
     (
