@@ -18,6 +18,7 @@ mod error;
 mod inspect;
 mod load;
 mod marker;
+mod nounwind;
 mod options;
 mod passes;
 mod plan;

@@ -12,6 +12,7 @@ use wasmparser::ExternalKind;
 use crate::detect::{self, Bindgen, Encoding, Found};
 use crate::error::{Error, Result};
 use crate::load::{Export, Module, UseKind};
+use crate::nounwind::Nounwind;
 use crate::passes::guard::STATE_EXPORT;
 use crate::passes::recover::{self, HandOff};
 use crate::{Options, TAG_EXPORT};
@@ -26,6 +27,9 @@ pub struct ExportOutcome {
     /// After an abort, a call returns without running instead of trapping (wasm-bindgen's
     /// class destructors, which its glue calls from finalisers, where nothing catches).
     pub refused_quietly: bool,
+    /// Its own body catches every exception and aborts (an `extern "C"` function's terminate
+    /// pad): a panic in it never reaches the wrapper.
+    pub aborts_on_panic: bool,
 }
 
 /// One function export of the input and what is done with it.
@@ -48,6 +52,8 @@ pub struct TableOutcome {
     pub wrapped: bool,
     /// Why they stay unguarded, when they do.
     pub reason: Option<String>,
+    /// The slots whose function aborts on a panic (a terminate pad around its own body).
+    pub aborting: Vec<u64>,
 }
 
 /// A function table the host can reach, and what is done with it.
@@ -152,6 +158,33 @@ impl Plan {
     }
 }
 
+/// One line naming the entry points whose panics abort instead of unwinding, and what to change.
+fn nounwind_warning(exports: &[ExportPlan], tables: &[TablePlan]) -> Option<String> {
+    // The runtime crate's own exports are `extern "C"` on purpose: nothing of the user's runs there.
+    let mut places: Vec<String> = exports
+        .iter()
+        .filter(|e| {
+            e.outcome.aborts_on_panic && !RUNTIME_EXPORTS.contains(&e.outcome.name.as_str())
+        })
+        .map(|e| format!("`{}`", e.outcome.name))
+        .collect();
+    places.extend(
+        tables
+            .iter()
+            .filter(|t| !t.outcome.aborting.is_empty())
+            .map(|t| {
+                let slots: Vec<String> = t.outcome.aborting.iter().map(u64::to_string).collect();
+                format!("table `{}` slots {}", t.outcome.name, slots.join(", "))
+            }),
+    );
+    (!places.is_empty()).then(|| {
+        format!(
+            "a panic in {} aborts the instance instead of unwinding: its own code catches every exception and aborts, as Rust does for `extern \"C\"` functions; declare them `extern \"C-unwind\"` to get the panic as an exception",
+            places.join(", ")
+        )
+    })
+}
+
 /// Decides what to do with `module`. Fails on what the options or the module leave unsettled.
 pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     let encoding = detect::encoding(module, options.encoding)?;
@@ -174,8 +207,14 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     selection.check(module)?;
     // Without exception handling a wrapper only serves the guard's count.
     let contain = encoding.is_some() || options.abort_guard;
-    let exports = choose_exports(module, &selection, contain, options.abort_guard);
-    let tables = choose_tables(module, contain);
+    let nounwind = Nounwind::new(module, unwind_tag.as_ref().map(|t| t.index));
+    let aborts = |f| encoding.is_some() && nounwind.aborts(f);
+    let mut exports = choose_exports(module, &selection, contain, options.abort_guard);
+    for export in &mut exports {
+        export.outcome.aborts_on_panic = aborts(export.function);
+    }
+    let tables = choose_tables(module, contain, &aborts);
+    warnings.extend(nounwind_warning(&exports, &tables));
     let wraps =
         exports.iter().any(|e| e.outcome.wrapped) || tables.iter().any(|t| t.outcome.wrapped);
     // The host's errors are thrown from wrappers and the guard, so only wrapped exports need
@@ -240,15 +279,19 @@ fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan
 }
 
 /// The function tables a host can reach, and whether processing would wrap each (for
-/// `inspect`).
-pub fn host_tables(module: &Module<'_>) -> Vec<TablePlan> {
-    choose_tables(module, true)
+/// `inspect`); `aborts` tells the functions that abort on a panic.
+pub fn host_tables(module: &Module<'_>, aborts: &dyn Fn(u32) -> bool) -> Vec<TablePlan> {
+    choose_tables(module, true, aborts)
 }
 
 /// The function tables a host can reach, and whether each gets a table of wrappers. That takes
 /// a table the module defines, exports, and never changes after instantiation: the wrappers are
 /// a copy made at instantiation, so they must hold the same functions as the original for good.
-fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
+fn choose_tables(
+    module: &Module<'_>,
+    contain: bool,
+    aborts: &dyn Fn(u32) -> bool,
+) -> Vec<TablePlan> {
     (0..module.tables.len() as u32)
         .filter_map(|index| {
             let table = &module.tables[index as usize];
@@ -274,10 +317,27 @@ fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
                     entries,
                     wrapped: reason.is_none(),
                     reason,
+                    aborting: aborting_slots(module, index, aborts),
                 },
             })
         })
         .collect()
+}
+
+/// The slots of table `index` that instantiation fills with a function that aborts on a panic
+/// (segments at a constant offset: the others' slots are not known before instantiation).
+fn aborting_slots(module: &Module<'_>, index: u32, aborts: &dyn Fn(u32) -> bool) -> Vec<u64> {
+    let mut slots: Vec<u64> = table_segments(module, index)
+        .filter_map(|s| Some((s.constant_offset?, s.items.as_ref()?)))
+        .flat_map(|(offset, items)| {
+            (offset..)
+                .zip(items)
+                .filter_map(|(slot, item)| item.filter(|&f| aborts(f)).map(|_| slot))
+        })
+        .collect();
+    slots.sort_unstable();
+    slots.dedup();
+    slots
 }
 
 /// Why host calls through function table `index` cannot go through wrappers, if they cannot:
@@ -470,6 +530,7 @@ fn choose_exports(
                     wrapped: reason.is_none(),
                     reason,
                     refused_quietly,
+                    aborts_on_panic: false,
                 },
             }
         })
