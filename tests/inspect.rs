@@ -75,7 +75,11 @@ fn on_panic_tells_unwinding_exports_from_aborting_ones() {
                 ("panic_fmt", "unwinds"),
                 ("panic_static", "unwinds"),
             ] {
-                assert_eq!(row(inspection, name).on_panic(), on_panic, "{fixture_name} {name}");
+                assert_eq!(
+                    row(inspection, name).on_panic(),
+                    on_panic,
+                    "{fixture_name} {name}"
+                );
             }
             assert!(!row(inspection, "panic_nounwind").can_unwind);
         }
