@@ -688,6 +688,45 @@ mod tests {
         assert_eq!(tables(r#"(module (table (export "x") 1 externref))"#), []);
     }
 
+    /// An `extern "C"` export or table entry (a terminate pad around its code) is named in one
+    /// warning, by name and by slot; a "C-unwind" one is not.
+    #[test]
+    fn entries_whose_panics_abort_are_named_in_one_warning() {
+        let wat = r#"(module
+            (tag $rust (param i32))
+            (global $__stack_pointer (mut i32) (i32.const 1024))
+            (func $panic (param i32) (throw $rust (local.get 0)))
+            (func $c (export "c") (param i32)
+                try
+                  local.get 0
+                  call $panic
+                catch_all
+                  unreachable
+                end)
+            (func $c_unwind (export "c_unwind") (param i32) (call $panic (local.get 0)))
+            (table $t (export "t") 4 funcref)
+            (elem (table $t) (i32.const 1) func $c_unwind $c))"#;
+        let plan = planned(wat, &Options::default());
+        let aborting: Vec<_> = plan
+            .exports
+            .iter()
+            .map(|e| e.outcome.aborts_on_panic)
+            .collect();
+        assert_eq!(aborting, [true, false]);
+        assert_eq!(plan.tables[0].outcome.aborting, [2]);
+        let warned: Vec<_> = plan
+            .warnings
+            .iter()
+            .filter(|w| w.contains("aborts"))
+            .collect();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(
+            warned[0].starts_with("a panic in `c`, table `t` slots 2 aborts the instance"),
+            "{}",
+            warned[0]
+        );
+    }
+
     #[test]
     fn js_mode_and_the_guard_need_a_wrapped_export() {
         let options = Options::default().js(true).skip_exports(["r?n"]);
