@@ -43,10 +43,10 @@ extern "C" fn install() {
 fn record(info: &PanicHookInfo<'_>) {
     let text = payload_text(info.payload());
     let aborts = !info.can_unwind();
-    match crate::recover::in_flight() {
-        Some(first) if aborts && text == CANNOT_UNWIND => {
-            remember(&format!("{text}: {first}"), aborts)
+    if aborts && text == CANNOT_UNWIND {
+        if let Some(first) = crate::recover::in_flight() {
+            return remember(&format!("{text}: {first}"), true);
         }
-        _ => remember(text, aborts),
     }
+    remember(text, aborts);
 }
