@@ -17,7 +17,7 @@ use wasmparser::{ExternalKind, FuncType};
 use crate::detect::{self, Encoding, Found};
 use crate::error::Result;
 use crate::load::{self, Module};
-use crate::nounwind::Nounwind;
+use crate::nounwind::{Nounwind, OnPanic};
 use crate::passes::guard::STATE_EXPORT;
 use crate::plan::{self, TableOutcome};
 use crate::shape::Ours;
@@ -71,9 +71,9 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
         .and_then(|t| t.as_ref())
         .map(|t| t.index);
     let nounwind = Nounwind::new(&module, tag);
-    let aborts = |f| aborts_on_panic(&module, &nounwind, ours.as_ref(), f);
-    let exports = export_rows(&module, ours.as_ref(), &aborts);
-    let tables = table_rows(&module, ours.as_ref(), &aborts);
+    let panic = |f| on_panic(&module, &nounwind, ours.as_ref(), f);
+    let exports = export_rows(&module, ours.as_ref(), &panic);
+    let tables = table_rows(&module, ours.as_ref(), &|f| panic(f) == OnPanic::Aborts);
     let encoding = detect::encoding(&module, None).map_err(|e| e.to_string());
     Ok(Inspection {
         unwind_tag,
@@ -87,15 +87,18 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
     })
 }
 
-/// Whether a panic in entry point `f` aborts the instance: its own body's terminate pad decides,
-/// or, for one of our wrappers, that of the function it wraps.
-fn aborts_on_panic(module: &Module<'_>, nounwind: &Nounwind, ours: Option<&Ours>, f: u32) -> bool {
+/// What a panic in entry point `f` does: its own code decides or, for one of our wrappers
+/// (which rethrow what they catch), the functions it calls.
+fn on_panic(module: &Module<'_>, nounwind: &Nounwind, ours: Option<&Ours>, f: u32) -> OnPanic {
     match (ours, module.body(f)) {
-        (Some(ours), Some(body)) if ours.wraps(module, f) => body
-            .uses
-            .iter()
-            .any(|u| !u.takes_address() && nounwind.aborts(u.function)),
-        _ => nounwind.aborts(f),
+        (Some(ours), Some(body)) if ours.wraps(module, f) => {
+            let mut calls = body.uses.iter().filter(|u| !u.takes_address());
+            match calls.any(|u| nounwind.aborts(u.function)) {
+                true => OnPanic::Aborts,
+                false => OnPanic::Unwinds,
+            }
+        }
+        _ => nounwind.on_panic(f),
     }
 }
 
@@ -103,7 +106,7 @@ fn aborts_on_panic(module: &Module<'_>, nounwind: &Nounwind, ours: Option<&Ours>
 fn export_rows(
     module: &Module<'_>,
     ours: Option<&Ours>,
-    aborts: &dyn Fn(u32) -> bool,
+    panic: &dyn Fn(u32) -> OnPanic,
 ) -> Vec<ExportRow> {
     let unwinds = reaches(module, |m, f| {
         m.body(f)
@@ -115,13 +118,14 @@ fn export_rows(
         .iter()
         .map(|e| {
             let is_func = e.kind == ExternalKind::Func;
-            let aborts_on_panic = is_func && aborts(e.index);
+            // Reachability errs towards "yes"; the code of the entry itself can tell "no".
+            let panic = is_func.then(|| panic(e.index));
             ExportRow {
                 name: e.name.to_string(),
                 kind: kind_name(e.kind),
                 signature: is_func.then(|| signature(module.function_type(e.index))),
-                can_unwind: is_func && unwinds.contains(&e.index) && !aborts_on_panic,
-                aborts_on_panic,
+                can_unwind: unwinds.contains(&e.index) && panic == Some(OnPanic::Unwinds),
+                aborts_on_panic: panic == Some(OnPanic::Aborts),
                 can_trap: is_func && traps.contains(&e.index),
                 wrapped: is_func
                     && e.name != STATE_EXPORT

@@ -11,9 +11,11 @@
 //! `catch_all_ref` (legacy: a `try` whose first handler is `catch_all`), and it is straight-line
 //! code ending in `unreachable`. A function aborts on a panic when every instruction of its body
 //! that may throw is inside such a handler's `try` or calls a function that aborts on a panic,
-//! and at least one is; one that may throw elsewhere unwinds. Calls are followed because wasm-ld
-//! puts a wrapper in front of every export of a module with constructors (the runtime crate
-//! has one), whose body only calls the export's code.
+//! and at least one is; one that may throw elsewhere unwinds. A forwarder (a body of a few
+//! instructions) takes after the function it forwards to, its last call, because wasm-ld puts one
+//! in front of every export of a module with constructors (the runtime crate has one): the
+//! constructors, then the export's code. Other calls are not followed: a "C-unwind" export that calls an `extern "C"`
+//! helper reads as unwinding, and the analysis stays one decode of each entry point.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -45,8 +47,8 @@ pub struct Nounwind<'m, 'a> {
     known: RefCell<HashMap<u32, OnPanic>>,
 }
 
-/// How deep calls are followed; past it a callee that may throw is taken to unwind.
-const MAX_DEPTH: usize = 32;
+/// A body of at most this many instructions is a forwarder, whose calls are followed.
+const FORWARDER: usize = 16;
 
 impl<'m, 'a> Nounwind<'m, 'a> {
     pub fn new(module: &'m Module<'a>, tag: Option<u32>) -> Self {
@@ -66,30 +68,26 @@ impl<'m, 'a> Nounwind<'m, 'a> {
         self.on_panic(f) == OnPanic::Aborts
     }
 
-    /// What a panic in function `f` does: its own body decides, with what a panic does in the
-    /// functions it calls directly (wasm-ld's wrappers of exports only call the export's code).
+    /// What a panic in function `f` does: its own body decides, or for a forwarder what a panic
+    /// does in the functions it calls.
     pub fn on_panic(&self, f: u32) -> OnPanic {
-        self.on_panic_at(f, 0)
-    }
-
-    fn on_panic_at(&self, f: u32, depth: usize) -> OnPanic {
         if let Some(&known) = self.known.borrow().get(&f) {
             return known;
         }
         self.known.borrow_mut().insert(f, OnPanic::Unwinds);
-        let answer = self.from_body(f, depth);
+        let answer = self.from_body(f);
         self.known.borrow_mut().insert(f, answer);
         answer
     }
 
-    /// Whether `op` may throw, and how.
-    fn throws(&self, op: &Operator<'_>, depth: usize) -> Option<Throw> {
+    /// Whether `op` may throw, and how; `follow`: a call goes by what the callee does.
+    fn throws(&self, op: &Operator<'_>, follow: bool) -> Option<Throw> {
         let call = |f: u32, how: Throw| {
             if !self.may_throw.contains(&f) {
                 return None;
             }
-            match depth < MAX_DEPTH {
-                true => match self.on_panic_at(f, depth + 1) {
+            match follow {
+                true => match self.on_panic(f) {
                     OnPanic::Unwinds => Some(how),
                     OnPanic::Aborts => Some(Throw::Aborts),
                     OnPanic::Never => None,
@@ -111,7 +109,7 @@ impl<'m, 'a> Nounwind<'m, 'a> {
         }
     }
 
-    fn from_body(&self, f: u32, depth: usize) -> OnPanic {
+    fn from_body(&self, f: u32) -> OnPanic {
         let Some(body) = self.module.body(f) else {
             return OnPanic::Unwinds;
         };
@@ -131,7 +129,17 @@ impl<'m, 'a> Nounwind<'m, 'a> {
                 .get(t as usize)
                 .is_some_and(|t| matches!(t.params[..], [ValType::I32] | [ValType::I64])),
         };
-        Walk::new(&ops, &rust_tag).run(&|op| self.throws(op, depth))
+        let follow = ops.len() <= FORWARDER;
+        // A forwarder takes after the function it forwards to, its last call: wasm-ld's calls
+        // the constructors first, which abort only on a panic of their own.
+        let last_call = ops
+            .iter()
+            .rposition(|op| matches!(op, Operator::Call { .. } | Operator::ReturnCall { .. }));
+        let forwarded = |op: &Operator<'_>| last_call.is_some_and(|i| std::ptr::eq(op, &ops[i]));
+        Walk::new(&ops, &rust_tag).run(&|op| match self.throws(op, follow) {
+            Some(Throw::Aborts) if !forwarded(op) => None,
+            how => how,
+        })
     }
 }
 

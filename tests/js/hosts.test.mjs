@@ -143,11 +143,13 @@ for (const encoding of encodings) {
       assert.ok(error instanceof WebAssembly.RuntimeError, `${error}`);
       assert.equal(error.message, 'aborted: panic in a function that cannot unwind: in nounwind', file);
       const other = (await load(file)).e;
-      assert.doesNotMatch(thrown(() => other.abort_now()).message, /aborted:/, file);
+      const bare = thrown(() => other.abort_now()).message;
+      assert.ok(!bare.startsWith('aborted:'), `${file}: ${bare}`);
     }
     // Without the runtime nothing kept it.
     const { e } = await load(plain);
-    assert.doesNotMatch(thrown(() => e.panic_nounwind()).message, /aborted:/);
+    const unknown = thrown(() => e.panic_nounwind()).message;
+    assert.ok(!unknown.startsWith('aborted:'), unknown);
   });
 
   test(`${encoding}: the first module with extern "C" exports: push(13) aborts and says why`, async () => {
