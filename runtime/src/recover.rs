@@ -63,7 +63,7 @@ pub unsafe extern "C" fn __wasm_unwind_recover(exception: *mut u8) -> *const Pan
     __wasm_unwind_message()
 }
 
-/// The message of the last recovered panic (see [`PanicMessage`]).
+/// The message of the last panic (see [`PanicMessage`]): recovered, or kept by the panic hook.
 #[unsafe(no_mangle)]
 pub extern "C" fn __wasm_unwind_message() -> *const PanicMessage {
     LAST.with(|last| last.as_ptr().cast_const())
@@ -78,7 +78,8 @@ pub(crate) fn payload_text(payload: &(dyn Any + Send)) -> &str {
         .unwrap_or("Box<dyn Any>")
 }
 
-/// The message the hook kept of a panic still in flight (none has been recovered since).
+/// The message the hook kept of a panic still in flight: none has been recovered since. A panic
+/// the user's own `catch_unwind` caught also counts as in flight until the next panic.
 pub(crate) fn in_flight() -> Option<String> {
     IN_FLIGHT
         .get()
