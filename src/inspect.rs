@@ -17,6 +17,7 @@ use wasmparser::{ExternalKind, FuncType};
 use crate::detect::{self, Encoding, Found};
 use crate::error::Result;
 use crate::load::{self, Module};
+use crate::nounwind::{Nounwind, OnPanic};
 use crate::passes::guard::STATE_EXPORT;
 use crate::plan::{self, TableOutcome};
 use crate::shape::Ours;
@@ -44,7 +45,11 @@ pub struct ExportRow {
     pub kind: &'static str,
     /// The signature of a function export.
     pub signature: Option<String>,
+    /// A panic (or any exception) in it leaves it as an exception.
     pub can_unwind: bool,
+    /// Its own body catches every exception and aborts (`extern "C"`): a panic in it aborts
+    /// the instance instead of unwinding.
+    pub aborts_on_panic: bool,
     pub can_trap: bool,
     pub wrapped: bool,
 }
@@ -59,11 +64,19 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
         let sp = stack_pointer.as_ref().ok().and_then(|f| f.as_ref());
         Ours::find(&module, sp.map(|f| f.index))
     });
-    let exports = export_rows(&module, ours.as_ref());
-    let tables = table_rows(&module, ours.as_ref());
+    let unwind_tag = detect::unwind_tag(&module, None).map_err(|e| e.to_string());
+    let tag = unwind_tag
+        .as_ref()
+        .ok()
+        .and_then(|t| t.as_ref())
+        .map(|t| t.index);
+    let nounwind = Nounwind::new(&module, tag);
+    let panic = |f| on_panic(&module, &nounwind, ours.as_ref(), f);
+    let exports = export_rows(&module, ours.as_ref(), &panic);
+    let tables = table_rows(&module, ours.as_ref(), &|f| panic(f) == OnPanic::Aborts);
     let encoding = detect::encoding(&module, None).map_err(|e| e.to_string());
     Ok(Inspection {
-        unwind_tag: detect::unwind_tag(&module, None).map_err(|e| e.to_string()),
+        unwind_tag,
         stack_pointer,
         encoding,
         processed: module.marker.map(str::to_string),
@@ -74,8 +87,27 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
     })
 }
 
+/// What a panic in entry point `f` does: its own code decides or, for one of our wrappers
+/// (which rethrow what they catch), the functions it calls.
+fn on_panic(module: &Module<'_>, nounwind: &Nounwind, ours: Option<&Ours>, f: u32) -> OnPanic {
+    match (ours, module.body(f)) {
+        (Some(ours), Some(body)) if ours.wraps(module, f) => {
+            let mut calls = body.uses.iter().filter(|u| !u.takes_address());
+            match calls.any(|u| nounwind.aborts(u.function)) {
+                true => OnPanic::Aborts,
+                false => OnPanic::Unwinds,
+            }
+        }
+        _ => nounwind.on_panic(f),
+    }
+}
+
 /// A row for each export; `ours` is set for a module this tool wrote, whose wrappers it tells.
-fn export_rows(module: &Module<'_>, ours: Option<&Ours>) -> Vec<ExportRow> {
+fn export_rows(
+    module: &Module<'_>,
+    ours: Option<&Ours>,
+    panic: &dyn Fn(u32) -> OnPanic,
+) -> Vec<ExportRow> {
     let unwinds = reaches(module, |m, f| {
         m.body(f)
             .is_some_and(|b| !b.throws.is_empty() || b.rethrows)
@@ -86,11 +118,14 @@ fn export_rows(module: &Module<'_>, ours: Option<&Ours>) -> Vec<ExportRow> {
         .iter()
         .map(|e| {
             let is_func = e.kind == ExternalKind::Func;
+            // Reachability errs towards "yes"; the code of the entry itself can tell "no".
+            let panic = is_func.then(|| panic(e.index));
             ExportRow {
                 name: e.name.to_string(),
                 kind: kind_name(e.kind),
                 signature: is_func.then(|| signature(module.function_type(e.index))),
-                can_unwind: is_func && unwinds.contains(&e.index),
+                can_unwind: unwinds.contains(&e.index) && panic == Some(OnPanic::Unwinds),
+                aborts_on_panic: panic == Some(OnPanic::Aborts),
                 can_trap: is_func && traps.contains(&e.index),
                 wrapped: is_func
                     && e.name != STATE_EXPORT
@@ -102,14 +137,18 @@ fn export_rows(module: &Module<'_>, ours: Option<&Ours>) -> Vec<ExportRow> {
 
 /// The function tables a host can reach, each wrapped when every slot holds one of our wrappers
 /// (told by shape, like exports), an import (the host's own function) or nothing.
-fn table_rows(module: &Module<'_>, ours: Option<&Ours>) -> Vec<TableOutcome> {
+fn table_rows(
+    module: &Module<'_>,
+    ours: Option<&Ours>,
+    aborts: &dyn Fn(u32) -> bool,
+) -> Vec<TableOutcome> {
     let guarded = |item: &Option<u32>| match (*item, ours) {
         (None, _) => true,
         (Some(f), _) if f < module.imported_functions() => true,
         (Some(f), Some(ours)) => ours.wraps(module, f),
         (Some(_), None) => false,
     };
-    plan::host_tables(module)
+    plan::host_tables(module, aborts)
         .into_iter()
         .map(|t| {
             let wrapped = ours.is_some()
@@ -128,7 +167,10 @@ fn table_rows(module: &Module<'_>, ours: Option<&Ours>) -> Vec<TableOutcome> {
 }
 
 /// Every function from which a function satisfying `seed` is reachable.
-fn reaches(module: &Module<'_>, seed: impl Fn(&Module<'_>, u32) -> bool) -> HashSet<u32> {
+pub(crate) fn reaches(
+    module: &Module<'_>,
+    seed: impl Fn(&Module<'_>, u32) -> bool,
+) -> HashSet<u32> {
     let imported = module.imported_functions();
     let mut callers: Vec<Vec<u32>> = vec![Vec::new(); module.function_count() as usize];
     let mut indirect_callers = Vec::new();
@@ -193,6 +235,18 @@ fn signature(ty: &FuncType) -> String {
             .join(", ")
     };
     format!("({}) -> ({})", list(ty.params()), list(ty.results()))
+}
+
+impl ExportRow {
+    /// What a panic in the export does: `unwinds` out as an exception, `aborts` the instance
+    /// (a terminate pad), or `none` when nothing in it throws.
+    pub fn on_panic(&self) -> &'static str {
+        match (self.aborts_on_panic, self.can_unwind) {
+            (true, _) => "aborts",
+            (false, true) => "unwinds",
+            (false, false) => "none",
+        }
+    }
 }
 
 fn yes_no(value: bool) -> &'static str {
@@ -264,18 +318,18 @@ impl Inspection {
             .max(4);
         let _ = writeln!(
             out,
-            "{:width$}  {:6}  {:sig_width$}  {:7}  {:5}  wrapped",
-            "export", "kind", "type", "unwinds", "traps"
+            "{:width$}  {:6}  {:sig_width$}  {:8}  {:5}  wrapped",
+            "export", "kind", "type", "on panic", "traps"
         );
         for e in &self.exports {
-            let (unwinds, traps, wrapped) = match e.signature {
-                Some(_) => (yes_no(e.can_unwind), yes_no(e.can_trap), yes_no(e.wrapped)),
+            let (panic, traps, wrapped) = match e.signature {
+                Some(_) => (e.on_panic(), yes_no(e.can_trap), yes_no(e.wrapped)),
                 None => ("-", "-", "-"),
             };
             let sig = e.signature.as_deref().unwrap_or("-");
             let _ = writeln!(
                 out,
-                "{:width$}  {:6}  {sig:sig_width$}  {unwinds:7}  {traps:5}  {wrapped}",
+                "{:width$}  {:6}  {sig:sig_width$}  {panic:8}  {traps:5}  {wrapped}",
                 e.name, e.kind
             );
         }
@@ -366,6 +420,7 @@ mod json {
         #[serde(rename = "type")]
         signature: Option<&'a str>,
         can_unwind: Option<bool>,
+        on_panic: Option<&'static str>,
         can_trap: Option<bool>,
         wrapped: Option<bool>,
     }
@@ -377,6 +432,7 @@ mod json {
             kind: e.kind,
             signature: e.signature.as_deref(),
             can_unwind: flag(e.can_unwind),
+            on_panic: e.signature.is_some().then(|| e.on_panic()),
             can_trap: flag(e.can_trap),
             wrapped: flag(e.wrapped),
         }
@@ -389,6 +445,8 @@ mod json {
         entries: usize,
         wrapped: bool,
         unguarded_because: Option<&'a str>,
+        /// Slots whose function aborts on a panic.
+        aborts_on_panic: &'a [u64],
     }
 
     fn table(t: &TableOutcome) -> TableJson<'_> {
@@ -397,6 +455,7 @@ mod json {
             entries: t.entries,
             wrapped: t.wrapped,
             unguarded_because: t.reason.as_deref().filter(|_| !t.wrapped),
+            aborts_on_panic: &t.aborting,
         }
     }
 }
@@ -404,9 +463,22 @@ mod json {
 /// One line on a function table: its entries, and whether host calls through them are wrapped.
 pub fn table_text(table: &TableOutcome) -> String {
     let head = format!("`{}`: {} entries", table.name, table.entries);
-    match (&table.reason, table.wrapped) {
+    let text = match (&table.reason, table.wrapped) {
         (_, true) => format!("{head}, wrapped"),
         (Some(reason), false) => format!("{head}, unguarded: {reason}"),
         (None, false) => format!("{head}, unguarded until processed"),
+    };
+    match &table.aborting[..] {
+        [] => text,
+        slots => format!("{text}; a panic aborts in slots {}", list(slots)),
     }
+}
+
+/// `1, 2, 3`.
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

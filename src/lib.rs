@@ -5,10 +5,11 @@
 //! after any trap, every later entry into the instance is refused.
 //!
 //! The pipeline, one module each: `load` validates and indexes the input; `detect` finds the EH
-//! encoding, unwind tag and stack pointer; `plan` decides what to do (which exports to wrap,
-//! guard or not, where caught panics go); `apply` runs the `passes` that build it as `edits`;
-//! `encode` splices those into the original bytes; `validate` checks the output. The `Report`
-//! is the plan plus what the encoder said.
+//! encoding, unwind tag and stack pointer; `nounwind` finds the entries whose panics abort (an
+//! `extern "C"` terminate pad), which the report names; `plan` decides what to do (which
+//! exports to wrap, guard or not, where caught panics go); `apply` runs the `passes` that build
+//! it as `edits`; `encode` splices those into the original bytes; `validate` checks the output.
+//! The `Report` is the plan plus what the encoder said.
 
 mod apply;
 mod detect;
@@ -18,6 +19,7 @@ mod error;
 mod inspect;
 mod load;
 mod marker;
+mod nounwind;
 mod options;
 mod passes;
 mod plan;

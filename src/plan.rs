@@ -12,6 +12,7 @@ use wasmparser::ExternalKind;
 use crate::detect::{self, Bindgen, Encoding, Found};
 use crate::error::{Error, Result};
 use crate::load::{Export, Module, UseKind};
+use crate::nounwind::Nounwind;
 use crate::passes::guard::STATE_EXPORT;
 use crate::passes::recover::{self, HandOff};
 use crate::{Options, TAG_EXPORT};
@@ -26,6 +27,9 @@ pub struct ExportOutcome {
     /// After an abort, a call returns without running instead of trapping (wasm-bindgen's
     /// class destructors, which its glue calls from finalisers, where nothing catches).
     pub refused_quietly: bool,
+    /// Its own body catches every exception and aborts (an `extern "C"` function's terminate
+    /// pad): a panic in it never reaches the wrapper.
+    pub aborts_on_panic: bool,
 }
 
 /// One function export of the input and what is done with it.
@@ -48,6 +52,8 @@ pub struct TableOutcome {
     pub wrapped: bool,
     /// Why they stay unguarded, when they do.
     pub reason: Option<String>,
+    /// The slots whose function aborts on a panic (a terminate pad around its own body).
+    pub aborting: Vec<u64>,
 }
 
 /// A function table the host can reach, and what is done with it.
@@ -165,6 +171,24 @@ impl Plan {
     }
 }
 
+/// One line naming the exports whose panics abort, and what to change. Only wrapped exports: the
+/// others are not the user's to change (wasm-bindgen's internals, the runtime crate's own) or
+/// were left out on purpose. Table slots are not named here (their functions are mostly
+/// std's and wasm-bindgen's, `extern "C"` by design); the table's line and `inspect` list them.
+fn nounwind_warning(exports: &[ExportPlan]) -> Option<String> {
+    let names: Vec<String> = exports
+        .iter()
+        .filter(|e| e.outcome.aborts_on_panic && e.outcome.wrapped)
+        .map(|e| format!("`{}`", e.outcome.name))
+        .collect();
+    (!names.is_empty()).then(|| {
+        format!(
+            "a panic in {} aborts the instance instead of unwinding: its own code catches every exception and aborts, as Rust does for `extern \"C\"` functions; declare them `extern \"C-unwind\"` to get the panic as an exception",
+            names.join(", ")
+        )
+    })
+}
+
 /// Decides what to do with `module`. Fails on what the options or the module leave unsettled.
 pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     let encoding = detect::encoding(module, options.encoding)?;
@@ -187,9 +211,15 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     selection.check(module)?;
     // Without exception handling a wrapper only serves the guard's count.
     let contain = encoding.is_some() || options.abort_guard;
-    let exports = choose_exports(module, &selection, contain, options.abort_guard);
-    let tables = choose_tables(module, contain);
+    let nounwind = Nounwind::new(module, unwind_tag.as_ref().map(|t| t.index));
+    let aborts = |f| encoding.is_some() && nounwind.aborts(f);
+    let mut exports = choose_exports(module, &selection, contain, options.abort_guard);
+    for export in &mut exports {
+        export.outcome.aborts_on_panic = aborts(export.function);
+    }
+    let tables = choose_tables(module, contain, &aborts);
     warnings.extend(table_written_warnings(module, &tables));
+    warnings.extend(nounwind_warning(&exports));
     let wraps =
         exports.iter().any(|e| e.outcome.wrapped) || tables.iter().any(|t| t.outcome.wrapped);
     // The host's errors are thrown from wrappers and the guard, so only wrapped exports need
@@ -279,15 +309,19 @@ fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan
 }
 
 /// The function tables a host can reach, and whether processing would wrap each (for
-/// `inspect`).
-pub fn host_tables(module: &Module<'_>) -> Vec<TablePlan> {
-    choose_tables(module, true)
+/// `inspect`); `aborts` tells the functions that abort on a panic.
+pub fn host_tables(module: &Module<'_>, aborts: &dyn Fn(u32) -> bool) -> Vec<TablePlan> {
+    choose_tables(module, true, aborts)
 }
 
 /// The function tables a host can reach, and whether their entries are wrapped. The table
 /// stays one: what the host or another module writes into it, the module's own indirect calls
 /// see. The functions the module's active segments put there become their wrappers in place.
-fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
+fn choose_tables(
+    module: &Module<'_>,
+    contain: bool,
+    aborts: &dyn Fn(u32) -> bool,
+) -> Vec<TablePlan> {
     (0..module.tables.len() as u32)
         .filter_map(|index| {
             let table = &module.tables[index as usize];
@@ -313,10 +347,27 @@ fn choose_tables(module: &Module<'_>, contain: bool) -> Vec<TablePlan> {
                     entries,
                     wrapped: reason.is_none(),
                     reason,
+                    aborting: aborting_slots(module, index, aborts),
                 },
             })
         })
         .collect()
+}
+
+/// The slots of table `index` that instantiation fills with a function that aborts on a panic
+/// (segments at a constant offset: the others' slots are not known before instantiation).
+fn aborting_slots(module: &Module<'_>, index: u32, aborts: &dyn Fn(u32) -> bool) -> Vec<u64> {
+    let mut slots: Vec<u64> = table_segments(module, index)
+        .filter_map(|s| Some((s.constant_offset?, s.items.as_ref()?)))
+        .flat_map(|(offset, items)| {
+            (offset..)
+                .zip(items)
+                .filter_map(|(slot, item)| item.filter(|&f| aborts(f)).map(|_| slot))
+        })
+        .collect();
+    slots.sort_unstable();
+    slots.dedup();
+    slots
 }
 
 /// Why the entries of function table `index` cannot be wrapped, if they cannot.
@@ -541,6 +592,7 @@ fn choose_exports(
                     wrapped: reason.is_none(),
                     reason,
                     refused_quietly,
+                    aborts_on_panic: false,
                 },
             }
         })
@@ -712,6 +764,45 @@ mod tests {
         assert_eq!(
             planned_tables(r#"(module (table (export "x") 1 externref))"#).0,
             []
+        );
+    }
+
+    /// An `extern "C"` export (a terminate pad around its code) is named in one warning, a
+    /// "C-unwind" one is not; a table's slots are listed in its outcome.
+    #[test]
+    fn entries_whose_panics_abort_are_named_in_one_warning() {
+        let wat = r#"(module
+            (tag $rust (param i32))
+            (global $__stack_pointer (mut i32) (i32.const 1024))
+            (func $panic (param i32) (throw $rust (local.get 0)))
+            (func $c (export "c") (param i32)
+                try
+                  local.get 0
+                  call $panic
+                catch_all
+                  unreachable
+                end)
+            (func $c_unwind (export "c_unwind") (param i32) (call $panic (local.get 0)))
+            (table $t (export "t") 4 funcref)
+            (elem (table $t) (i32.const 1) func $c_unwind $c))"#;
+        let plan = planned(wat, &Options::default());
+        let aborting: Vec<_> = plan
+            .exports
+            .iter()
+            .map(|e| e.outcome.aborts_on_panic)
+            .collect();
+        assert_eq!(aborting, [true, false]);
+        assert_eq!(plan.tables[0].outcome.aborting, [2]);
+        let warned: Vec<_> = plan
+            .warnings
+            .iter()
+            .filter(|w| w.contains("aborts"))
+            .collect();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(
+            warned[0].starts_with("a panic in `c` aborts the instance"),
+            "{}",
+            warned[0]
         );
     }
 

@@ -416,6 +416,78 @@ fn json_summarises_the_output_and_what_changed() {
 /// `default-features = false` gives the library without clap, tempfile, wasmprinter or serde.
 /// Direct dependencies only: `cargo tree` unifies features with the dev-dependencies, through
 /// which wasmparser's own `serde` feature is on here (it is not for a user of the library).
+// ---------------------------------------------------------------------------------------------
+// Exports whose panics abort
+
+/// The README's first module with `extern "C"` exports (issue 24): the summary names `push`
+/// and says what to change, `inspect` says a panic in it aborts, `--json` carries both. Built
+/// `extern "C-unwind"`, as the README says, the module gets no such line.
+#[test]
+fn exports_whose_panics_abort_are_named_in_the_summary_inspect_and_json() {
+    for encoding in ["exnref", "legacy"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("app.wasm");
+        let input = fixture(&format!("first-c.{encoding}.wasm"));
+        let output = run(&[
+            s(&input),
+            "-o",
+            s(&out),
+            "--emit-js",
+            s(&dir.path().join("g.mjs")),
+        ]);
+        assert_exit(&output, 0, "processing");
+        let summary = stderr(&output);
+        let line = summary
+            .lines()
+            .find(|l| l.contains("aborts the instance"))
+            .unwrap_or_else(|| panic!("{encoding}: no line on aborting exports:\n{summary}"));
+        assert!(
+            line.contains("`push`") && line.contains("declare them `extern \"C-unwind\"`"),
+            "{line}"
+        );
+
+        let table = String::from_utf8(run(&["inspect", s(&input)]).stdout).unwrap();
+        let header = table.lines().find(|l| l.starts_with("export ")).unwrap();
+        let push = table.lines().find(|l| l.starts_with("push ")).unwrap();
+        let column = header.find("on panic").expect("an `on panic` column");
+        assert!(push[column..].starts_with("aborts "), "{header}\n{push}");
+
+        let inspected = json(&run(&["inspect", "--json", s(&out)]));
+        let exports = inspected["exports"].as_array().unwrap();
+        let push = exports.iter().find(|e| e["name"] == "push").unwrap();
+        assert_eq!(push["on_panic"], "aborts", "{push}");
+        assert_eq!(push["can_unwind"], false, "{push}");
+        let (_, changes) = split(json(&run(&[s(&input), "--dry-run", "--json"])));
+        let warned = changes["warnings"].as_array().unwrap();
+        assert!(
+            warned
+                .iter()
+                .any(|w| w.as_str().unwrap().contains("`push`")),
+            "{warned:?}"
+        );
+
+        let c_unwind = run(&[s(&fixture(&format!("first.{encoding}.wasm"))), "--dry-run"]);
+        let said = String::from_utf8(c_unwind.stdout).unwrap();
+        assert!(!said.contains("aborts the instance"), "{said}");
+        assert!(said.contains("runtime linked"), "{said}");
+    }
+}
+
+/// Without the runtime crate, the summary says what it would add, abort messages included.
+#[test]
+fn the_runtime_note_says_it_keeps_abort_messages() {
+    let said =
+        String::from_utf8(run(&[s(&fixture("panics.exnref.wasm")), "--dry-run"]).stdout).unwrap();
+    let note = said
+        .lines()
+        .find(|l| l.contains("note: linking wasm-unwind-runtime"))
+        .expect("note");
+    assert!(
+        note.contains("keep the message of a panic that aborts"),
+        "{note}"
+    );
+}
+
 #[test]
 fn the_library_does_not_pull_the_command_lines_crates() {
     let output = Command::new(env!("CARGO"))

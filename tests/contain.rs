@@ -239,13 +239,47 @@ mod wasmtime {
     // ---------------------------------------------------------------------------------------------
     // The runtime crate: caught panics go back through Rust's catch_unwind
 
-    /// The message `__wasm_unwind_message()` points at (the runtime's last recovered panic).
-    fn last_panic_message(run: &mut Run) -> String {
+    /// The message `__wasm_unwind_message()` points at (the runtime's last panic), and its
+    /// `aborted` field: whether the instance aborted right after that panic.
+    fn panic_message(run: &mut Run) -> (String, bool) {
         let at = run.call::<(), i32>("__wasm_unwind_message", ()).unwrap() as usize;
         let memory = run.memory();
         let word = |i: usize| u32::from_le_bytes(memory[i..i + 4].try_into().unwrap()) as usize;
-        let (ptr, len) = (word(at), word(at + 4));
-        String::from_utf8(memory[ptr..ptr + len].to_vec()).expect("UTF-8 message")
+        let (ptr, len, aborted) = (word(at), word(at + 4), word(at + 8));
+        let text = String::from_utf8(memory[ptr..ptr + len].to_vec()).expect("UTF-8 message");
+        (text, aborted == 1)
+    }
+
+    /// The message of the last recovered panic.
+    fn last_panic_message(run: &mut Run) -> String {
+        let (text, aborted) = panic_message(run);
+        assert!(!aborted, "a recovered panic is marked as an abort: {text}");
+        text
+    }
+
+    /// A panic that cannot unwind (an `extern "C"` export) aborts; the runtime's panic hook kept
+    /// why, and the host reads it after the trap: the README's first module with `extern "C"`
+    /// exports (issue 24), and the `panics-rt` fixture's nounwind export.
+    #[test]
+    fn runtime_keeps_the_message_of_a_panic_that_aborts() {
+        let push_13 = |run: &mut Run| run.call::<(i32,), i32>("push", (13,)).map(|_| ());
+        let nounwind = |run: &mut Run| run.call::<(), ()>("panic_nounwind", ());
+        let cases: [(_, &dyn Fn(&mut Run) -> ::wasmtime::Result<()>, _); 2] = [
+            ("first-c.exnref.wasm", &push_13, "unlucky 13"),
+            ("panics-rt.exnref.wasm", &nounwind, "in nounwind"),
+        ];
+        for (fixture_name, call, message) in cases {
+            let module = compile(&process(&fixture(fixture_name)));
+            let mut run = Run::new(&module);
+            let result = call(&mut run);
+            assert!(
+                matches!(failure(result), Failure::Trap(_)),
+                "{fixture_name}: the panic aborts"
+            );
+            assert_eq!(run.state(), 1, "{fixture_name}: terminated");
+            let expected = format!("panic in a function that cannot unwind: {message}");
+            assert_eq!(panic_message(&mut run), (expected, true), "{fixture_name}");
+        }
     }
 
     #[test]

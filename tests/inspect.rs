@@ -60,6 +60,33 @@ fn reachability_matches_what_the_exports_do() {
     assert!(built.processed.is_none());
 }
 
+/// What a panic does at each export: the `extern "C"` ones that can throw abort (their terminate
+/// pad), the "C-unwind" ones unwind, the others have nothing to throw. After processing the
+/// export is our wrapper, which rethrows whatever it catches: the aborting ones still abort.
+#[test]
+fn on_panic_tells_unwinding_exports_from_aborting_ones() {
+    for fixture_name in ["panics.exnref.wasm", "panics.legacy.wasm"] {
+        let built = inspect(&fixture(fixture_name)).unwrap();
+        let after = inspect(&processed(fixture_name)).unwrap();
+        for inspection in [&built, &after] {
+            for (name, on_panic) in [
+                ("panic_nounwind", "aborts"),
+                ("call_host_nounwind", "aborts"),
+                ("panic_fmt", "unwinds"),
+                ("panic_static", "unwinds"),
+            ] {
+                assert_eq!(
+                    row(inspection, name).on_panic(),
+                    on_panic,
+                    "{fixture_name} {name}"
+                );
+            }
+            assert!(!row(inspection, "panic_nounwind").can_unwind);
+        }
+        assert_eq!(row(&built, "add").on_panic(), "none", "{fixture_name}");
+    }
+}
+
 #[test]
 fn processed_modules_show_their_wrappers_and_options() {
     let after = inspect(&processed("panics.exnref.wasm")).unwrap();

@@ -42,6 +42,10 @@ const RECIPES: &[&str] = &[
     "json-summary",
     "wasm-pack-web",
     "wasm-pack-nodejs",
+    "first-cargo-toml",
+    "first-lib-rs",
+    "first-build",
+    "first-host",
 ];
 
 /// The marked blocks of README.md, in order: (name, the block's text without its fences).
@@ -456,6 +460,63 @@ fn bindgen_web() {
 #[test]
 fn bindgen_nodejs() {
     bindgen("nodejs", Command::new(engines::engine("node24")));
+}
+
+/// "First steps for a raw Rust module": the crate the README shows is the `first` fixture's
+/// (its `lib.rs` as it is, its `Cargo.toml` but for the runtime's path and the fixture's own
+/// lines), built (the nightly build stands in), processed, and run by the README's host in
+/// Node 24 (as `node`) and Deno: a PanicError with the message, the state kept.
+#[test]
+fn first_module() {
+    let fixture_crate = repo().join("fixtures/first");
+    let lib_rs = std::fs::read_to_string(fixture_crate.join("src/lib.rs")).unwrap();
+    assert_eq!(
+        recipe("first-lib-rs"),
+        lib_rs,
+        "README.md's first lib.rs is not fixtures/first/src/lib.rs"
+    );
+    let cargo_toml = recipe("first-cargo-toml");
+    let fixture_toml = std::fs::read_to_string(fixture_crate.join("Cargo.toml")).unwrap();
+    for line in cargo_toml.lines() {
+        let same = match line.strip_prefix("wasm-unwind-runtime = ") {
+            Some(_) => fixture_toml.contains("wasm-unwind-runtime = { path = "),
+            None => fixture_toml.lines().any(|l| l == line),
+        };
+        assert!(
+            same,
+            "README.md's first Cargo.toml line is not the fixture's: {line}"
+        );
+    }
+    assert!(
+        cargo_toml.contains("crate-type = [\"cdylib\"]")
+            && cargo_toml.contains("edition = \"2024\"")
+    );
+
+    let sandbox = Sandbox::new(Some("first.exnref.wasm"));
+    std::fs::create_dir_all(sandbox.work().join("src")).unwrap();
+    std::fs::write(sandbox.work().join("Cargo.toml"), &cargo_toml).unwrap();
+    std::fs::write(sandbox.work().join("src/lib.rs"), &lib_rs).unwrap();
+    std::fs::write(sandbox.work().join("host.mjs"), recipe("first-host")).unwrap();
+    sandbox.put_on_path("node", &engines::engine("node24"));
+    let printed = sandbox.bash(&recipe("first-build"));
+    sandbox.assert_processed("app.wasm");
+    let expected = "1 3\nPanicError: unlucky 13\n3\n";
+    assert_eq!(printed, expected, "host.mjs in Node 24");
+    let deno = engines::deno_run()
+        .arg("host.mjs")
+        .current_dir(sandbox.work())
+        .output()
+        .expect("running Deno");
+    assert!(
+        deno.status.success(),
+        "host.mjs in Deno:\n{}",
+        String::from_utf8_lossy(&deno.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&deno.stdout),
+        expected,
+        "host.mjs in Deno"
+    );
 }
 
 /// "JSON output": the summary piped into Node (the machine's `node`), on the nightly build's

@@ -5,7 +5,7 @@
 //!
 //! - `panics.exnref.wasm` in Wasmtime: panics leave as Rust exceptions with the stack pointer
 //!   restored and state kept; after a trap every call is refused.
-//! - the four `panics*` fixtures in JS mode: `tests/js/hosts.test.mjs` in Deno (both encodings).
+//! - the four `panics*` fixtures and `first-c` in JS mode: `tests/js/hosts.test.mjs` in Deno (both encodings).
 //! - the bindgen fixture through the wasm-bindgen CLI: `tests/js/bindgen.test.mjs` in Node 24.
 
 mod engines;
@@ -177,6 +177,8 @@ fn js_mode_in_deno_in_both_orders() {
                 false,
                 "panics-rt.legacy.noguard.wasm",
             ),
+            ("first-c.exnref.wasm", true, "first-c.exnref.wasm"),
+            ("first-c.legacy.wasm", true, "first-c.legacy.wasm"),
         ] {
             let options = Options::default().js(true).abort_guard(abort_guard);
             let module = pipeline(

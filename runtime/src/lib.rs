@@ -12,14 +12,20 @@
 //! `std::thread::panicking()` is false again. The message stays readable by the host through
 //! `__wasm_unwind_message` until the next panic.
 //!
+//! It also installs a panic hook (from a constructor: nothing to call) that keeps the message of
+//! every panic, so that after a panic that cannot unwind (an `extern "C"` export) the host can
+//! still read why the instance aborted.
+//!
 //! On any other target, or with `panic=abort`, the crate is empty.
 
 #![cfg_attr(
     all(target_family = "wasm", panic = "unwind"),
-    feature(link_llvm_intrinsics),
+    feature(link_llvm_intrinsics, panic_can_unwind),
     allow(internal_features)
 )]
 
+#[cfg(all(target_family = "wasm", panic = "unwind"))]
+mod hook;
 #[cfg(all(target_family = "wasm", panic = "unwind"))]
 mod recover;
 

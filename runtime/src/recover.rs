@@ -4,13 +4,15 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::ptr;
 
-/// The message of the last recovered panic: `len` bytes of UTF-8 at `ptr`.
-/// Both fields are 0 until a panic has been recovered.
+/// The message of the last panic: `len` bytes of UTF-8 at `ptr`. All fields are 0 until a
+/// panic has happened.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct PanicMessage {
     pub ptr: *const u8,
     pub len: usize,
+    /// 1 when that panic could not unwind, so the instance aborted right after it.
+    pub aborted: u32,
 }
 
 /// What `std` puts first in every Rust exception (`_Unwind_Exception::exception_class`).
@@ -28,7 +30,9 @@ unsafe extern "C-unwind" {
 // panic, so recovering does not grow memory once the longest message has been seen.
 thread_local! {
     static TEXT: RefCell<String> = const { RefCell::new(String::new()) };
-    static LAST: Cell<PanicMessage> = const { Cell::new(PanicMessage { ptr: ptr::null(), len: 0 }) };
+    static LAST: Cell<PanicMessage> = const { Cell::new(PanicMessage { ptr: ptr::null(), len: 0, aborted: 0 }) };
+    /// The hook saw a panic that nothing has recovered yet.
+    static IN_FLIGHT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Takes back the Rust exception at `exception` (the `throw` operand the wrapper caught), frees
@@ -53,30 +57,45 @@ pub unsafe extern "C" fn __wasm_unwind_recover(exception: *mut u8) -> *const Pan
     let Err(payload) = caught else {
         return ptr::null();
     };
-    remember(&*payload);
+    remember(payload_text(&*payload), false);
     drop(payload);
+    IN_FLIGHT.set(false);
     __wasm_unwind_message()
 }
 
-/// The message of the last recovered panic (see [`PanicMessage`]).
+/// The message of the last panic (see [`PanicMessage`]): recovered, or kept by the panic hook.
 #[unsafe(no_mangle)]
 pub extern "C" fn __wasm_unwind_message() -> *const PanicMessage {
     LAST.with(|last| last.as_ptr().cast_const())
 }
 
-/// Copies the payload's text (`&str` or `String`, as `panic!` makes them) into `TEXT`.
-fn remember(payload: &(dyn Any + Send)) {
-    let text = payload
+/// The text of a panic payload (`&str` or `String`, as `panic!` makes them).
+pub(crate) fn payload_text(payload: &(dyn Any + Send)) -> &str {
+    payload
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("Box<dyn Any>");
+        .unwrap_or("Box<dyn Any>")
+}
+
+/// The message the hook kept of a panic still in flight: none has been recovered since. A panic
+/// the user's own `catch_unwind` caught also counts as in flight until the next panic.
+pub(crate) fn in_flight() -> Option<String> {
+    IN_FLIGHT
+        .get()
+        .then(|| TEXT.with_borrow(|text| text.clone()))
+}
+
+/// Copies `text` into `TEXT` and points `LAST` at it; `aborted` says the instance aborts now.
+pub(crate) fn remember(text: &str, aborted: bool) {
     TEXT.with_borrow_mut(|stored| {
         stored.clear();
         stored.push_str(text);
         LAST.set(PanicMessage {
             ptr: stored.as_ptr(),
             len: stored.len(),
+            aborted: aborted.into(),
         });
     });
+    IN_FLIGHT.set(!aborted);
 }

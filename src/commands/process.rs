@@ -358,7 +358,7 @@ fn handling(report: &Report) -> Vec<String> {
             wasm_unwind::RUNTIME_EXPORT
         ));
     } else if report.unwind_tag.is_some() && report.wrapped() > 0 {
-        lines.push("note: linking wasm-unwind-runtime (`use wasm_unwind_runtime as _;`) would free each caught panic and pass its message to the host".into());
+        lines.push("note: linking wasm-unwind-runtime (`use wasm_unwind_runtime as _;`) would free each caught panic and pass its message to the host, and keep the message of a panic that aborts".into());
     }
     if report.js {
         lines.push(format!(

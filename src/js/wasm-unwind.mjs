@@ -65,6 +65,22 @@ function aborted(instance, error, fromHost) {
 }
 
 /**
+ * Why `instance` aborted, when it was a panic that could not unwind (an `extern "C"` export) and
+ * the module links wasm-unwind-runtime, whose panic hook kept the message: `__wasm_unwind_message()`
+ * points at `{ ptr, len, aborted }` (u32 each), `aborted` 1 for such a panic. Otherwise undefined.
+ */
+function abortMessage(instance) {
+  const { __wasm_unwind_message: message, memory } = instance.exports;
+  if (typeof message !== 'function' || !(memory instanceof WebAssembly.Memory)) return undefined;
+  try {
+    const [ptr, len, aborted] = new Uint32Array(memory.buffer, message() >>> 0, 3);
+    return aborted === 1 ? utf8.decode(new Uint8Array(memory.buffer, ptr, len)) : undefined;
+  } catch {
+    return undefined; // an older runtime, or memory the abort left unreadable: the bare error
+  }
+}
+
+/**
  * Whether `f` is an exported function of a WebAssembly instance: native code named by its
  * function index (in V8, SpiderMonkey and JavaScriptCore alike). A bound or built-in function
  * has a name of words.
@@ -145,6 +161,8 @@ export async function instantiate(source, imports = {}, options = {}) {
       } catch (error) {
         if (instance === current && !(error instanceof PanicError) && aborted(instance, error, host.fromHost)) {
           terminated = true;
+          const why = abortMessage(instance);
+          if (why !== undefined && error instanceof Error) error.message = `aborted: ${why}`;
           options.onAbort?.(error);
         }
         throw error;

@@ -43,7 +43,8 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
 
 /// JS mode (`hosts.test.mjs`): the glue `--emit-js` writes, and
 /// `panics-rt.E.wasm`, `panics.E.wasm` processed with `js: true`, `panics-rt.E.noguard.wasm`
-/// also with `abort_guard: false`, for both encodings E.
+/// also with `abort_guard: false`, and `first-c.E.wasm` (the README's first module with
+/// `extern "C"` exports) processed with `js: true`, for both encodings E.
 pub fn js_mode(dir: &Path) {
     for encoding in ["exnref", "legacy"] {
         for (stem, runtime, abort_guard, suffix) in [
@@ -67,6 +68,10 @@ pub fn js_mode(dir: &Path) {
             );
             write(dir, &name, &processed.wasm);
         }
+        let name = format!("first-c.{encoding}.wasm");
+        let processed = wasm_unwind::process(&fixture(&name), &Options::default().js(true))
+            .unwrap_or_else(|e| panic!("processing {name}: {e}"));
+        write(dir, &name, &processed.wasm);
     }
     write(dir, "wasm-unwind.mjs", wasm_unwind::JS_GLUE.as_bytes());
 }

@@ -7,6 +7,8 @@
 //   panics-rt.{exnref,legacy}.wasm     fixtures linking wasm-unwind-runtime, processed with --js
 //   panics.{exnref,legacy}.wasm        fixtures without the runtime, processed with --js
 //   panics-rt.{exnref,legacy}.noguard.wasm   panics-rt processed with --js and no abort guard
+//   first-c.{exnref,legacy}.wasm       the README's first module with `extern "C"` exports (the
+//                                      runtime linked), processed with --js
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -131,6 +133,34 @@ for (const encoding of encodings) {
     // The instance refuses by itself too, for callers that bypass the loader.
     assert.ok(thrown(() => app.instance.exports.counter_get()) instanceof TerminatedError);
     assert.equal(app.generation, 1);
+  });
+
+  test(`${encoding}: an abort from a panic that cannot unwind says why`, async () => {
+    // The runtime's panic hook kept the message; an abort that is no panic stays bare.
+    for (const file of [rt, noguard]) {
+      const { e } = await load(file);
+      const error = thrown(() => e.panic_nounwind());
+      assert.ok(error instanceof WebAssembly.RuntimeError, `${error}`);
+      assert.equal(error.message, 'aborted: panic in a function that cannot unwind: in nounwind', file);
+      const other = (await load(file)).e;
+      const bare = thrown(() => other.abort_now()).message;
+      assert.ok(!bare.startsWith('aborted:'), `${file}: ${bare}`);
+    }
+    // Without the runtime nothing kept it.
+    const { e } = await load(plain);
+    const unknown = thrown(() => e.panic_nounwind()).message;
+    assert.ok(!unknown.startsWith('aborted:'), unknown);
+  });
+
+  test(`${encoding}: the first module with extern "C" exports: push(13) aborts and says why`, async () => {
+    const { app, e } = await load(`first-c.${encoding}.wasm`, { fresh: true });
+    assert.equal(e.push(1), 1);
+    assert.equal(e.push(2), 3);
+    const error = thrown(() => e.push(13));
+    assert.ok(!(error instanceof PanicError), `${error}`);
+    assert.equal(error.message, 'aborted: panic in a function that cannot unwind: unlucky 13');
+    assert.equal(e.total(), 0, 'the next call runs on a fresh instance');
+    assert.equal(app.generation, 2);
   });
 
   test(`${encoding}: without the abort guard, the loader tells aborts from host errors`, async () => {
