@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 use wasmparser::{ExternalKind, FuncType};
 
-use crate::detect::{self, Encoding, Found};
+use crate::detect::{self, Encoding, Found, UnwindTag};
 use crate::error::Result;
 use crate::load::{self, Module};
 use crate::passes::guard::STATE_EXPORT;
@@ -63,7 +63,7 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
     let tables = table_rows(&module, ours.as_ref());
     let encoding = detect::encoding(&module, None).map_err(|e| e.to_string());
     Ok(Inspection {
-        unwind_tag: detect::unwind_tag(&module, None).map_err(|e| e.to_string()),
+        unwind_tag: unwind_tag(&module),
         stack_pointer,
         encoding,
         processed: module.marker.map(str::to_string),
@@ -72,6 +72,19 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
         exports,
         tables,
     })
+}
+
+/// The unwind tag as processing would take it; candidates detection cannot tell apart are
+/// reported as what processing then does.
+fn unwind_tag(module: &Module<'_>) -> std::result::Result<Option<Found>, String> {
+    match detect::unwind_tag(module, None) {
+        Ok(UnwindTag::Found(found)) => Ok(Some(found)),
+        Ok(UnwindTag::None) => Ok(None),
+        Ok(UnwindTag::Undecided(candidates)) => {
+            Err(detect::Note::UndecidedTag(candidates).to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// A row for each export; `ours` is set for a module this tool wrote, whose wrappers it tells.
