@@ -135,7 +135,7 @@ impl fmt::Display for Note {
             ),
             Note::UndecidedTag(candidates) => write!(
                 f,
-                "cannot tell which of tags {} is the unwind tag: wrappers catch every exception and restore the stack pointer without one, with no Rust-panic hand-off and no {} export; pass --tag to choose",
+                "cannot tell which of tags {} is the unwind tag, so none is used: wrappers catch every exception with catch_all, which needs no tag, and leave out the Rust-panic hand-off and the {} export; pass --tag to choose",
                 list(candidates),
                 crate::TAG_EXPORT
             ),
