@@ -109,6 +109,42 @@ fn global_0_named_otherwise_is_not_the_stack_pointer() {
     }
 }
 
+/// Global 0 by convention is LLVM's convention: without evidence of LLVM output it is not the
+/// stack pointer (an AssemblyScript allocator's root keeps where the code left it after a
+/// throw, as unprocessed); with a `producers` section saying rustc it is, and is restored.
+#[test]
+fn global_0_is_the_stack_pointer_only_in_llvm_output() {
+    for encoding in ENCODINGS {
+        let name = format!("stack-pointer-global0-not-llvm.{encoding}.wat");
+        let text = String::from_utf8(regression(&name)).unwrap();
+        let rustc = text.replacen(
+            "(module",
+            r#"(module (@producers (processed-by "rustc" "1.97.0-nightly"))"#,
+            1,
+        );
+        for (input, llvm, root) in [(text, false, 2), (rustc, true, 1)] {
+            let processed = process(input.as_bytes(), &Options::default()).unwrap();
+            let report = &processed.report;
+            let found = report.stack_pointer.as_ref().map(|f| (f.index, f.how));
+            let expected = llvm.then_some((0, "global 0 by convention"));
+            assert_eq!(found, expected, "{name}, LLVM output: {llvm}");
+            if !llvm {
+                assert_no_stack_pointer_warning(&name, &report.warnings);
+            }
+            let out = calls(
+                encoding,
+                &processed.wasm,
+                r#"[["bump",1],["bump",0]]"#,
+                "error",
+            );
+            let expected = format!(
+                r#"{{"calls":[{{"call":"bump","threw":"Exception","message":"","same":false}},{{"call":"bump","returned":null}}],"globals":{{"alloc_root":{root}}}}}"#
+            );
+            assert_eq!(out, expected, "{name}, LLVM output: {llvm}");
+        }
+    }
+}
+
 /// Exception handling and no global at all: wrapped without the restore (it used to be
 /// refused), one warning, `inspect` says so; throws still pass and the guard still works.
 #[test]
