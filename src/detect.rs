@@ -319,8 +319,10 @@ const WASM_LD_SYMBOLS: [&str; 6] = [
 /// Whether the module shows it is LLVM output (rustc, clang, Emscripten), whose global 0 is
 /// the stack pointer when the linker keeps no name for it. The evidence: the `producers`
 /// section says so (`processed-by` rustc or clang, `language` Rust, C or C++; LLVM writes it
-/// and Binaryen keeps it), or an import, export or function name is one only wasm-ld gives
-/// (Emscripten strips `producers` but exports or imports some of these).
+/// and Binaryen keeps it); an import, export or function name is one only wasm-ld gives
+/// (Emscripten strips `producers` but exports or imports some of these); or a function opens
+/// with LLVM's frame prologue on global 0 (`load::FramePrologue`), what is left of a Rust build
+/// with `strip = true`, which removes both sections and exports none of those names.
 pub fn llvm_output(module: &Module<'_>) -> bool {
     let linker_names = module
         .exports
@@ -344,6 +346,7 @@ pub fn llvm_output(module: &Module<'_>) -> bool {
         || linker_names
             .into_iter()
             .any(|name| WASM_LD_SYMBOLS.contains(&name))
+        || module.bodies.iter().any(|b| b.llvm_frame)
 }
 
 /// A `producers` entry (field, value name) that only LLVM output carries.
@@ -662,6 +665,18 @@ mod tests {
                 r#"(table (export "__indirect_function_table") 1 funcref)"#,
                 true,
                 Some(0),
+            ),
+            // LLVM's frame prologue, all that a stripped Rust build shows.
+            (
+                "(func (local i32) global.get 0 i32.const 32 i32.sub local.tee 0 global.set 0)",
+                true,
+                Some(0),
+            ),
+            // A shadow stack of another kind (AssemblyScript's, 4-byte slots, no tee): not it.
+            (
+                "(func global.get 0 i32.const 4 i32.sub global.set 0)",
+                false,
+                None,
             ),
             // Global 0 is then the import, named by it: not taken.
             (r#"(import "env" "__memory_base" (global i32))"#, true, None),

@@ -207,6 +207,43 @@ mod wasmtime {
         assert_eq!(run.store.data().calls, 4);
     }
 
+    /// A Rust build with `strip = true` has no custom section at all (no names, no producers)
+    /// and exports no linker symbol: its global 0 is still taken as the stack pointer (issue
+    /// 19), by LLVM's frame prologue in its code, so a panic leaves it where it was.
+    #[test]
+    fn a_stripped_build_keeps_its_stack_pointer_restored() {
+        let fixture = fixture("panics.exnref.wasm");
+        let mut stripped = wasm_encoder::Module::new();
+        for payload in wasmparser::Parser::new(0).parse_all(&fixture) {
+            if let Some((id, range)) = payload.unwrap().as_section() {
+                if id != 0 {
+                    let data = &fixture[range];
+                    stripped.section(&wasm_encoder::RawSection { id, data });
+                }
+            }
+        }
+        let stripped = stripped.finish();
+        let custom = wasmparser::Parser::new(0)
+            .parse_all(&stripped)
+            .any(|p| matches!(p, Ok(wasmparser::Payload::CustomSection(_))));
+        assert!(!custom && stripped.len() < fixture.len());
+        let processed = wasm_unwind::process(&stripped, &Default::default()).unwrap();
+        let sp = processed
+            .report
+            .stack_pointer
+            .as_ref()
+            .map(|f| (f.index, f.how));
+        assert_eq!(sp, Some((0, "global 0 by convention")));
+        let mut run = Run::new(&compile(&processed.wasm));
+        let sp0 = run.stack_pointer();
+        for round in 0..3 {
+            let err = call_i32s(&mut run, "panic_static", &[]).expect_err("panics");
+            assert_eq!(classify(&err), Failure::Exception, "{err:?}");
+            run.take_exception().expect("pending exception");
+            assert_eq!(run.stack_pointer(), sp0, "round {round}");
+        }
+    }
+
     /// A C++ module as Emscripten builds it with `-fwasm-exceptions` for release (issue 19): no
     /// name section, global 0 imported, the stack pointer exported as `__stack_pointer` behind it,
     /// two thrown `(param i32)` tags, LLVM's C++ tag exported as `__cpp_exception`. Indices only:
