@@ -62,7 +62,7 @@ pub fn apply(module: &Module<'_>, plan: &Plan) -> Edits {
     let mut built = wrap::Built::new();
     wrap::wrap_exports(module, &plan.exports, &wrappers, &mut built, &mut edits);
     tables::wrap_tables(module, &wrapped_tables, &wrappers, &mut built, &mut edits);
-    if let Some(tag) = &plan.unwind_tag {
+    if let Some(tag) = plan.unwind_tag.as_ref().filter(|_| plan.export_tag) {
         edits
             .exports
             .push((TAG_EXPORT.to_string(), ExportKind::Tag, tag.index));

@@ -33,16 +33,6 @@ pub enum Error {
     )]
     MixedEncoding,
 
-    #[error(
-        "input throws exceptions but never catches them, so its exception-handling encoding is unknown: pass --encoding exnref or --encoding legacy"
-    )]
-    UnknownEncoding,
-
-    #[error(
-        "no Rust unwind tag could be chosen among tags {0}: pass --tag with the right index or name"
-    )]
-    AmbiguousTag(String),
-
     #[error("--tag {0}: no such tag, or it is not of type (param i32) / (param i64)")]
     TagNotFound(String),
 

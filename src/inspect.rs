@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 use wasmparser::{ExternalKind, FuncType};
 
-use crate::detect::{self, Encoding, Found};
+use crate::detect::{self, Encoding, Found, UnwindTag};
 use crate::error::Result;
 use crate::load::{self, Module};
 use crate::nounwind::{Nounwind, OnPanic};
@@ -64,7 +64,7 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
         let sp = stack_pointer.as_ref().ok().and_then(|f| f.as_ref());
         Ours::find(&module, sp.map(|f| f.index))
     });
-    let unwind_tag = detect::unwind_tag(&module, None).map_err(|e| e.to_string());
+    let unwind_tag = unwind_tag(&module);
     let tag = unwind_tag
         .as_ref()
         .ok()
@@ -99,6 +99,19 @@ fn on_panic(module: &Module<'_>, nounwind: &Nounwind, ours: Option<&Ours>, f: u3
             }
         }
         _ => nounwind.on_panic(f),
+    }
+}
+
+/// The unwind tag as processing would take it; candidates detection cannot tell apart are
+/// reported as what processing then does.
+fn unwind_tag(module: &Module<'_>) -> std::result::Result<Option<Found>, String> {
+    match detect::unwind_tag(module, None) {
+        Ok(UnwindTag::Found(found)) => Ok(Some(found)),
+        Ok(UnwindTag::None) => Ok(None),
+        Ok(UnwindTag::Undecided(candidates)) => {
+            Err(detect::Note::UndecidedTag(candidates).to_string())
+        }
+        Err(e) => Err(e.to_string()),
     }
 }
 

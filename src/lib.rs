@@ -26,7 +26,7 @@ mod plan;
 mod shape;
 mod validate;
 
-pub use detect::{Encoding, Found};
+pub use detect::{Encoding, Found, Note};
 pub use error::{Error, Result};
 pub use inspect::{ExportRow, Inspection, inspect, table_text};
 pub use load::read_input;
@@ -53,6 +53,9 @@ pub struct Report {
     pub already_processed: Option<String>,
     pub encoding: Option<Encoding>,
     pub unwind_tag: Option<Found>,
+    /// The output exports the unwind tag as `__wasm_unwind_tag` (only when the host could not
+    /// reach it otherwise: a tag the module imports or exports is left as it is).
+    pub tag_exported: bool,
     pub stack_pointer: Option<Found>,
     /// Every function export, wrapped or not.
     pub exports: Vec<ExportOutcome>,
@@ -66,6 +69,9 @@ pub struct Report {
     /// The output imports the `wasm_unwind` host functions (JS mode).
     pub js: bool,
     pub warnings: Vec<String>,
+    /// Choices made where the module did not settle a question, each naming the option that
+    /// makes another (no encoding shown, several candidate tags).
+    pub notes: Vec<Note>,
 }
 
 impl Report {
@@ -140,6 +146,7 @@ impl Report {
             already_processed: None,
             encoding: plan.encoding,
             unwind_tag: plan.unwind_tag.clone(),
+            tag_exported: plan.export_tag,
             stack_pointer: plan.stack_pointer.clone(),
             exports: plan.exports.iter().map(|e| e.outcome.clone()).collect(),
             tables: plan.tables.iter().map(|t| t.outcome.clone()).collect(),
@@ -148,6 +155,7 @@ impl Report {
             runtime: plan.runtime.is_some(),
             js: plan.js.any(),
             warnings: plan.warnings.iter().cloned().chain(warnings).collect(),
+            notes: plan.notes.clone(),
         }
     }
 }

@@ -117,6 +117,8 @@ pub struct Body {
     /// Tables the body changes (`table.set`, `grow`, `fill`, `init`, the target of `copy`),
     /// with the first instruction that does.
     pub table_writes: Vec<(u32, &'static str)>,
+    /// Opens with LLVM's stack-frame prologue on global 0 (see [`FramePrologue`]).
+    pub llvm_frame: bool,
 }
 
 /// A `call_indirect` (or `return_call_indirect`) in code: the whole instruction's bytes, so the
@@ -601,6 +603,7 @@ fn scan_body(
     let mut reader = body.get_binary_reader();
     func.read_locals(&mut reader)?;
     let mut ops = wasmparser::OperatorsReader::new(reader);
+    let mut prologue = FramePrologue::default();
     while !ops.eof() {
         let (op, at) = ops.read_with_offset()?;
         func.op(at, &op)?;
@@ -617,10 +620,41 @@ fn scan_body(
             facts.indirect_calls.push(call);
         }
         facts.note(&op);
+        facts.llvm_frame |= prologue.step(&op);
         eh.note(&op);
     }
     ops.finish()?;
     Ok((facts, eh))
+}
+
+/// Recognises the prologue LLVM's wasm backend gives a function with a stack frame that calls
+/// others: `global.get 0  i32.const N  i32.sub  local.tee L  global.set 0`, N a positive multiple
+/// of 16 (frames are 16-byte aligned; i64 on wasm64). It survives stripping (`strip = true`
+/// removes the name and producers sections), so it tells LLVM output whose global 0 is the
+/// stack pointer where no section does.
+#[derive(Default)]
+struct FramePrologue {
+    /// How many of the five instructions have been seen in a row.
+    seen: u8,
+}
+
+impl FramePrologue {
+    /// Feeds `op`; true when it completes the prologue.
+    fn step(&mut self, op: &Operator<'_>) -> bool {
+        let aligned = |n: i64| n > 0 && n % 16 == 0;
+        let next = match (self.seen, op) {
+            (0, Operator::GlobalGet { global_index: 0 }) => 1,
+            (1, Operator::I32Const { value }) if aligned((*value).into()) => 2,
+            (1, Operator::I64Const { value }) if aligned(*value) => 2,
+            (2, Operator::I32Sub | Operator::I64Sub) => 3,
+            (3, Operator::LocalTee { .. }) => 4,
+            (4, Operator::GlobalSet { global_index: 0 }) => 5,
+            (_, Operator::GlobalGet { global_index: 0 }) => 1,
+            _ => 0,
+        };
+        self.seen = next % 5;
+        next == 5
+    }
 }
 
 /// The function `op` calls directly or takes the address of, if any.

@@ -24,11 +24,12 @@ pub struct Options {
     pub exports: Vec<String>,
     /// Globs of function exports to leave alone.
     pub skip_exports: Vec<String>,
-    /// The Rust unwind tag, by index or name, where detection cannot settle it.
+    /// The unwind tag, by index, name or export name, where detection cannot settle it
+    /// (without it, several candidates mean wrappers without a tag).
     pub tag: Option<String>,
-    /// The shadow stack pointer global, by index or name.
+    /// The shadow stack pointer global, by index, name or export name.
     pub stack_pointer: Option<String>,
-    /// The EH encoding, for a module whose code does not show it.
+    /// The EH encoding, for a module whose code does not show it (without it: exnref).
     pub encoding: Option<Encoding>,
     /// Write a name section even when the input has none.
     pub add_names: bool,
@@ -67,13 +68,13 @@ impl Options {
         self
     }
 
-    /// The Rust unwind tag, by index or name (`--tag`).
+    /// The unwind tag, by index, name or export name (`--tag`).
     pub fn tag(mut self, tag: impl Into<String>) -> Self {
         self.tag = Some(tag.into());
         self
     }
 
-    /// The shadow stack pointer global, by index or name (`--stack-pointer`).
+    /// The shadow stack pointer global, by index, name or export name (`--stack-pointer`).
     pub fn stack_pointer(mut self, global: impl Into<String>) -> Self {
         self.stack_pointer = Some(global.into());
         self

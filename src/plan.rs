@@ -9,7 +9,7 @@
 use globset::{Glob, GlobMatcher};
 use wasmparser::ExternalKind;
 
-use crate::detect::{self, Bindgen, Encoding, Found};
+use crate::detect::{self, Bindgen, Encoding, Found, Note, UnwindTag};
 use crate::error::{Error, Result};
 use crate::load::{Export, Module, UseKind};
 use crate::nounwind::Nounwind;
@@ -128,8 +128,13 @@ pub struct Plan {
     /// module's own call through a table from a host's, so the wrapper of a function the module
     /// calls through a wrapped table leaves a panic to the Rust frames below it.
     pub unrecovered: Vec<u32>,
+    /// The output exports the unwind tag as `__wasm_unwind_tag`: the module defines it and
+    /// does not export it, so the host could not reach it otherwise.
+    pub export_tag: bool,
     /// What the report must say besides what the encoder says.
     pub warnings: Vec<String>,
+    /// Choices the tool made where the module did not settle a question.
+    pub notes: Vec<Note>,
 }
 
 /// The host's functions a JS-mode output imports.
@@ -148,7 +153,7 @@ impl JsImports {
 }
 
 /// The warning for a module with exception handling and no shadow stack pointer.
-const NO_STACK_POINTER: &str = "no shadow stack pointer (no global named `__stack_pointer`, and global 0 is named otherwise or is not a mutable i32/i64): wrappers restore none; pass --stack-pointer if the module has one";
+const NO_STACK_POINTER: &str = "no shadow stack pointer (no global named `__stack_pointer`, and global 0 is named otherwise, is not a mutable i32/i64, or the module does not show it is LLVM output): wrappers restore none; pass --stack-pointer if the module has one";
 
 impl Plan {
     pub fn wrapped(&self) -> usize {
@@ -192,13 +197,21 @@ fn nounwind_warning(exports: &[ExportPlan]) -> Option<String> {
 /// Decides what to do with `module`. Fails on what the options or the module leave unsettled.
 pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     let encoding = detect::encoding(module, options.encoding)?;
+    let mut notes = Vec::new();
+    if encoding.is_some() && options.encoding.is_none() && detect::encoding_unseen(module) {
+        notes.push(Note::EncodingUnseen);
+    }
     let (unwind_tag, stack_pointer) = match encoding {
         Some(_) => (
             detect::unwind_tag(module, options.tag.as_deref())?,
             detect::stack_pointer(module, options.stack_pointer.as_deref())?,
         ),
-        None => (None, None),
+        None => (UnwindTag::None, None),
     };
+    if let UnwindTag::Undecided(candidates) = &unwind_tag {
+        notes.push(Note::UndecidedTag(candidates.clone()));
+    }
+    let unwind_tag = unwind_tag.found();
     let bindgen = detect::bindgen(module);
     if options.js && bindgen.is_some() {
         return Err(Error::JsWithBindgen);
@@ -238,10 +251,10 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         panic: recovery.is_some_and(|r| r.hand_off.to_host()),
         terminated: js && guard.is_some(),
     };
-    let added = [
-        (STATE_EXPORT, guard.is_some()),
-        (TAG_EXPORT, unwind_tag.is_some()),
-    ];
+    let export_tag = unwind_tag
+        .as_ref()
+        .is_some_and(|tag| host_cannot_reach(module, tag.index));
+    let added = [(STATE_EXPORT, guard.is_some()), (TAG_EXPORT, export_tag)];
     check_names_free(module, added)?;
     let unrecovered = match (&guard, recovery) {
         (None, Some(_)) => called_through_tables(module, &tables),
@@ -258,7 +271,9 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         js,
         tables,
         unrecovered,
+        export_tag,
         warnings,
+        notes,
     })
 }
 
@@ -281,6 +296,18 @@ fn called_through_tables(module: &Module<'_>, tables: &[TablePlan]) -> Vec<u32> 
     functions
 }
 
+/// Whether the host has no way to the tag but the export we add: it is the module's own and
+/// exported under no name. An imported tag the host already has, and an exported one it can
+/// take from the existing export; adding a second export there would only disturb glue that
+/// walks the exports (Emscripten's dynamic linking rejects a tag export it does not know).
+fn host_cannot_reach(module: &Module<'_>, tag: u32) -> bool {
+    let exported = module
+        .exports
+        .iter()
+        .any(|e| e.kind == ExternalKind::Tag && e.index == tag);
+    module.tags[tag as usize].import.is_none() && !exported
+}
+
 /// The names we add (those with `true`) must be free: an input that has one is refused, never
 /// renamed.
 fn check_names_free(module: &Module<'_>, added: [(&'static str, bool); 2]) -> Result<()> {
@@ -301,7 +328,7 @@ fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan
         _ => None,
     };
     GuardPlan {
-        shims: shimmed_imports(module),
+        shims: shimmed_imports(module, bindgen.before_cli),
         indirect: indirect_shims(module, tables),
         bindgen_flag: bindgen.terminated,
         abort_hook,
@@ -615,14 +642,17 @@ fn function_exports<'m, 'a>(
         .filter(|(_, e)| e.kind == ExternalKind::Func)
 }
 
-/// Import modules that are not the host: wasm-bindgen's CLI reads the functions that call
-/// these (its describe protocol) and replaces the imports, so their call sites must stay as
-/// they are for the module to go through wasm-bindgen after us.
+/// Import modules that are not the host before wasm-bindgen's CLI has run: the CLI reads the
+/// functions that call these (its describe protocol) and replaces the imports, so their call
+/// sites must stay as they are for the module to go through wasm-bindgen after us. After the
+/// CLI they are real imports like any other (its `--target nodejs` output keeps
+/// `__wbindgen_placeholder__` as the module name of the JS functions it provides).
 const TOOLCHAIN_IMPORT_MODULES: [&str; 2] = detect::BINDGEN_IMPORT_MODULES;
 
 /// The imports the guard shims: those the module's code calls, or takes with `ref.func`, a
-/// table entry or a global initialiser, except the toolchain's.
-fn shimmed_imports(module: &Module<'_>) -> Vec<Shim> {
+/// table entry or a global initialiser, except, in a module `before_bindgen_cli`, the
+/// toolchain's.
+fn shimmed_imports(module: &Module<'_>, before_bindgen_cli: bool) -> Vec<Shim> {
     let imported = module.imported_functions() as usize;
     let mut shims: Vec<Option<Shim>> = vec![None; imported];
     let code = module.bodies.iter().flat_map(|b| &b.uses);
@@ -639,13 +669,14 @@ fn shimmed_imports(module: &Module<'_>) -> Vec<Shim> {
             shim.referenced |= use_.takes_address();
         }
     }
+    let toolchain = |s: &Shim| {
+        let module_name = module.function_imports[s.import as usize].module;
+        before_bindgen_cli && TOOLCHAIN_IMPORT_MODULES.contains(&module_name)
+    };
     shims
         .into_iter()
         .flatten()
-        .filter(|s| {
-            let module_name = module.function_imports[s.import as usize].module;
-            !TOOLCHAIN_IMPORT_MODULES.contains(&module_name)
-        })
+        .filter(|s| !toolchain(s))
         .collect()
 }
 
@@ -894,5 +925,94 @@ mod tests {
         );
         assert!(plan.guard.is_some());
         assert_eq!(plan.quiet_refusals(), [1, 1]);
+    }
+    /// After wasm-bindgen's CLI (no describe functions), `--target nodejs` output still imports
+    /// its JS functions from `__wbindgen_placeholder__`: real imports, shimmed like any other.
+    #[test]
+    fn placeholder_imports_are_shimmed_after_the_bindgen_cli() {
+        let after = EXNREF.replace("__wbindgen_describe", "__wbg_log_5b2379407f1c837a");
+        let shims = |wat: &str| {
+            let plan = planned(wat, &Options::default());
+            let shims = plan.guard.expect("guard").shims;
+            shims.iter().map(|s| s.import).collect::<Vec<_>>()
+        };
+        assert_eq!(shims(EXNREF), [0]);
+        assert_eq!(shims(&after), [0, 2]);
+    }
+
+    /// The tag export is added only where the host has no other way to the tag.
+    #[test]
+    fn the_tag_is_exported_only_when_the_host_cannot_reach_it() {
+        let tag = |declaration: &str, encoding: &str| {
+            let catch = match encoding {
+                "exnref" => "(block (try_table (catch_all 0) (call $raise (local.get 0))))",
+                _ => "local.get 0 try (param i32) call $raise catch_all end",
+            };
+            let wat = format!(
+                r#"(module {declaration}
+                    (func $raise (param i32) (throw 0 (local.get 0)))
+                    (func (export "run") (param i32) {catch}))"#
+            );
+            let plan = planned(&wat, &Options::default());
+            (plan.unwind_tag.map(|t| t.index), plan.export_tag)
+        };
+        for encoding in ["exnref", "legacy"] {
+            let defined = r#"(tag (param i32))"#;
+            assert_eq!(tag(defined, encoding), (Some(0), true));
+            let exported = r#"(tag (export "__cpp_exception") (param i32))"#;
+            assert_eq!(tag(exported, encoding), (Some(0), false));
+            let imported = r#"(import "env" "__cpp_exception" (tag (param i32)))"#;
+            assert_eq!(tag(imported, encoding), (Some(0), false));
+        }
+        // Exported under another name it still is the host's already: `__wasm_unwind_tag` is
+        // then free for the module's own use.
+        let wat = r#"(module (tag (export "t") (param i32))
+            (func (export "__wasm_unwind_tag") (param i32) (throw 0 (local.get 0)))
+            (func (export "run") (param i32) (block (try_table (catch_all 0)))))"#;
+        assert!(!planned(wat, &Options::default()).export_tag);
+    }
+
+    /// Candidate tags nothing tells apart: no refusal, wrappers without a tag (no hand-off, no
+    /// tag export, no JS `panic` import), and one note.
+    #[test]
+    fn undecided_tags_give_wrappers_that_need_no_tag() {
+        for (encoding, catch) in [
+            (
+                "exnref",
+                "(block (try_table (catch_all 0) (call $a (local.get 0))))",
+            ),
+            (
+                "legacy",
+                "local.get 0 try (param i32) call $a catch_all end",
+            ),
+        ] {
+            let wat = format!(
+                r#"(module (tag (param i32)) (tag (param i64))
+                    (func $a (param i32) (throw 0 (local.get 0)))
+                    (func (export "b") (param i64) (throw 1 (local.get 0)))
+                    (func (export "run") (param i32) {catch}))"#
+            );
+            let plan = planned(&wat, &Options::default().js(true));
+            assert_eq!(plan.unwind_tag, None, "{encoding}");
+            assert_eq!(plan.notes, [Note::UndecidedTag(vec![0, 1])]);
+            assert!(plan.recovery.is_none() && !plan.export_tag && !plan.js.panic);
+            assert_eq!(plan.wrapped(), 2);
+            assert!(
+                plan.js.terminated,
+                "the guard's refusal still throws the host's error"
+            );
+        }
+    }
+
+    #[test]
+    fn a_module_that_never_catches_is_wrapped_in_the_standard_encoding_with_a_note() {
+        let wat = r#"(module (tag (param i32))
+            (func (export "f") (param i32) (throw 0 (local.get 0))))"#;
+        let plan = planned(wat, &Options::default());
+        assert_eq!(plan.encoding, Some(Encoding::Exnref));
+        assert_eq!(plan.notes, [Note::EncodingUnseen]);
+        let forced = planned(wat, &Options::default().encoding(Encoding::Legacy));
+        assert_eq!(forced.encoding, Some(Encoding::Legacy));
+        assert_eq!(forced.notes, []);
     }
 }

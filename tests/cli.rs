@@ -969,17 +969,9 @@ fn run_two_tags(args: &[&str]) -> (Output, tempfile::TempDir) {
 fn tag_and_stack_pointer_errors_are_one_line_and_write_nothing() {
     for (what, args, needles) in [
         (
-            "two candidate tags thrown",
-            &[][..],
-            &[
-                "no Rust unwind tag could be chosen among tags 0, 1",
-                "--tag",
-            ][..],
-        ),
-        (
             "--tag by a name no tag has",
-            &["--tag", "nope"],
-            &["--tag nope: no such tag"],
+            &["--tag", "nope"][..],
+            &["--tag nope: no such tag"][..],
         ),
         (
             "--tag by an index past the end",
@@ -1027,6 +1019,31 @@ fn no_stack_pointer_is_a_warning_naming_the_option() {
     assert!(
         warnings[0].contains("no shadow stack pointer") && warnings[0].contains("--stack-pointer"),
         "{err}"
+    );
+}
+
+/// Two candidate tags, both thrown, and nothing to tell them apart: processed without a tag (it
+/// used to be refused), with one note saying so and naming `--tag`; no tag export is added.
+/// `sp` is the stack pointer by its export name.
+#[test]
+fn undecided_tags_are_a_note_not_a_refusal() {
+    let (output, dir) = run_two_tags(&["--stack-pointer", "sp"]);
+    assert_success(&output, "two candidate tags");
+    let err = stderr(&output);
+    let notes: Vec<&str> = err.lines().filter(|l| l.contains("note:")).collect();
+    assert_eq!(notes.len(), 1, "{err}");
+    assert!(
+        notes[0].contains("tags 0, 1") && notes[0].contains("--tag"),
+        "{err}"
+    );
+    assert!(!err.contains("no Rust unwind tag found"), "{err}");
+    assert!(err.contains("stack pointer global 1 `sp`"), "{err}");
+    let wasm = std::fs::read(dir.path().join("out.wasm")).unwrap();
+    validate(&wasm);
+    let exports = exports_of(&wasm);
+    assert!(
+        !exports.iter().any(|e| e.name == wasm_unwind::TAG_EXPORT),
+        "{exports:?}"
     );
 }
 

@@ -208,6 +208,116 @@ mod wasmtime {
         assert_eq!(run.store.data().calls, 4);
     }
 
+    /// A Rust build with `strip = true` has no custom section at all (no names, no producers)
+    /// and exports no linker symbol: its global 0 is still taken as the stack pointer (issue
+    /// 19), by LLVM's frame prologue in its code, so a panic leaves it where it was.
+    #[test]
+    fn a_stripped_build_keeps_its_stack_pointer_restored() {
+        let fixture = fixture("panics.exnref.wasm");
+        let mut stripped = wasm_encoder::Module::new();
+        for payload in wasmparser::Parser::new(0).parse_all(&fixture) {
+            if let Some((id @ 1.., range)) = payload.unwrap().as_section() {
+                let data = &fixture[range];
+                stripped.section(&wasm_encoder::RawSection { id, data });
+            }
+        }
+        let stripped = stripped.finish();
+        let custom = wasmparser::Parser::new(0)
+            .parse_all(&stripped)
+            .any(|p| matches!(p, Ok(wasmparser::Payload::CustomSection(_))));
+        assert!(!custom && stripped.len() < fixture.len());
+        let processed = wasm_unwind::process(&stripped, &Default::default()).unwrap();
+        let sp = processed
+            .report
+            .stack_pointer
+            .as_ref()
+            .map(|f| (f.index, f.how));
+        assert_eq!(sp, Some((0, "global 0 by convention")));
+        let mut run = Run::new(&compile(&processed.wasm));
+        let sp0 = run.stack_pointer();
+        for round in 0..3 {
+            let err = call_i32s(&mut run, "panic_static", &[]).expect_err("panics");
+            assert_eq!(classify(&err), Failure::Exception, "{err:?}");
+            run.take_exception().expect("pending exception");
+            assert_eq!(run.stack_pointer(), sp0, "round {round}");
+        }
+    }
+
+    /// A C++ module as Emscripten builds it with `-fwasm-exceptions` for release (issue 19): no
+    /// name section, global 0 imported, the stack pointer exported as `__stack_pointer` behind it,
+    /// two thrown `(param i32)` tags, LLVM's C++ tag exported as `__cpp_exception`. Indices only:
+    /// a `$name` would give the module a name section.
+    const CXX_EMSCRIPTEN: &str = r#"(module
+      (import "env" "__memory_base" (global i32))
+      (global (export "__stack_pointer") (mut i32) (i32.const 65536))
+      (tag (export "__c_longjmp") (param i32))
+      (tag (export "__cpp_exception") (param i32))
+      (func (export "stack_pointer") (result i32) (global.get 1))
+      (func (export "throw_cxx") (param i32)
+        (global.set 1 (i32.sub (global.get 1) (i32.const 32)))
+        (throw 1 (local.get 0)))
+      (func (export "catch_cxx") (result i32)
+        (block (result i32)
+          (try_table (catch 1 0) (call 1 (i32.const 5)))
+          (i32.const -1))))"#;
+
+    /// An instance of `wasm` (`CXX_EMSCRIPTEN`, processed or not) with `env.__memory_base`.
+    fn cxx_run(wasm: &[u8]) -> Run {
+        use ::wasmtime::{Global, GlobalType, Mutability, Val, ValType};
+        let module = compile(wasm);
+        let mut store = host::store(module.engine());
+        let base = GlobalType::new(ValType::I32, Mutability::Const);
+        let base = Global::new(&mut store, base, Val::I32(0)).unwrap();
+        let mut linker = host::linker(module.engine());
+        linker.define(&store, "env", "__memory_base", base).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        Run {
+            store,
+            instance,
+            module,
+        }
+    }
+
+    /// C++ exceptions are contained like Rust panics, with the tag and stack pointer found by
+    /// their export names (it used to be refused: "no Rust unwind tag could be chosen"): each
+    /// reaches the host as the very exception thrown, the shadow stack back where it was, and the
+    /// host recognises it by the tag export the module already has, so none is added.
+    #[test]
+    fn cxx_exceptions_are_contained_with_tag_and_stack_pointer_found_by_export_name() {
+        let input = wat::parse_str(CXX_EMSCRIPTEN).unwrap();
+        let processed = wasm_unwind::process(&input, &Default::default()).expect("processed");
+        let report = &processed.report;
+        let index = |found: &Option<wasm_unwind::Found>| found.as_ref().map(|f| f.index);
+        assert_eq!(index(&report.unwind_tag), Some(1));
+        assert_eq!(index(&report.stack_pointer), Some(1));
+        assert!(
+            !report.tag_exported && report.notes.is_empty(),
+            "{report:?}"
+        );
+
+        for (wasm, leak) in [(&processed.wasm, 0), (&input, 32)] {
+            let mut run = cxx_run(wasm);
+            assert!(run.tag_export(TAG_EXPORT).is_none());
+            let cxx = run.tag_export("__cpp_exception").expect("C++ tag export");
+            let sp0 = run.stack_pointer();
+            for i in 1..=3 {
+                let err = run
+                    .call::<(i32,), ()>("throw_cxx", (i,))
+                    .expect_err("throws");
+                assert_eq!(classify(&err), Failure::Exception, "{err:?}");
+                let (tag, value) = run.take_exception().expect("pending exception");
+                assert!(run.same_tag(&tag, &cxx) && value == i);
+                assert_eq!(
+                    run.stack_pointer(),
+                    sp0 - leak * i,
+                    "leak {leak}, throw {i}"
+                );
+            }
+            // Caught inside the module, the exception never reaches a wrapper.
+            assert_eq!(run.call::<(), i32>("catch_cxx", ()).unwrap(), 5);
+        }
+    }
+
     /// A host function returning a plain error (not an exception) unwinds the Wasm frames in
     /// Wasmtime without running any Wasm code. The module cannot tell that state from a host that is
     /// still inside the import and calls back in, so this is a documented limit (README, "Limits"):

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use wasm_unwind::{Encoding, Error, Options, Processed, inspect, process};
+use wasm_unwind::{Encoding, Error, Note, Options, Processed, inspect, process};
 
 mod engines;
 
@@ -106,6 +106,42 @@ fn global_0_named_otherwise_is_not_the_stack_pointer() {
             r#"{"calls":[{"call":"bump","threw":"Exception","message":"","same":false},{"call":"bump","returned":null}],"globals":{"counter":2}}"#,
             "{name}"
         );
+    }
+}
+
+/// Global 0 by convention is LLVM's convention: without evidence of LLVM output it is not the
+/// stack pointer (an AssemblyScript allocator's root keeps where the code left it after a
+/// throw, as unprocessed); with a `producers` section saying rustc it is, and is restored.
+#[test]
+fn global_0_is_the_stack_pointer_only_in_llvm_output() {
+    for encoding in ENCODINGS {
+        let name = format!("stack-pointer-global0-not-llvm.{encoding}.wat");
+        let text = String::from_utf8(regression(&name)).unwrap();
+        let rustc = text.replacen(
+            "(module",
+            r#"(module (@producers (processed-by "rustc" "1.97.0-nightly"))"#,
+            1,
+        );
+        for (input, llvm, root) in [(text, false, 2), (rustc, true, 1)] {
+            let processed = process(input.as_bytes(), &Options::default()).unwrap();
+            let report = &processed.report;
+            let found = report.stack_pointer.as_ref().map(|f| (f.index, f.how));
+            let expected = llvm.then_some((0, "global 0 by convention"));
+            assert_eq!(found, expected, "{name}, LLVM output: {llvm}");
+            if !llvm {
+                assert_no_stack_pointer_warning(&name, &report.warnings);
+            }
+            let out = calls(
+                encoding,
+                &processed.wasm,
+                r#"[["bump",1],["bump",0]]"#,
+                "error",
+            );
+            let expected = format!(
+                r#"{{"calls":[{{"call":"bump","threw":"Exception","message":"","same":false}},{{"call":"bump","returned":null}}],"globals":{{"alloc_root":{root}}}}}"#
+            );
+            assert_eq!(out, expected, "{name}, LLVM output: {llvm}");
+        }
     }
 }
 
@@ -342,14 +378,20 @@ fn output_is_byte_identical_run_after_run() {
                 })
                 .collect();
             assert!(runs.iter().all(|r| *r == runs[0]), "{name}: runs differ");
-            // Two entities of one name settle nothing: a one-line refusal asking for the option.
-            let message = refusal(&name, &Options::default());
-            let option = if stem == "duplicate-global-names" {
-                "--stack-pointer"
+            // Two globals of one name settle nothing: a one-line refusal asking for the option.
+            // Two candidate tags leave only a choice to make, and the tool makes the one that is
+            // right either way (no tag: wrappers catch every exception), saying so in one note
+            // that names the option (issue 19; these used to be refused too).
+            if stem == "duplicate-global-names" {
+                let message = refusal(&name, &Options::default());
+                assert!(message.contains("--stack-pointer"), "{name}: {message}");
             } else {
-                "--tag"
-            };
-            assert!(message.contains(option), "{name}: {message}");
+                let report = run(&name, &Options::default()).report;
+                assert_eq!(report.unwind_tag, None, "{name}");
+                assert_eq!(report.notes, [Note::UndecidedTag(vec![0, 1])], "{name}");
+                assert!(report.notes[0].to_string().contains("--tag"), "{name}");
+                assert_eq!(report.wrapped(), 3, "{name}: {:?}", report.exports);
+            }
         }
     }
 }
@@ -468,4 +510,24 @@ fn null_thrown_by_the_host_on_node_20() {
         calls_in(&node24, &exnref, script, "null"),
         passed("null", 0, "65536")
     );
+}
+
+/// wasm-bindgen `--target nodejs` output after its CLI, importing from
+/// `__wbindgen_placeholder__`: every import the code calls is shimmed (it used to be none). The
+/// same module with a describe import, as before the CLI, keeps its placeholder call sites as
+/// they are for the CLI to read.
+#[test]
+fn bindgen_placeholder_imports_after_its_cli_are_shimmed() {
+    let name = "bindgen-nodejs-placeholder.wat";
+    let after = run(name, &Options::default()).report;
+    assert_eq!(after.import_shims, 3, "{name}");
+    assert_eq!(after.wrapped(), 3, "{name}: {:?}", after.exports);
+    let text = String::from_utf8(regression(name)).unwrap();
+    let before = text.replacen(
+        "(memory",
+        r#"(import "__wbindgen_placeholder__" "__wbindgen_describe" (func (param i32))) (memory"#,
+        1,
+    );
+    let before = process(before.as_bytes(), &Options::default()).unwrap();
+    assert_eq!(before.report.import_shims, 0, "{name} before the CLI");
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use tempfile::NamedTempFile;
-use wasm_unwind::{Encoding, Inspection, Options, Processed, Report};
+use wasm_unwind::{Encoding, Inspection, Note, Options, Processed, Report};
 
 use super::{Error, about, name};
 
@@ -58,15 +58,18 @@ pub struct Args {
     #[arg(long = "skip-export", value_name = "GLOB")]
     skip_exports: Vec<String>,
 
-    /// The Rust unwind tag (index or name), where detection finds several.
+    /// The unwind tag (index, name or export name), where detection finds several; without it
+    /// wrappers then catch every exception with no tag.
     #[arg(long, value_name = "TAG")]
     tag: Option<String>,
 
-    /// The shadow stack pointer global (index or name). Default: `__stack_pointer`, else global 0.
+    /// The shadow stack pointer global (index, name or export name). Default: `__stack_pointer`,
+    /// else global 0 in LLVM output.
     #[arg(long, value_name = "GLOBAL")]
     stack_pointer: Option<String>,
 
-    /// The exception-handling encoding, for a module whose code does not show it.
+    /// The exception-handling encoding, for a module whose code does not show it (default:
+    /// exnref).
     #[arg(long, value_name = "exnref|legacy")]
     encoding: Option<Encoding>,
 
@@ -241,6 +244,7 @@ struct Changes<'a> {
     import_shims: usize,
     js: bool,
     warnings: &'a [String],
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -276,6 +280,7 @@ fn summary(
             import_shims: report.import_shims,
             js: report.js,
             warnings: &report.warnings,
+            notes: report.notes.iter().map(|n| n.to_string()).collect(),
         },
     };
     let mut text = serde_json::to_string(&summary).expect("plain data serialises");
@@ -306,24 +311,29 @@ fn describe(report: &Report, dry_run: bool) -> String {
         .collect()
 }
 
-/// What detection found in the input: the encoding, the unwind tag, the stack pointer.
+/// What detection found in the input: the encoding, the unwind tag, the stack pointer, and a
+/// note for each choice made where the input did not settle a question.
 fn detected(report: &Report) -> Vec<String> {
     let mut lines = Vec::new();
+    // Several candidate tags: the note says what the wrappers do without one.
+    let undecided = (report.notes.iter()).any(|n| matches!(n, Note::UndecidedTag(_)));
     lines.push(match report.encoding {
         Some(encoding) => format!("{encoding} exception handling"),
         None => "no exception handling (a panic=abort build): no unwind can reach an export".into(),
     });
     if let Some(tag) = &report.unwind_tag {
-        lines.push(format!(
-            "unwind tag {tag}, exported as {}",
-            wasm_unwind::TAG_EXPORT
-        ));
-    } else if report.encoding.is_some() {
+        lines.push(if report.tag_exported {
+            format!("unwind tag {tag}, exported as {}", wasm_unwind::TAG_EXPORT)
+        } else {
+            format!("unwind tag {tag}, which the host already has (imported or exported)")
+        });
+    } else if report.encoding.is_some() && !undecided {
         lines.push("no Rust unwind tag found; wrappers still catch every exception".into());
     }
     if let Some(sp) = &report.stack_pointer {
         lines.push(format!("stack pointer global {sp}"));
     }
+    lines.extend(report.notes.iter().map(|n| format!("note: {n}")));
     lines
 }
 
