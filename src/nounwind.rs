@@ -389,6 +389,7 @@ mod tests {
             .unwrap();
         let tag = crate::detect::unwind_tag(&module, None)
             .unwrap()
+            .found()
             .map(|t| t.index);
         Nounwind::new(&module, tag).on_panic(index)
     }
@@ -590,6 +591,7 @@ mod tests {
                 let module = crate::load::load(&bytes).unwrap();
                 let tag = crate::detect::unwind_tag(&module, None)
                     .unwrap()
+                    .found()
                     .map(|t| t.index);
                 let nounwind = Nounwind::new(&module, tag);
                 let mut aborting: Vec<&str> = module
