@@ -17,8 +17,8 @@ use support::robustness::{
 };
 use wasm_unwind::{Encoding, Options, Processed};
 
-/// Cases in the fixed-seed run, 128 or 129 of each kind: 20 to 40 s in a debug build on a busy
-/// 2-core machine (the `secs` column of its table says where the time goes).
+/// Cases in the fixed-seed run, 120 of each kind: 6 to 20 s in a debug build on a busy 2-core
+/// machine (the `secs` column of its table says where the time goes).
 const FIXED_SEED_CASES: usize = 1800;
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {

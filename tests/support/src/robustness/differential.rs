@@ -13,7 +13,11 @@
 //! processing: a trap in one does not end the instance. One allowance besides: a stack overflow
 //! comes at a depth that depends on frame sizes, and the wrapper adds a frame, so the state a
 //! deep recursion leaves behind is not compared, and a call that overflows on one side only is
-//! inconclusive.
+//! inconclusive. A module that invites it also gets the [host steps](host): the host writes
+//! and grows its table, its functions call back in, and a second module links to it.
+//!
+//! The engine compiles without optimisation: the modules are small and run once, so
+//! compiling is most of a case's time, and what they compute does not depend on it.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -52,6 +56,7 @@ fn engine() -> &'static Engine {
             .wasm_extended_const(true)
             .wasm_relaxed_simd(true)
             .consume_fuel(true)
+            .cranelift_opt_level(wasmtime::OptLevel::None)
             .wasm_backtrace_max_frames(None);
         Engine::new(&config).expect("wasmtime engine")
     })
