@@ -8,10 +8,11 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use wasmparser::types::CoreTypeId;
 use wasmparser::{
     BinaryReader, CompositeInnerType, Encoding, ExternalKind, FuncType, FunctionBody, GlobalType,
-    Name, NameSectionReader, Operator, Parser, Payload, TypeRef, ValidPayload, Validator,
-    WasmFeatures,
+    HeapType, Name, NameSectionReader, Operator, Parser, Payload, RefType, TypeRef, UnpackedIndex,
+    ValType, ValidPayload, Validator, WasmFeatures,
 };
 
 use crate::error::{Error, Result};
@@ -564,10 +565,17 @@ impl<'a> Indexer<'a> {
     /// Signatures, globals, tags and memory from the validator's view of the whole module.
     fn finish(&mut self, types: wasmparser::types::TypesRef<'_>) {
         let module = &mut self.module;
-        module.types = (0..types.core_type_count_in_module())
+        let count = types.core_type_count_in_module();
+        // The validator names the types a signature refers to by canonical id; what the tool
+        // encodes names them by index. Equal ids are equal types, so the first index serves.
+        let mut indices = HashMap::new();
+        for i in (0..count).rev() {
+            indices.insert(types.core_type_at_in_module(i), i);
+        }
+        module.types = (0..count)
             .map(
                 |i| match &types[types.core_type_at_in_module(i)].composite_type.inner {
-                    CompositeInnerType::Func(f) => Some(f.clone()),
+                    CompositeInnerType::Func(f) => Some(by_index(f, &indices)),
                     _ => None,
                 },
             )
@@ -922,4 +930,22 @@ mod tests {
         }
         assert!(processed > 0, "no fixture processed");
     }
+}
+
+/// `f` with every type it refers to named by its index in the module (`indices`).
+fn by_index(f: &FuncType, indices: &HashMap<CoreTypeId, u32>) -> FuncType {
+    let map = |&ty: &ValType| {
+        let ValType::Ref(r) = ty else { return ty };
+        let heap = match r.heap_type() {
+            HeapType::Concrete(UnpackedIndex::Id(id)) => {
+                HeapType::Concrete(UnpackedIndex::Module(indices[&id]))
+            }
+            HeapType::Exact(UnpackedIndex::Id(id)) => {
+                HeapType::Exact(UnpackedIndex::Module(indices[&id]))
+            }
+            _ => return ty,
+        };
+        RefType::new(r.is_nullable(), heap).map_or(ty, ValType::Ref)
+    };
+    FuncType::new(f.params().iter().map(map), f.results().iter().map(map))
 }

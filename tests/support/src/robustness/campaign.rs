@@ -22,7 +22,8 @@ pub enum Kind {
     SmithExnrefRust,
     SmithLegacy,
     SmithLegacyRust,
-    /// A Rust-like module off the happy path, in either encoding (half each).
+    /// A Rust-like module off the happy path, in either encoding (half each; exnref only for
+    /// [`Abi::HostWrites`] and [`Abi::NeverCatches`]).
     SmithOdd(Abi),
     /// wasm-mutate 0.254 refuses modules with a tag section, so in practice `abort.wasm` and
     /// tag-free generated modules.
@@ -32,7 +33,7 @@ pub enum Kind {
 }
 
 /// Every kind, the wasm-smith ones first.
-pub const KINDS: [Kind; 14] = [
+pub const KINDS: [Kind; 15] = [
     Kind::SmithExnref,
     Kind::SmithExnrefRust,
     Kind::SmithLegacy,
@@ -44,6 +45,7 @@ pub const KINDS: [Kind; 14] = [
     Kind::SmithOdd(Abi::ClashTag),
     Kind::SmithOdd(Abi::Prefixed),
     Kind::SmithOdd(Abi::Tables),
+    Kind::SmithOdd(Abi::HostWrites),
     Kind::Mutated,
     Kind::Truncated,
     Kind::BitFlipped,
@@ -51,7 +53,7 @@ pub const KINDS: [Kind; 14] = [
 
 /// The wasm-smith variants, first in [`KINDS`]: the four by their two bits, Rust-like ABI (1)
 /// and legacy (2), then the odd ones.
-pub const SMITH_KINDS: &[Kind] = KINDS.split_at(11).0;
+pub const SMITH_KINDS: &[Kind] = KINDS.split_at(12).0;
 
 impl Kind {
     /// The encoding a wasm-smith variant that may need it given is in; `None` for the others
@@ -62,6 +64,11 @@ impl Kind {
             Kind::SmithLegacy | Kind::SmithLegacyRust => Some(Encoding::Legacy),
             _ => None,
         }
+    }
+
+    /// Added after the others: its cases come from a stream of their own (see [`campaign_of`]).
+    fn own_stream(self) -> bool {
+        self == Kind::SmithOdd(Abi::HostWrites)
     }
 
     fn is_smith(self) -> bool {
@@ -90,7 +97,10 @@ pub fn smith_variant(kind: Kind, u: &mut Unstructured<'_>) -> Option<Case> {
         Kind::SmithLegacyRust => plain(add_rust_abi(&module).and_then(|m| to_legacy(&m))),
         Kind::SmithOdd(abi) => {
             let case = add_odd_abi(&module, abi, &mut choices)?;
-            if choices.below(2) == 0 {
+            // The host steps run in Wasmtime (exnref only); a module that never catches shows
+            // no encoding to translate.
+            let exnref_only = matches!(abi, Abi::HostWrites | Abi::NeverCatches);
+            if exnref_only || choices.below(2) == 0 {
                 return Some(case);
             }
             Some(Case {
@@ -188,7 +198,10 @@ pub fn run_one(kind: Kind, case: &Case, counts: &mut Counts) -> Result<(), Bug> 
 /// Makes the input of one case.
 fn generate(kind: Kind, rng: &mut Rng, pool: &[Vec<u8>]) -> Option<Case> {
     if kind.is_smith() {
-        let n = 64 + rng.below(8192);
+        // The host steps are about the fields added, not the module under them: a small one
+        // keeps their cost (two compilations a case) down.
+        let most = if kind.own_stream() { 256 } else { 8192 };
+        let n = 64 + rng.below(most);
         return smith_variant(kind, &mut Unstructured::new(&rng.bytes(n)));
     }
     let bytes = match kind {
@@ -271,6 +284,9 @@ impl Campaign {
                 "t-exns",
                 "t-traps",
                 "t-refused",
+                "h-calls",
+                "h-back",
+                "linked",
                 "inconc",
                 "legacy",
                 "no-run",
@@ -295,6 +311,9 @@ impl Campaign {
                 c.tally.table_exceptions.to_string(),
                 c.tally.table_traps.to_string(),
                 c.tally.table_refused.to_string(),
+                c.tally.host_calls.to_string(),
+                c.tally.callbacks.to_string(),
+                c.tally.linked.to_string(),
                 c.inconclusive.to_string(),
                 c.legacy_only.to_string(),
                 c.not_runnable.to_string(),
@@ -313,8 +332,10 @@ impl Campaign {
 }
 
 /// One line of [`Campaign::print`]'s table.
-fn line(cells: [String; 19]) {
-    const WIDTHS: [usize; 19] = [22, 6, 6, 8, 8, 6, 8, 6, 5, 5, 7, 6, 7, 9, 6, 6, 6, 5, 5];
+fn line(cells: [String; 22]) {
+    const WIDTHS: [usize; 22] = [
+        22, 6, 6, 8, 8, 6, 8, 6, 5, 5, 7, 6, 7, 9, 7, 6, 6, 6, 6, 6, 5, 5,
+    ];
     let mut text = format!("{:<w$}", cells[0], w = WIDTHS[0]);
     for (cell, w) in cells[1..].iter().zip(&WIDTHS[1..]) {
         text.push_str(&format!(" {cell:>w$}"));
@@ -324,7 +345,13 @@ fn line(cells: [String; 19]) {
 
 /// `cases` cases from `seed`, every kind in turn; stops early after 20 distinct bugs.
 pub fn campaign(seed: u64, cases: usize) -> Campaign {
+    campaign_of(&KINDS, seed, cases)
+}
+
+/// [`campaign`] of these kinds only.
+pub fn campaign_of(kinds: &[Kind], seed: u64, cases: usize) -> Campaign {
     let mut rng = Rng::new(seed);
+    let mut own = Rng::new(seed ^ 0x0057_7ea3);
     let start = Instant::now();
     // wasm-mutate panics on some inputs (caught, the case counts as not generated): keep its
     // backtraces out of the log. Panics anywhere else still print.
@@ -340,7 +367,7 @@ pub fn campaign(seed: u64, cases: usize) -> Campaign {
     // Bases for mutation, truncation and bit flips: the fixtures, then generated modules too.
     let mut pool: Vec<Vec<u8>> = BASE_FIXTURES.iter().map(|f| crate::fixture(f)).collect();
     let mut run = Campaign {
-        counts: KINDS.iter().map(|&k| (k, Counts::default())).collect(),
+        counts: kinds.iter().map(|&k| (k, Counts::default())).collect(),
         ..Campaign::default()
     };
     let mut last_report = Instant::now();
@@ -348,16 +375,22 @@ pub fn campaign(seed: u64, cases: usize) -> Campaign {
         if run.bug_cases.len() >= 20 {
             break;
         }
-        let kind = KINDS[(case - 1) % KINDS.len()];
+        let kind = kinds[(case - 1) % kinds.len()];
         let started = Instant::now();
         let c = run.counts.get_mut(&kind).unwrap();
         c.cases += 1;
-        let Some(generated) = generate(kind, &mut rng, &pool) else {
+        // A kind added later draws from a stream of its own and stays out of the pool, so the
+        // cases of the earlier kinds stay what they were (the first of each).
+        let stream = match kind.own_stream() {
+            true => &mut own,
+            false => &mut rng,
+        };
+        let Some(generated) = generate(kind, stream, &pool) else {
             c.not_generated += 1;
             c.time += started.elapsed();
             continue;
         };
-        if kind.is_smith() {
+        if kind.is_smith() && !kind.own_stream() {
             // Keep a few recent generated modules as bases for the byte-level mutations.
             if pool.len() < 64 {
                 pool.push(generated.wasm.clone());

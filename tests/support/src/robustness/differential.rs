@@ -13,7 +13,11 @@
 //! processing: a trap in one does not end the instance. One allowance besides: a stack overflow
 //! comes at a depth that depends on frame sizes, and the wrapper adds a frame, so the state a
 //! deep recursion leaves behind is not compared, and a call that overflows on one side only is
-//! inconclusive.
+//! inconclusive. A module that invites it also gets the [host steps](host): the host writes
+//! and grows its table, its functions call back in, and a second module links to it.
+//!
+//! The engine compiles without optimisation: the modules are small and run once, so
+//! compiling is most of a case's time, and what they compute does not depend on it.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -27,6 +31,9 @@ use wasmtime::{
 
 use super::{Diff, Tally};
 use crate::{Export, Failure, classify, exports_of};
+
+mod host;
+pub use host::HOST_STEPS;
 
 /// Fuel per call (and for instantiation). Both sides get the same; running out on either side
 /// makes the case inconclusive.
@@ -49,15 +56,20 @@ fn engine() -> &'static Engine {
             .wasm_extended_const(true)
             .wasm_relaxed_simd(true)
             .consume_fuel(true)
+            .cranelift_opt_level(wasmtime::OptLevel::None)
             .wasm_backtrace_max_frames(None);
         Engine::new(&config).expect("wasmtime engine")
     })
 }
 
-/// The store's data: its limits, and how many times the module called a host function.
+/// The store's data: its limits, how many times the module called a host function, and for
+/// the [host steps](host): the export and slot the host's function calls back through, and
+/// how many such callbacks returned.
 struct Host {
     limits: StoreLimits,
     calls: u64,
+    callback: Option<(Func, u64)>,
+    callbacks: usize,
 }
 
 struct Side {
@@ -106,7 +118,13 @@ fn new_store() -> Store<Host> {
         .table_elements(100_000)
         .instances(4)
         .build();
-    let mut store = Store::new(engine(), Host { limits, calls: 0 });
+    let host = Host {
+        limits,
+        calls: 0,
+        callback: None,
+        callbacks: 0,
+    };
+    let mut store = Store::new(engine(), host);
     store.limiter(|host| &mut host.limits);
     store
 }
@@ -581,7 +599,24 @@ pub fn differential(original: &[u8], processed: &[u8], report: &Report) -> Resul
         quiet,
         exports,
     };
-    let (mut side_o, side_p) = match pair(&module_o, &module_p, &expected.tables)? {
+    let host = host::host_steps(&module_o, &module_p, &expected)?;
+    Ok(match (main_runs(&module_o, &module_p, &expected)?, host) {
+        (Diff::Compared(mut tally), Some(Diff::Compared(steps))) => {
+            tally += steps;
+            Diff::Compared(tally)
+        }
+        (Diff::Compared(_), Some(steps)) => steps,
+        (main, _) => main,
+    })
+}
+
+/// The calls of every export and slot, exports first, then slots first (see the module's doc).
+fn main_runs(
+    module_o: &Module,
+    module_p: &Module,
+    expected: &Expected<'_>,
+) -> Result<Diff, String> {
+    let (mut side_o, side_p) = match pair(module_o, module_p, &expected.tables)? {
         Pair::Sides(o, p) => (o, p),
         Pair::Done(diff) => return Ok(diff),
     };
@@ -601,14 +636,14 @@ pub fn differential(original: &[u8], processed: &[u8], report: &Report) -> Resul
         })
         .collect();
     let exports_first: Vec<Entry> = [&export_entries[..], &slot_entries[..]].concat();
-    let diff = run(side_o, side_p, &exports_first, &expected)?;
+    let diff = run(side_o, side_p, &exports_first, expected)?;
     let Diff::Compared(mut tally) = diff else {
         return Ok(diff);
     };
     if slot_entries.is_empty() {
         return Ok(diff);
     }
-    let Pair::Sides(side_o, side_p) = pair(&module_o, &module_p, &expected.tables)? else {
+    let Pair::Sides(side_o, side_p) = pair(module_o, module_p, &expected.tables)? else {
         return Err("the second instantiation differs from the first".into());
     };
     // The slots in reverse: those after a slot that traps get their turn.
@@ -619,7 +654,7 @@ pub fn differential(original: &[u8], processed: &[u8], report: &Report) -> Resul
         .cloned()
         .collect();
     // When the second run is inconclusive, what the first compared stands.
-    if let Diff::Compared(second) = run(side_o, side_p, &tables_first, &expected)? {
+    if let Diff::Compared(second) = run(side_o, side_p, &tables_first, expected)? {
         tally += second;
     }
     Ok(Diff::Compared(tally))

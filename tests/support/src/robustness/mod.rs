@@ -15,11 +15,11 @@ mod differential;
 mod generate;
 mod odd;
 
-pub use campaign::{Campaign, Counts, Kind, campaign, run_one};
+pub use campaign::{Campaign, Counts, Kind, campaign, campaign_of, run_one};
 pub use check::{Bug, check_case, check_input, check_js_mode, eh_use};
-pub use differential::{differential_of, replay};
+pub use differential::{HOST_STEPS, differential, differential_of, replay};
 pub use generate::{Rng, add_rust_abi, smith, smith_config, to_legacy};
-pub use odd::{Abi, Case, Expect, ODD_ABIS, TableExpect, add_odd_abi};
+pub use odd::{Abi, Case, DETECTION_ABIS, Detection, Expect, ODD_ABIS, TableExpect, add_odd_abi};
 
 use wasm_unwind::{Encoding, Report};
 
@@ -53,7 +53,10 @@ pub enum Diff {
 
 /// What differential runs compared: calls that agreed on both sides, the uncaught exceptions
 /// among them, and the traps that ended the instance; then the same for calls through function
-/// tables the host holds, and the calls through them refused after such a trap.
+/// tables the host holds, and the calls through them refused after such a trap; then the
+/// host steps' calls (through slots the host wrote: `host_calls`), the callbacks into exports
+/// its functions made and were served (`callbacks`), and the calls through slots a second
+/// module wrote (`linked`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
     pub calls: usize,
@@ -63,6 +66,9 @@ pub struct Tally {
     pub table_exceptions: usize,
     pub table_traps: usize,
     pub table_refused: usize,
+    pub host_calls: usize,
+    pub callbacks: usize,
+    pub linked: usize,
 }
 
 impl std::ops::AddAssign for Tally {
@@ -74,5 +80,8 @@ impl std::ops::AddAssign for Tally {
         self.table_exceptions += other.table_exceptions;
         self.table_traps += other.table_traps;
         self.table_refused += other.table_refused;
+        self.host_calls += other.host_calls;
+        self.callbacks += other.callbacks;
+        self.linked += other.linked;
     }
 }
