@@ -7,7 +7,7 @@
 
 use wasm_encoder::ExportKind;
 
-use crate::TAG_EXPORT;
+use crate::abi::TAG_EXPORT;
 use crate::edits::Edits;
 use crate::load::Module;
 use crate::marker::Marker;
@@ -27,41 +27,38 @@ pub fn apply(module: &Module<'_>, plan: &Plan) -> Edits {
         let refusal = host.as_ref().and_then(|h| h.terminated);
         guard::install(module, plan.encoding, guard, refusal, &mut edits)
     });
+    // Where the export or element entry that declared a function now names its wrapper.
+    edits
+        .declared_functions
+        .extend(plan.still_declared.iter().copied());
     let recovery = plan
         .recovery
         .zip(plan.encoding)
         .map(|(recovery, encoding)| {
-            // The plan hands panics to the host only in JS mode, whose imports were added above.
-            let host = || {
-                host.as_ref()
-                    .expect("a host hand-off is planned only in JS mode")
-            };
             let setup = Setup {
                 encoding,
                 tag: recovery.tag,
-                hand_off: recovery.hand_off.with_host(host),
+                runtime: recovery.hand_off.runtime,
+                // Imported above exactly when the plan hands panics to the host.
+                host_panic: host.as_ref().and_then(|h| h.panic),
                 guard: guard.as_ref(),
             };
             recover::install(module, &setup, &mut edits)
         });
     let wrapped_tables: Vec<_> = plan.wrapped_tables().collect();
-    let hooks = plan.guard.as_ref().and_then(|g| g.abort_hook);
-    let abort_hook_slots = match hooks {
-        Some(_) => tables::abort_hook_slots(module, &wrapped_tables),
-        None => Default::default(),
-    };
+    let abort_hook = plan.guard.as_ref().and_then(|g| g.abort_hook.as_ref());
     let wrappers = wrap::Wrappers {
         encoding: plan.encoding,
         stack_pointer: plan.stack_pointer.as_ref(),
         guard: guard.as_ref(),
         recovery: recovery.as_ref(),
-        abort_hook_slots: &abort_hook_slots,
+        abort_hooks: abort_hook.map(|h| &h.candidates),
         quiet_refusals: &plan.quiet_refusals(),
         unrecovered: &plan.unrecovered,
     };
-    let mut built = wrap::Built::new();
-    wrap::wrap_exports(module, &plan.exports, &wrappers, &mut built, &mut edits);
-    tables::wrap_tables(module, &wrapped_tables, &wrappers, &mut built, &mut edits);
+    let mut wrapping = wrap::Wrapping::new(module, &wrappers);
+    wrap::wrap_exports(&mut wrapping, &plan.exports, &mut edits);
+    tables::wrap_tables(&mut wrapping, &wrapped_tables, &mut edits);
     if let Some(tag) = plan.unwind_tag.as_ref().filter(|_| plan.export_tag) {
         edits
             .exports

@@ -13,41 +13,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 
 use wasmparser::{BinaryReader, ExternalKind, ProducersSectionReader, ValType};
 
+use crate::abi::RUNTIME_EXPORT;
+pub use crate::encoding::Encoding;
 use crate::error::{Error, Result};
 use crate::load::{Import, Module};
-
-/// How exceptions are encoded in the module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// The standardized form: `try_table`, `catch_ref`, `throw_ref`.
-    Exnref,
-    /// The legacy form: `try`, `catch`, `catch_all`, `rethrow`, `delegate`.
-    Legacy,
-}
-
-impl fmt::Display for Encoding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Encoding::Exnref => "exnref",
-            Encoding::Legacy => "legacy",
-        })
-    }
-}
-
-impl FromStr for Encoding {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "exnref" => Ok(Encoding::Exnref),
-            "legacy" => Ok(Encoding::Legacy),
-            _ => Err(format!("expected `exnref` or `legacy`, got `{s}`")),
-        }
-    }
-}
 
 /// What wasm-bindgen left in a module (raw cargo output using it, or its CLI's output) that
 /// the tool must cooperate with. Its glue keeps its own termination flag, a u32 in memory 0 at
@@ -137,7 +109,7 @@ impl fmt::Display for Note {
                 f,
                 "cannot tell which of tags {} is the unwind tag, so none is used: wrappers catch every exception with catch_all, which needs no tag, and leave out the Rust-panic hand-off and the {} export; pass --tag to choose",
                 list(candidates),
-                crate::TAG_EXPORT
+                crate::abi::TAG_EXPORT
             ),
         }
     }
@@ -499,6 +471,18 @@ fn import_matches(import: &Import<'_>, name: &str) -> bool {
         || name
             .split_once('.')
             .is_some_and(|(m, n)| m == import.module && n == import.name)
+}
+
+/// The runtime crate's recover function, when the module links it with the expected type
+/// `(i32) -> i32`.
+pub fn runtime(module: &Module<'_>) -> Option<u32> {
+    let export = module
+        .exports
+        .iter()
+        .find(|e| e.kind == wasmparser::ExternalKind::Func && e.name == RUNTIME_EXPORT)?;
+    let ty = module.function_type(export.index);
+    (ty.params() == [wasmparser::ValType::I32] && ty.results() == [wasmparser::ValType::I32])
+        .then_some(export.index)
 }
 
 #[cfg(test)]

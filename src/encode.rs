@@ -19,9 +19,9 @@ use std::ops::Range;
 use wasm_encoder::{Encode, ExportSection, ProducersField};
 use wasmparser::{BinaryReader, ExternalKind, ProducersSectionReader};
 
+use crate::abi::MARKER_SECTION;
 use crate::edits::{Added, Edits};
 use crate::load::{self, Body, FunctionUse, IndirectCall, Module, Section, UseKind};
-use crate::marker::MARKER_SECTION;
 
 const TYPE: u8 = 1;
 const IMPORT: u8 = 2;

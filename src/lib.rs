@@ -11,10 +11,12 @@
 //! it as `edits`; `encode` splices those into the original bytes; `validate` checks the output.
 //! The `Report` is the plan plus what the encoder said.
 
+mod abi;
 mod apply;
 mod detect;
 mod edits;
 mod encode;
+mod encoding;
 mod error;
 mod inspect;
 mod load;
@@ -23,26 +25,22 @@ mod nounwind;
 mod options;
 mod passes;
 mod plan;
+mod reach;
 mod shape;
 mod validate;
 
-pub use detect::{Encoding, Found, Note};
+pub use abi::{
+    ADDED_PREFIX, JS_IMPORT_MODULE, MARKER_SECTION, RUNTIME_EXPORT, STATE_EXPORT, TAG_EXPORT,
+};
+pub use detect::{Found, Note};
+pub use encoding::Encoding;
 pub use error::{Error, Result};
 pub use inspect::{ExportRow, Inspection, inspect, table_text};
 pub use load::read_input;
-pub use marker::{MARKER_SECTION, Marker};
+pub use marker::Marker;
 pub use options::Options;
-pub use passes::guard::STATE_EXPORT;
-pub use passes::js::{GLUE as JS_GLUE, IMPORT_MODULE as JS_IMPORT_MODULE};
-pub use passes::recover::RUNTIME_EXPORT;
+pub use passes::js::GLUE as JS_GLUE;
 pub use plan::{ExportOutcome, TableOutcome};
-
-/// Every export the tool adds starts with this (but not every export so named is the tool's:
-/// the marker section says whether a module is its output).
-pub const ADDED_PREFIX: &str = "__wasm_unwind_";
-
-/// The export through which a host can recognise Rust panics (`exception.is(tag)`).
-pub const TAG_EXPORT: &str = "__wasm_unwind_tag";
 
 /// What the tool found and did.
 #[derive(Debug, Clone, Default)]

@@ -15,23 +15,9 @@ use wasmparser::{
     ValType, ValidPayload, Validator, WasmFeatures,
 };
 
+use crate::abi::MARKER_SECTION;
 use crate::error::{Error, Result};
-use crate::marker::MARKER_SECTION;
 use crate::validate;
-
-/// Proposals a Rust (or C/C++) wasm build may use and that the pass handles. Stack switching,
-/// shared-everything threads and the like are left out: a wrapper cannot promise anything about
-/// a call that suspends through it.
-pub fn supported_features() -> WasmFeatures {
-    (WasmFeatures::WASM3
-        | WasmFeatures::LEGACY_EXCEPTIONS
-        | WasmFeatures::GC_TYPES
-        | WasmFeatures::CALL_INDIRECT_OVERLONG
-        | WasmFeatures::BULK_MEMORY_OPT
-        | WasmFeatures::WIDE_ARITHMETIC
-        | WasmFeatures::CUSTOM_PAGE_SIZES)
-        - WasmFeatures::COMPONENT_MODEL
-}
 
 /// A section of the input: its id and the byte range of its payload.
 #[derive(Debug, Clone)]
@@ -312,7 +298,7 @@ fn one_line(message: &str) -> String {
 
 /// Validates `bytes` and builds the index.
 pub fn load(bytes: &[u8]) -> Result<Module<'_>> {
-    match index(bytes, supported_features()) {
+    match index(bytes, validate::supported_features()) {
         Ok(module) => Ok(module),
         Err(LoadError::Component) => Err(Error::Component),
         Err(LoadError::Binary(err)) => {
@@ -893,7 +879,7 @@ mod tests {
         wat.push(')');
         let bytes = wat::parse_str(&wat).unwrap();
         // The reference: wasmparser validating one body after the other.
-        let first = Validator::new_with_features(supported_features())
+        let first = Validator::new_with_features(validate::supported_features())
             .validate_all(&bytes)
             .err()
             .expect("the module is invalid");

@@ -10,10 +10,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::detect::Encoding;
+use crate::encoding::Encoding;
 
 /// The name of the custom section.
-pub const MARKER_SECTION: &str = "wasm-unwind";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Marker {

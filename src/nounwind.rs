@@ -52,7 +52,7 @@ const FORWARDER: usize = 16;
 
 impl<'m, 'a> Nounwind<'m, 'a> {
     pub fn new(module: &'m Module<'a>, tag: Option<u32>) -> Self {
-        let may_throw = crate::inspect::reaches(module, |m, f| {
+        let may_throw = crate::reach::reaches(module, |m, f| {
             m.body(f).is_none_or(|b| !b.throws.is_empty() || b.rethrows)
         });
         Nounwind {

@@ -3,7 +3,7 @@
 //! `Options` is `#[non_exhaustive]` so that it can grow without breaking callers: build it from
 //! `Options::default()` with the builder methods (or assign its public fields).
 
-use crate::Encoding;
+use crate::encoding::Encoding;
 
 /// What to do; the defaults are what the command line does without options.
 ///

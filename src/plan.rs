@@ -6,16 +6,17 @@
 //! (JS mode). `apply` builds exactly that, and the `Report` is the plan plus what the encoder
 //! had to say.
 
+use std::collections::{HashMap, HashSet};
+
 use globset::{Glob, GlobMatcher};
 use wasmparser::ExternalKind;
 
+use crate::Options;
+use crate::abi::{MESSAGE_EXPORT, RUNTIME_EXPORT, STATE_EXPORT, TAG_EXPORT};
 use crate::detect::{self, Bindgen, Encoding, Found, Note, UnwindTag};
 use crate::error::{Error, Result};
 use crate::load::{Export, Module, UseKind};
 use crate::nounwind::Nounwind;
-use crate::passes::guard::STATE_EXPORT;
-use crate::passes::recover::{self, HandOff};
-use crate::{Options, TAG_EXPORT};
 
 /// What happened to one function export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,15 +75,17 @@ pub struct GuardPlan {
     /// wasm-bindgen's terminated flag (the global holding its address), which the guard keeps
     /// in agreement with its own state.
     pub bindgen_flag: Option<u32>,
-    /// The hook wasm-bindgen's glue calls through the table after a termination: the global
-    /// holding the address of its slot, with the flag's global. Set only with a wrapped table.
+    /// The hook wasm-bindgen's glue calls through the table after a termination. Set only with
+    /// a wrapped table.
     pub abort_hook: Option<AbortHook>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AbortHook {
-    pub flag: u32,
+    /// The global holding the address of the hook's table slot.
     pub slot: u32,
+    /// The functions that may be the hook, with their slots: their wrappers get its prologue.
+    pub candidates: HashMap<u32, Vec<u32>>,
 }
 
 /// One shim for every `call_indirect` of this type through this table.
@@ -98,6 +101,17 @@ pub struct Shim {
     /// Code takes the import's address (`ref.func`, a table entry, a global), so the shim
     /// must be declared for `ref.func`.
     pub referenced: bool,
+}
+
+/// Where a caught Rust panic goes besides the stack repair every wrapper does: to the runtime
+/// crate, to the host, or to both (the runtime frees it and finds its message, then the host
+/// throws with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandOff {
+    /// The runtime crate's recover function takes the exception back.
+    pub runtime: Option<u32>,
+    /// JS mode: the host's `panic` import throws a `PanicError`.
+    pub to_host: bool,
 }
 
 /// How wrappers treat a caught Rust panic beyond repairing the stack.
@@ -124,6 +138,9 @@ pub struct Plan {
     pub js: JsImports,
     /// Function tables the host can reach.
     pub tables: Vec<TablePlan>,
+    /// Functions the code takes with `ref.func` that an export or an element entry declared,
+    /// which now name their wrappers: the output declares them itself.
+    pub still_declared: Vec<u32>,
     /// Functions whose wrappers never hand a panic on. Without the guard nothing tells the
     /// module's own call through a table from a host's, so the wrapper of a function the module
     /// calls through a wrapped table leaves a panic to the Rust frames below it.
@@ -239,16 +256,20 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     // them; without a wrapped export nothing counts activations, so a guard would guard nothing.
     let js = options.js && wraps;
     let guard = (options.abort_guard && wraps).then(|| guard_plan(module, bindgen, &tables));
-    let runtime = recover::runtime(module).filter(|_| encoding.is_some());
-    let recovery = unwind_tag.as_ref().and_then(|tag| {
-        let hand_off = HandOff::new(runtime, js)?;
-        Some(RecoveryPlan {
+    let runtime = detect::runtime(module).filter(|_| encoding.is_some());
+    // A caught panic goes somewhere only with the runtime crate or in JS mode.
+    let recovery = unwind_tag
+        .as_ref()
+        .filter(|_| runtime.is_some() || js)
+        .map(|tag| RecoveryPlan {
             tag: tag.index,
-            hand_off,
-        })
-    });
+            hand_off: HandOff {
+                runtime,
+                to_host: js,
+            },
+        });
     let js = JsImports {
-        panic: recovery.is_some_and(|r| r.hand_off.to_host()),
+        panic: recovery.is_some_and(|r| r.hand_off.to_host),
         terminated: js && guard.is_some(),
     };
     let export_tag = unwind_tag
@@ -256,6 +277,7 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         .is_some_and(|tag| host_cannot_reach(module, tag.index));
     let added = [(STATE_EXPORT, guard.is_some()), (TAG_EXPORT, export_tag)];
     check_names_free(module, added)?;
+    let still_declared = still_declared(module, &exports, &tables);
     let unrecovered = match (&guard, recovery) {
         (None, Some(_)) => called_through_tables(module, &tables),
         _ => Vec::new(),
@@ -270,11 +292,40 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         recovery,
         js,
         tables,
+        still_declared,
         unrecovered,
         export_tag,
         warnings,
         notes,
     })
+}
+
+/// The functions the code takes with `ref.func` whose exports or element entries now name their
+/// wrappers (those may have been what declared them), exports first, then table entries.
+fn still_declared(module: &Module<'_>, exports: &[ExportPlan], tables: &[TablePlan]) -> Vec<u32> {
+    let referenced: HashSet<u32> = module
+        .bodies
+        .iter()
+        .flat_map(|b| &b.uses)
+        .filter(|u| u.takes_address())
+        .map(|u| u.function)
+        .collect();
+    let wrapped = |table: u32| tables.iter().any(|t| t.outcome.wrapped && t.table == table);
+    let in_tables = module
+        .active_segments
+        .iter()
+        .filter(|s| wrapped(s.table))
+        .flat_map(|s| &module.uses_outside_code[s.uses.clone()])
+        .map(|u| u.function);
+    let wrapped_exports = exports
+        .iter()
+        .filter(|e| e.outcome.wrapped)
+        .map(|e| e.function);
+    let mut seen = HashSet::new();
+    wrapped_exports
+        .chain(in_tables)
+        .filter(|f| referenced.contains(f) && seen.insert(*f))
+        .collect()
 }
 
 /// The functions the module puts into wrapped tables that it also calls through.
@@ -324,7 +375,10 @@ fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan
     let bindgen = bindgen.unwrap_or_default();
     let table_wrapped = tables.iter().any(|t| t.outcome.wrapped);
     let abort_hook = match (bindgen.terminated, bindgen.abort_handler) {
-        (Some(flag), Some(slot)) if table_wrapped => Some(AbortHook { flag, slot }),
+        (Some(_), Some(slot)) if table_wrapped => Some(AbortHook {
+            slot,
+            candidates: abort_hook_candidates(module, tables),
+        }),
         _ => None,
     };
     GuardPlan {
@@ -333,6 +387,33 @@ fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan
         bindgen_flag: bindgen.terminated,
         abort_hook,
     }
+}
+
+/// The `() -> ()` functions of the wrapped tables with the slots they sit in, when the offsets
+/// are constants: the candidates for wasm-bindgen's abort hook, whose slot its glue reads from
+/// memory and calls through the exported table.
+fn abort_hook_candidates(module: &Module<'_>, tables: &[TablePlan]) -> HashMap<u32, Vec<u32>> {
+    let mut slots: HashMap<u32, Vec<u32>> = HashMap::new();
+    let segments = module.active_segments.iter().filter(|s| {
+        tables
+            .iter()
+            .any(|t| t.outcome.wrapped && t.table == s.table)
+    });
+    for segment in segments {
+        let (Some(offset), Some(items)) = (segment.constant_offset, &segment.items) else {
+            continue;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let Some(function) = *item else { continue };
+            let ty = module.function_type(function);
+            let hook_type = ty.params().is_empty() && ty.results().is_empty();
+            let defined = function >= module.imported_functions();
+            if let (true, true, Ok(slot)) = (hook_type, defined, u32::try_from(offset + i as u64)) {
+                slots.entry(function).or_default().push(slot);
+            }
+        }
+    }
+    slots
 }
 
 /// The function tables a host can reach, and whether processing would wrap each (for
@@ -628,7 +709,7 @@ fn choose_exports(
 
 /// The runtime crate's exports: the wrappers hand panics to the first, the host reads the
 /// message with the second, after a panic or an abort alike.
-const RUNTIME_EXPORTS: [&str; 2] = [recover::RUNTIME_EXPORT, "__wasm_unwind_message"];
+const RUNTIME_EXPORTS: [&str; 2] = [RUNTIME_EXPORT, MESSAGE_EXPORT];
 
 /// The input's function exports with their positions. The input is never our output (that is
 /// returned as it is), so every export is the user's, whatever its name.
@@ -850,7 +931,11 @@ mod tests {
         let options = Options::default().js(true);
         let plan = planned(&not_bindgen(), &options);
         let recovery = plan.recovery.expect("a recovery");
-        assert_eq!(recovery.hand_off, HandOff::Host(()));
+        let to_host_only = HandOff {
+            runtime: None,
+            to_host: true,
+        };
+        assert_eq!(recovery.hand_off, to_host_only);
         assert_eq!(recovery.tag, 0);
     }
 

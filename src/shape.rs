@@ -15,8 +15,8 @@
 
 use wasmparser::{BinaryReader, Catch, FunctionBody, Operator, ValType};
 
+use crate::abi::STATE_EXPORT;
 use crate::load::Module;
-use crate::passes::guard::STATE_EXPORT;
 
 /// What the code of a processed module shows of our work.
 pub struct Ours {

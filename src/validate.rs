@@ -1,4 +1,5 @@
-//! Validate: the output is checked before anyone sees it; a failure is our bug.
+//! Validate: the features the tool accepts; the output, checked before anyone sees it (a failure
+//! there is our bug).
 //!
 //! Bodies the encoder vouches for (`Encoded::trusted`, whose one rule is stated in `encode`)
 //! are skipped: they are the input's bytes, validated by `load`, with nothing changed that
@@ -10,11 +11,24 @@
 use rayon::prelude::*;
 use wasmparser::{
     BinaryReaderError, FuncToValidate, FuncValidator, FuncValidatorAllocations, FunctionBody,
-    Parser, ValidPayload, Validator, ValidatorResources,
+    Parser, ValidPayload, Validator, ValidatorResources, WasmFeatures,
 };
 
 use crate::error::{Error, Result};
-use crate::load::supported_features;
+
+/// Proposals a Rust (or C/C++) wasm build may use and that the pass handles. Stack switching,
+/// shared-everything threads and the like are left out: a wrapper cannot promise anything about
+/// a call that suspends through it.
+pub fn supported_features() -> WasmFeatures {
+    (WasmFeatures::WASM3
+        | WasmFeatures::LEGACY_EXCEPTIONS
+        | WasmFeatures::GC_TYPES
+        | WasmFeatures::CALL_INDIRECT_OVERLONG
+        | WasmFeatures::BULK_MEMORY_OPT
+        | WasmFeatures::WIDE_ARITHMETIC
+        | WasmFeatures::CUSTOM_PAGE_SIZES)
+        - WasmFeatures::COMPONENT_MODEL
+}
 
 /// A body waiting for its validation, as the module's validator hands it out.
 pub type Pending<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);

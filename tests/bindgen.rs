@@ -21,20 +21,13 @@ use engines::{engine, repo, say, wasm_bindgen, wasm_bindgen_old};
 /// (wasm-bindgen adds its internals).
 const APP_EXPORTS: usize = 14;
 
+/// Runs `command`, which must succeed, and logs what it printed.
 fn run_ok(command: &mut Command, what: &str) {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let output = support::run_ok(command, what);
     say(&format!(
         "{what}: {}",
         String::from_utf8_lossy(&output.stdout).trim()
     ));
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn bindgen(input: &Path, out_dir: &Path) {

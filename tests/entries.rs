@@ -23,11 +23,7 @@ const BUMP: u64 = 4;
 const CALL_HOST: u64 = 5;
 const REENTER: u64 = 6;
 
-fn regression(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/regressions")
-        .join(name)
-}
+use support::regression_path as regression;
 
 fn exported_table_raw() -> Vec<u8> {
     wat::parse_file(regression("exported-table.exnref.wat")).expect("regression input parses")

@@ -37,17 +37,21 @@ fn installed() -> &'static Installed {
         std::fs::create_dir_all(&project).unwrap();
 
         let started = Instant::now();
-        succeed(Command::new("bash").arg(repo().join("npm/build.sh")));
+        support::run_ok(
+            Command::new("bash").arg(repo().join("npm/build.sh")),
+            "npm/build.sh",
+        );
         say(&format!(
             "npm/build.sh: {:.1} s",
             started.elapsed().as_secs_f64()
         ));
 
-        let packed = succeed(
+        let packed = support::run_ok(
             Command::new("npm")
                 .args(["pack", "--silent", "--pack-destination"])
                 .arg(&work)
                 .current_dir(repo().join("npm")),
+            "npm pack",
         );
         let tarball = work.join(String::from_utf8(packed.stdout).unwrap().trim());
         say(&format!(
@@ -61,7 +65,7 @@ fn installed() -> &'static Installed {
             r#"{ "name": "empty-project", "private": true }"#,
         )
         .unwrap();
-        succeed(
+        support::run_ok(
             Command::new("npm")
                 .args([
                     "install",
@@ -72,6 +76,7 @@ fn installed() -> &'static Installed {
                 ])
                 .arg(&tarball)
                 .current_dir(&project),
+            "npm install",
         );
         let bin = project.join("node_modules/.bin/wasm-unwind");
         assert!(
@@ -86,7 +91,7 @@ fn installed() -> &'static Installed {
 /// `NODE` when set, else `node` from `PATH`; it must be Node 20 or later.
 fn node() -> OsString {
     let node = std::env::var_os("NODE").unwrap_or_else(|| "node".into());
-    let version = succeed(Command::new(&node).arg("--version")).stdout;
+    let version = support::run_ok(Command::new(&node).arg("--version"), "node --version").stdout;
     let version = String::from_utf8(version).unwrap();
     let major: u32 = version
         .trim()
@@ -141,19 +146,6 @@ fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
     });
     let output = child.wait_with_output().unwrap();
     feeder.join().unwrap();
-    output
-}
-
-fn succeed(cmd: &mut Command) -> Output {
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{cmd:?} failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
     output
 }
 
@@ -305,10 +297,11 @@ fn bad_inputs_fail_with_the_native_messages_and_exit_codes() {
 #[test]
 fn npx_runs_the_installed_package_at_the_crate_version() {
     let project = &installed().project;
-    let version = succeed(
+    let version = support::run_ok(
         Command::new("npx")
             .args(["--offline", "--no-install", "wasm-unwind", "--version"])
             .current_dir(project),
+        "npx wasm-unwind --version",
     );
     assert_eq!(
         String::from_utf8(version.stdout).unwrap(),

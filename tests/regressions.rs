@@ -16,10 +16,7 @@ mod engines;
 
 const ENCODINGS: [&str; 2] = ["exnref", "legacy"];
 
-fn regression(name: &str) -> Vec<u8> {
-    let path = engines::repo().join("tests/regressions").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
+use support::regression;
 
 fn run(name: &str, options: &Options) -> Processed {
     process(&regression(name), options).unwrap_or_else(|e| panic!("{name}: {e}"))

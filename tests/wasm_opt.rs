@@ -28,26 +28,12 @@ enum Order {
 
 const ORDERS: [Order; 2] = [Order::OptFirst, Order::OptAfter];
 
-fn run_ok(command: &mut Command, what: &str) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// `wasm-opt <worker-build's flags>` on `input`.
 fn optimize(input: &[u8]) -> Vec<u8> {
     let dir = tempfile::tempdir().expect("temp dir");
     let (from, to) = (dir.path().join("in.wasm"), dir.path().join("out.wasm"));
     std::fs::write(&from, input).unwrap();
-    run_ok(
+    support::run_ok(
         Command::new(wasm_opt())
             .args(engines::WORKER_BUILD_WASM_OPT_FLAGS)
             .arg(&from)
@@ -191,7 +177,7 @@ fn js_mode_in_deno_in_both_orders() {
             std::fs::write(dir.path().join(written_as), module).unwrap();
         }
         std::fs::write(dir.path().join("wasm-unwind.mjs"), wasm_unwind::JS_GLUE).unwrap();
-        let out = run_ok(
+        let out = support::run_ok(
             engines::deno_run()
                 .arg("--allow-env")
                 .arg(repo().join("tests/js/hosts.test.mjs"))
@@ -199,7 +185,10 @@ fn js_mode_in_deno_in_both_orders() {
                 .env("WASM_UNWIND_JS_DIR", dir.path()),
             &format!("hosts.test.mjs in deno ({order:?})"),
         );
-        say(&format!("deno ({order:?}): {}", out.trim()));
+        say(&format!(
+            "deno ({order:?}): {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        ));
     }
 }
 
@@ -213,7 +202,7 @@ fn wasm_bindgen_glue_in_both_orders() {
             let input = tmp.path().join("bindgen.wasm");
             std::fs::copy(support::fixture_path(fixture), &input).unwrap();
             let pkg = tmp.path().join("pkg");
-            run_ok(
+            support::run_ok(
                 Command::new(wasm_bindgen())
                     .args(["--target", "nodejs", "--out-dir"])
                     .arg(&pkg)
@@ -235,11 +224,14 @@ fn wasm_bindgen_glue_in_both_orders() {
 }
 
 fn drive_bindgen(pkg: &Path, what: &str) {
-    let out = run_ok(
+    let out = support::run_ok(
         Command::new(engine("node24"))
             .arg(repo().join("tests/js/bindgen.test.mjs"))
             .arg(pkg),
         &format!("bindgen.test.mjs in node 24: {what}"),
     );
-    say(&format!("{what}: {}", out.trim()));
+    say(&format!(
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stdout).trim()
+    ));
 }

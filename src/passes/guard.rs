@@ -59,10 +59,11 @@ use wasm_encoder::{
 };
 
 use super::{Callee, call_in_catch_all, push_params};
-use crate::detect::Encoding;
+use crate::abi::STATE_EXPORT;
 use crate::edits::{Edits, val_type};
+use crate::encoding::Encoding;
 use crate::load::Module;
-use crate::plan::{AbortHook, GuardPlan, IndirectShim, Shim};
+use crate::plan::{GuardPlan, IndirectShim, Shim};
 
 /// The guard as the wrappers and the recovery see it. Its checks are emitted inline (`enter`,
 /// `leave`): a call to a helper costs more than the check itself in engines that do not inline
@@ -72,7 +73,8 @@ pub struct Guard {
     status: Status,
     /// Latches `TERMINATED` and refuses the entry (a trap, or the host's error in JS mode).
     refuse: u32,
-    abort_hook: Option<AbortHook>,
+    /// The global holding the address of wasm-bindgen's abort hook's slot, when it has one.
+    abort_hook: Option<u32>,
 }
 
 /// Where the guard's state lives: its status global, and wasm-bindgen's flag when there is one.
@@ -153,7 +155,7 @@ impl Guard {
         self.status.get(code);
         code.if_(BlockType::Empty);
         for (i, &slot) in slots.iter().enumerate() {
-            code.global_get(hook.slot)
+            code.global_get(hook)
                 .i32_load(MEMORY_U32)
                 .i32_const(slot as i32)
                 .i32_eq();
@@ -178,9 +180,6 @@ impl Guard {
         code.return_().end();
     }
 }
-
-/// Name of the export that reports the instance state: 0 live, 1 terminated.
-pub const STATE_EXPORT: &str = "__wasm_unwind_state";
 
 /// Adds the guard's status global, its cold paths, the state export, and a shim for every
 /// import the plan names. Returns the guard for the export wrappers.
@@ -228,7 +227,7 @@ pub fn install(
     Guard {
         status,
         refuse,
-        abort_hook: plan.abort_hook,
+        abort_hook: plan.abort_hook.as_ref().map(|h| h.slot),
     }
 }
 

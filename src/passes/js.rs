@@ -9,11 +9,9 @@
 
 use wasm_encoder::ValType;
 
+use crate::abi::{JS_IMPORT_MODULE, JS_PANIC, JS_TERMINATED};
 use crate::edits::Edits;
 use crate::plan::JsImports;
-
-/// The import module every JS-mode import comes from.
-pub const IMPORT_MODULE: &str = "wasm_unwind";
 
 /// The ES module `--emit-js` writes. It has no dependencies.
 pub const GLUE: &str = include_str!("../js/wasm-unwind.mjs");
@@ -32,11 +30,11 @@ impl HostErrors {
     pub fn import(edits: &mut Edits, wanted: JsImports) -> HostErrors {
         let panic = wanted.panic.then(|| {
             let ty = edits.add_type(&[ValType::I32, ValType::I32], &[]);
-            edits.add_import(IMPORT_MODULE, "panic", ty)
+            edits.add_import(JS_IMPORT_MODULE, JS_PANIC, ty)
         });
         let terminated = wanted.terminated.then(|| {
             let ty = edits.add_type(&[], &[]);
-            edits.add_import(IMPORT_MODULE, "terminated", ty)
+            edits.add_import(JS_IMPORT_MODULE, JS_TERMINATED, ty)
         });
         HostErrors { panic, terminated }
     }

@@ -10,7 +10,7 @@ pub mod wrap;
 
 use wasm_encoder::{BlockType, Catch, InstructionSink, ValType};
 
-use crate::detect::Encoding;
+use crate::encoding::Encoding;
 
 /// What a shim or wrapper calls.
 #[derive(Debug, Clone, Copy)]

@@ -13,55 +13,12 @@
 use wasm_encoder::{BlockType, Function, InstructionSink, MemArg, ValType};
 
 use super::guard::Guard;
-use super::js::HostErrors;
-use crate::detect::Encoding;
 use crate::edits::{Edits, val_type};
+use crate::encoding::Encoding;
 use crate::load::Module;
-
-/// Name of the runtime crate's export that takes a caught exception back.
-pub const RUNTIME_EXPORT: &str = "__wasm_unwind_recover";
 
 /// `_Unwind_Exception::exception_class` of every Rust exception, as an i64 load reads it.
 const RUST_EXCEPTION_CLASS: i64 = i64::from_le_bytes(*b"MOZ\0RUST");
-
-/// Where a caught Rust panic goes, besides the stack repair every wrapper does. `H` is what
-/// the host hand-off needs: nothing while planning, the host's imports when building.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HandOff<H = ()> {
-    /// The runtime crate's recover function takes the exception back.
-    Runtime(u32),
-    /// JS mode: the host's `panic` import throws a `PanicError`.
-    Host(H),
-    /// The runtime frees the panic and finds its message, then the host throws with it.
-    Both(u32, H),
-}
-
-impl HandOff {
-    /// The hand-off the module (`runtime`) and options (`js`) allow, if any.
-    pub fn new(runtime: Option<u32>, js: bool) -> Option<HandOff> {
-        match (runtime, js) {
-            (Some(recover), true) => Some(HandOff::Both(recover, ())),
-            (Some(recover), false) => Some(HandOff::Runtime(recover)),
-            (None, true) => Some(HandOff::Host(())),
-            (None, false) => None,
-        }
-    }
-
-    /// Whether the host throws the panic (JS mode).
-    pub fn to_host(self) -> bool {
-        matches!(self, HandOff::Host(_) | HandOff::Both(..))
-    }
-
-    /// This hand-off with the host's imports filled in (asked for only if it hands off to the
-    /// host).
-    pub fn with_host<H>(self, host: impl FnOnce() -> H) -> HandOff<H> {
-        match self {
-            HandOff::Runtime(recover) => HandOff::Runtime(recover),
-            HandOff::Host(()) => HandOff::Host(host()),
-            HandOff::Both(recover, ()) => HandOff::Both(recover, host()),
-        }
-    }
-}
 
 /// What the wrappers need to catch Rust panics apart from other exceptions.
 #[derive(Debug, Clone)]
@@ -75,24 +32,15 @@ pub struct Recovery {
     pub panicked_type: u32,
 }
 
-/// The runtime crate's recover function, when the module links it with the expected type
-/// `(i32) -> i32`.
-pub fn runtime(module: &Module<'_>) -> Option<u32> {
-    let export = module
-        .exports
-        .iter()
-        .find(|e| e.kind == wasmparser::ExternalKind::Func && e.name == RUNTIME_EXPORT)?;
-    let ty = module.function_type(export.index);
-    (ty.params() == [wasmparser::ValType::I32] && ty.results() == [wasmparser::ValType::I32])
-        .then_some(export.index)
-}
-
 /// How `panicked` is built.
 pub struct Setup<'h> {
     pub encoding: Encoding,
     /// The Rust unwind tag.
     pub tag: u32,
-    pub hand_off: HandOff<&'h HostErrors>,
+    /// The runtime crate's recover function, when it takes the exception back.
+    pub runtime: Option<u32>,
+    /// JS mode's `panic` import, when the host throws the panic as a `PanicError`.
+    pub host_panic: Option<u32>,
     /// The guard, to settle before the host's `panic` import throws.
     pub guard: Option<&'h Guard>,
 }
@@ -118,11 +66,12 @@ pub fn install(module: &Module<'_>, setup: &Setup<'_>, edits: &mut Edits) -> Rec
 /// `panicked(exception)`: the hand-off, then a return when the exception is to be rethrown.
 fn panicked_body(module: &Module<'_>, setup: &Setup<'_>, payload: ValType) -> Function {
     // Only the runtime's message pointer, read twice in JS mode, needs a local.
-    let locals = matches!(setup.hand_off, HandOff::Both(..)).then_some((1, ValType::I32));
+    let both = setup.runtime.is_some() && setup.host_panic.is_some();
+    let locals = both.then_some((1, ValType::I32));
     let mut f = Function::new(locals);
     let mut code = f.instructions();
-    match setup.hand_off {
-        HandOff::Both(recover, host) => {
+    match (setup.runtime, setup.host_panic) {
+        (Some(recover), Some(host)) => {
             let message = 1;
             code.local_get(0).call(recover).local_tee(message);
             // Null: not a Rust exception (C++ throws the same tag); rethrow it as it is.
@@ -133,10 +82,10 @@ fn panicked_body(module: &Module<'_>, setup: &Setup<'_>, payload: ValType) -> Fu
                 .i32_load(word(4));
             throw_panic_error(&mut code, setup, host);
         }
-        HandOff::Runtime(recover) => {
+        (Some(recover), None) => {
             code.local_get(0).call(recover).drop();
         }
-        HandOff::Host(host) => {
+        (None, Some(host)) => {
             // No runtime, so no message; still tell a Rust panic from a C++ exception.
             if payload == ValType::I32 && module.memory32 {
                 code.local_get(0)
@@ -152,6 +101,8 @@ fn panicked_body(module: &Module<'_>, setup: &Setup<'_>, payload: ValType) -> Fu
             code.if_(BlockType::Empty).i32_const(0).i32_const(0);
             throw_panic_error(&mut code, setup, host);
         }
+        // Nothing to hand on to (the plan plans no recovery then): rethrown as it is.
+        (None, None) => {}
     }
     code.end();
     f
@@ -168,13 +119,10 @@ fn word(offset: u64) -> MemArg {
 
 /// With the message (address, length) pushed: settles the guard, then the host's `panic`
 /// import throws its `PanicError`; closes the `if` that tested for a Rust panic.
-fn throw_panic_error(code: &mut InstructionSink<'_>, setup: &Setup<'_>, host: &HostErrors) {
+fn throw_panic_error(code: &mut InstructionSink<'_>, setup: &Setup<'_>, panic: u32) {
     if let Some(guard) = setup.guard {
         // Only a wrapper entered idle hands a panic on: idle is what it found.
         guard.leave(code, None);
     }
-    let panic = host
-        .panic
-        .expect("the plan imports `panic` for a host hand-off");
     code.call(panic).unreachable().end();
 }

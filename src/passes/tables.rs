@@ -14,43 +14,28 @@
 //! wrappers, or whatever the host put there, so the guard sends it out like an import call
 //! (`guard`), and a wrapper reached that way admits the call.
 
-use std::collections::HashMap;
-
-use super::wrap::{self, Built, Wrappers};
+use super::wrap::Wrapping;
 use crate::edits::Edits;
-use crate::load::Module;
 use crate::plan::TablePlan;
 
 /// Puts the wrappers into the active segments of every table the plan wraps.
-pub fn wrap_tables(
-    module: &Module<'_>,
-    tables: &[&TablePlan],
-    wrappers: &Wrappers<'_>,
-    built: &mut Built,
-    edits: &mut Edits,
-) {
+pub fn wrap_tables(wrapping: &mut Wrapping<'_, '_, '_>, tables: &[&TablePlan], edits: &mut Edits) {
+    let module = wrapping.module;
     let segments = module
         .active_segments
         .iter()
         .filter(|s| tables.iter().any(|t| t.table == s.table));
-    let referenced = wrap::referenced_in_code(module);
     for segment in segments {
         for entry in &module.uses_outside_code[segment.uses.clone()] {
-            wrap::keep_declared(entry.function, &referenced, edits);
-            let to = self::entry(module, entry.function, wrappers, built, edits);
+            let to = self::entry(wrapping, entry.function, edits);
             edits.redirected_entries.insert(entry.index_bytes.start, to);
         }
     }
 }
 
 /// What the table holds where the module's segment names `function`.
-fn entry(
-    module: &Module<'_>,
-    function: u32,
-    wrappers: &Wrappers<'_>,
-    built: &mut Built,
-    edits: &mut Edits,
-) -> u32 {
+fn entry(wrapping: &mut Wrapping<'_, '_, '_>, function: u32, edits: &mut Edits) -> u32 {
+    let module = wrapping.module;
     if function < module.imported_functions() {
         // The host calling its own function runs no code of the instance, so it gets the import
         // itself. Not its shim: a shim serves calls from Rust code, and marks the instance idle
@@ -61,31 +46,5 @@ fn entry(
         Some(name) => format!("table::{name}"),
         None => format!("table::{function}"),
     };
-    wrap::wrapper(module, function, name, wrappers, built, edits)
-}
-
-/// The `() -> ()` functions of the wrapped tables with the slots they sit in, when the offsets
-/// are constants: the candidates for wasm-bindgen's abort hook, whose slot its glue reads from
-/// memory and calls through the exported table.
-pub fn abort_hook_slots(module: &Module<'_>, tables: &[&TablePlan]) -> HashMap<u32, Vec<u32>> {
-    let mut slots: HashMap<u32, Vec<u32>> = HashMap::new();
-    let segments = module
-        .active_segments
-        .iter()
-        .filter(|s| tables.iter().any(|t| t.table == s.table));
-    for segment in segments {
-        let (Some(offset), Some(items)) = (segment.constant_offset, &segment.items) else {
-            continue;
-        };
-        for (i, item) in items.iter().enumerate() {
-            let Some(function) = *item else { continue };
-            let ty = module.function_type(function);
-            let hook_type = ty.params().is_empty() && ty.results().is_empty();
-            let defined = function >= module.imported_functions();
-            if let (true, true, Ok(slot)) = (hook_type, defined, u32::try_from(offset + i as u64)) {
-                slots.entry(function).or_default().push(slot);
-            }
-        }
-    }
-    slots
+    wrapping.wrapper(function, name, edits)
 }

@@ -10,15 +10,16 @@
 //! and rethrowing keeps the exception's identity (a JS error stays that JS error). Only when a
 //! Rust panic has somewhere to go (see `recover`) does it get a `catch $tag` clause of its own.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use wasm_encoder::{BlockType, Catch, Function, InstructionSink, ValType};
 
 use super::guard::Guard;
 use super::recover::Recovery;
 use super::{Callee, call_in_catch_all, push_params};
-use crate::detect::{Encoding, Found};
+use crate::detect::Found;
 use crate::edits::{Edits, val_type};
+use crate::encoding::Encoding;
 use crate::load::Module;
 use crate::plan::ExportPlan;
 
@@ -31,68 +32,57 @@ pub struct Wrappers<'p> {
     /// Set when Rust panics get their own clause (runtime crate linked, or JS mode).
     pub recovery: Option<&'p Recovery>,
     /// Functions wasm-bindgen's glue may call as its abort hook, with their table slots.
-    pub abort_hook_slots: &'p HashMap<u32, Vec<u32>>,
+    pub abort_hooks: Option<&'p HashMap<u32, Vec<u32>>>,
     /// Functions whose refused entry returns instead of trapping.
     pub quiet_refusals: &'p [u32],
     /// Functions whose wrappers never hand a panic on (see `Plan::unrecovered`).
     pub unrecovered: &'p [u32],
 }
 
-/// The wrapper of each function wrapped so far: one per function, shared by its exports and
-/// its table slots, so a host sees one function wherever it looks.
-pub type Built = HashMap<u32, u32>;
+/// Builds the wrappers of one module: one per function, shared by its exports and its table
+/// slots, so a host sees one function wherever it looks.
+pub struct Wrapping<'m, 'a, 'p> {
+    pub module: &'m Module<'a>,
+    how: &'m Wrappers<'p>,
+    /// The wrapper of each function wrapped so far.
+    built: HashMap<u32, u32>,
+}
 
-/// The wrapper of `function`, built the first time it is asked for; `name` names it then.
-pub fn wrapper(
-    module: &Module<'_>,
-    function: u32,
-    name: impl FnOnce() -> String,
-    wrappers: &Wrappers<'_>,
-    built: &mut Built,
-    edits: &mut Edits,
-) -> u32 {
-    *built.entry(function).or_insert_with(|| {
-        let body = wrapper_body(module, function, wrappers);
-        let ty = module.function_types[function as usize];
-        edits.add_function(ty, format!("wasm_unwind::wrap::{}", name()), body)
-    })
+impl<'m, 'a, 'p> Wrapping<'m, 'a, 'p> {
+    pub fn new(module: &'m Module<'a>, how: &'m Wrappers<'p>) -> Self {
+        Wrapping {
+            module,
+            how,
+            built: HashMap::new(),
+        }
+    }
+
+    /// The wrapper of `function`, built the first time it is asked for; `name` names it then.
+    pub fn wrapper(
+        &mut self,
+        function: u32,
+        name: impl FnOnce() -> String,
+        edits: &mut Edits,
+    ) -> u32 {
+        let (module, how) = (self.module, self.how);
+        *self.built.entry(function).or_insert_with(|| {
+            let body = wrapper_body(module, function, how);
+            let ty = module.function_types[function as usize];
+            edits.add_function(ty, format!("wasm_unwind::wrap::{}", name()), body)
+        })
+    }
 }
 
 /// Wraps the exports the plan chose.
 pub fn wrap_exports(
-    module: &Module<'_>,
+    wrapping: &mut Wrapping<'_, '_, '_>,
     exports: &[ExportPlan],
-    wrappers: &Wrappers<'_>,
-    built: &mut Built,
     edits: &mut Edits,
 ) {
-    let referenced = referenced_in_code(module);
     for export in exports.iter().filter(|e| e.outcome.wrapped) {
-        let function = export.function;
-        // The export may have been what declared the function for `ref.func`; keep it declared.
-        keep_declared(function, &referenced, edits);
         let name = || export.outcome.name.clone();
-        let wrapper = wrapper(module, function, name, wrappers, built, edits);
+        let wrapper = wrapping.wrapper(export.function, name, edits);
         edits.repointed_exports.insert(export.position, wrapper);
-    }
-}
-
-/// The functions the module's code takes with `ref.func`.
-pub fn referenced_in_code(module: &Module<'_>) -> HashSet<u32> {
-    module
-        .bodies
-        .iter()
-        .flat_map(|b| &b.uses)
-        .filter(|u| u.takes_address())
-        .map(|u| u.function)
-        .collect()
-}
-
-/// Keeps `function` declared for the `ref.func`s of the code (`referenced`) when what declared
-/// it, an export or an element entry, now names its wrapper.
-pub fn keep_declared(function: u32, referenced: &HashSet<u32>, edits: &mut Edits) {
-    if referenced.contains(&function) && !edits.declared_functions.contains(&function) {
-        edits.declared_functions.push(function);
     }
 }
 
@@ -186,7 +176,7 @@ fn enter(
     plan: &Wrappers<'_>,
     found: Option<u32>,
 ) {
-    if let Some(slots) = plan.abort_hook_slots.get(&target) {
+    if let Some(slots) = plan.abort_hooks.and_then(|h| h.get(&target)) {
         guard.abort_hook_prologue(code, target, slots);
     }
     if plan.quiet_refusals.contains(&target) {

@@ -20,9 +20,7 @@ pub mod node;
 pub mod workerd;
 pub mod wrangler;
 
-pub fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+pub use support::repo;
 
 /// `.engines/bin/<name>`, installing the pinned engines first when it is missing.
 pub fn engine(name: &str) -> PathBuf {

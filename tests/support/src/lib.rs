@@ -19,6 +19,32 @@ pub fn repo() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
+/// Runs `command`, which must succeed (`what` names it in the failure, with its output).
+pub fn run_ok(command: &mut std::process::Command, what: &str) -> std::process::Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Path of an input under `tests/regressions/`.
+pub fn regression_path(name: &str) -> PathBuf {
+    repo().join("tests/regressions").join(name)
+}
+
+/// The bytes of a `tests/regressions/` input (text or binary: the tool reads both).
+pub fn regression(name: &str) -> Vec<u8> {
+    let path = regression_path(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
 /// Path of a committed fixture under `fixtures/wasm/`.
 pub fn fixture_path(name: &str) -> PathBuf {
     repo().join("fixtures/wasm").join(name)
