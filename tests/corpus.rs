@@ -7,10 +7,7 @@
 //! package printed) must be byte-identical, the processed side must have instantiated processed
 //! modules (they export `__wasm_unwind_state`) and the unprocessed side none.
 //!
-//! `cargo test --test corpus -- --nocapture` prints one line per package. Packages the tool
-//! does not serve yet (issue 19) are listed in [`TODAY`] with how they fail; each such test
-//! checks that they still fail that way, so a fix shows up as a failure that says to move the
-//! package out of the list.
+//! `cargo test --test corpus -- --nocapture` prints one line per package.
 
 mod engines;
 #[path = "corpus/packages.rs"]
@@ -18,24 +15,6 @@ mod packages;
 
 use engines::say;
 use packages::{Package, is_processed, package, prepare, run_driver};
-
-/// Packages that do not compute the same today (issue 19), and the start of the line that says
-/// how; the likely cause is on each line.
-const TODAY: &[(&str, &str)] = &[
-    // Tags are not found by their export names (`__cpp_exception`), and the module has no name
-    // section.
-    (
-        "vips",
-        "tool refused: error: wasm-vips/lib/vips.wasm: no Rust unwind tag could be chosen among tags 0, 1",
-    ),
-    // `__wbindgen_placeholder__` imports are left unshimmed ("0 import call targets guarded"):
-    // a JS error thrown by one (`bad params`) leaves the guard's state running, so the next
-    // call is refused.
-    (
-        "prisma",
-        "outputs differ at line 32: unprocessed `preview features: [",
-    ),
-];
 
 /// How one package came out.
 fn outcome(package: &Package) -> Result<String, String> {
@@ -103,36 +82,20 @@ fn first_difference(plain: &str, processed: &str) -> Option<String> {
     ))
 }
 
-/// Runs one package, prints its line, and holds it to [`TODAY`].
+/// Runs one package and prints its line; fails unless the two sides computed the same.
 fn check(driver: &str) {
     let package = package(driver);
     let result = outcome(package);
     let line = match &result {
-        Ok(ok) => ok.clone(),
-        Err(e) => e.clone(),
-    };
-    let today = TODAY.iter().find(|(d, _)| *d == driver);
-    let known = if today.is_some() {
-        " (known today: issue 19)"
-    } else {
-        ""
+        Ok(ok) => ok,
+        Err(e) => e,
     };
     say(&format!(
-        "corpus: {} [{}]: {line}{known}",
+        "corpus: {} [{}]: {line}",
         package.id, package.producer
     ));
-    match (today, result) {
-        (None, Ok(_)) => {}
-        (None, Err(e)) => panic!("{}: {e}", package.id),
-        (Some((_, how)), Err(e)) => assert!(
-            e.starts_with(how),
-            "{}: fails another way than TODAY says ({how}): {e}",
-            package.id
-        ),
-        (Some(_), Ok(_)) => panic!(
-            "{}: now computes the same processed: take it out of TODAY in tests/corpus.rs",
-            package.id
-        ),
+    if let Err(e) = result {
+        panic!("{}: {e}", package.id);
     }
 }
 

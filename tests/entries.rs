@@ -9,7 +9,6 @@
 
 mod engines;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::Failure;

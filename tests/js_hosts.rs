@@ -7,11 +7,10 @@
 //! growth (with the runtime), TerminatedError after an abort, and a fresh instance on request.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
 mod engines;
-use engines::{engine, modules, repo, say, stream};
+use engines::{deno_run, engine, modules, repo, run_streamed};
 
 const DIR_ENV: &str = "WASM_UNWIND_JS_DIR";
 
@@ -25,37 +24,16 @@ fn write_modules() -> tempfile::TempDir {
     dir
 }
 
-/// Runs `hosts.test.mjs` with `program args..` on the `encodings` (comma-separated); fails
-/// unless every JS test passed.
-fn run(label: &str, program: &Path, args: &[&str], encodings: &str) {
+/// Runs `hosts.test.mjs` with `engine` on the `encodings` (comma-separated); fails unless
+/// every JS test passed.
+fn run(label: &str, engine: &mut Command, encodings: &str) {
     let modules = write_modules();
-    let script = repo().join("tests/js/hosts.test.mjs");
-    let prefix = format!("[{label}] ");
-    let started = Instant::now();
-    let mut child = Command::new(program)
-        .args(args)
-        .arg(&script)
+    let command = engine
+        .arg(repo().join("tests/js/hosts.test.mjs"))
         .current_dir(repo())
         .env(DIR_ENV, modules.path())
-        .env("WASM_UNWIND_ENCODINGS", encodings)
-        // Deno: no update check, caches inside the repo's engine folder, plain output.
-        .env("DENO_NO_UPDATE_CHECK", "1")
-        .env("DENO_DIR", repo().join(".engines/deno-dir"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-    let out = stream(child.stdout.take().unwrap(), prefix.clone());
-    let err = stream(child.stderr.take().unwrap(), prefix.clone());
-    let status = child.wait().expect("waiting for the engine");
-    out.join().unwrap();
-    err.join().unwrap();
-    say(&format!(
-        "{prefix}exited with {status} after {:.1} s",
-        started.elapsed().as_secs_f64()
-    ));
+        .env("WASM_UNWIND_ENCODINGS", encodings);
+    let status = run_streamed(command, &format!("[{label}] "));
     assert!(
         status.success(),
         "{label}: JS tests failed ({status}); see the output above"
@@ -82,12 +60,7 @@ fn deno() {
         "expected Deno 2.9, got {}",
         version(&deno)
     );
-    run(
-        "deno",
-        &deno,
-        &["run", "--allow-read", "--allow-env"],
-        "exnref,legacy",
-    );
+    run("deno", deno_run().arg("--allow-env"), "exnref,legacy");
 }
 
 #[test]
@@ -98,7 +71,7 @@ fn node_24() {
         "expected Node 24, got {}",
         version(&node)
     );
-    run("node 24", &node, &[], "exnref,legacy");
+    run("node 24", &mut Command::new(node), "exnref,legacy");
 }
 
 /// Bun: JavaScriptCore, Safari's engine.
@@ -110,12 +83,12 @@ fn bun() {
         "expected Bun 1, got {}",
         version(&bun)
     );
-    run("bun", &bun, &[], "exnref,legacy");
+    run("bun", &mut Command::new(bun), "exnref,legacy");
 }
 
 /// The machine's own Node (20 here and in CI; `NODE` overrides), which has legacy EH only.
 #[test]
 fn node_20_legacy() {
     let node = PathBuf::from(std::env::var_os("NODE").unwrap_or_else(|| "node".into()));
-    run("node 20", &node, &[], "legacy");
+    run("node 20", &mut Command::new(node), "legacy");
 }

@@ -6,12 +6,11 @@
 //! `node:assert`. Its JUnit report gives the counts. Output is streamed to stderr, prefixed.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
 use wasm_unwind::Encoding;
 
-use super::{engine, modules, repo, say, stream};
+use super::{engine, modules, repo, run_streamed};
 
 /// Per JS test (ms), as for Node: the million-panic test is long on 2 busy cores.
 const TEST_TIMEOUT_MS: u32 = 10 * 60 * 1000;
@@ -31,31 +30,19 @@ pub fn run_suite(file: &str, encoding: Encoding) {
     };
     let report = modules.path().join("report.xml");
     let prefix = format!("[bun {file} {name}] ");
-    let started = Instant::now();
-    let mut child = Command::new(&bun)
-        .args(["test", &format!("--timeout={TEST_TIMEOUT_MS}")])
-        .args(["--reporter=junit", "--reporter-outfile"])
-        .arg(&report)
-        // A path, not a filter: `bun test NAME` would match NAME anywhere in the repo.
-        .arg(format!("./tests/js/{file}"))
-        .current_dir(repo())
-        .env("WASM_UNWIND_JS_DIR", modules.path())
-        .env("WASM_UNWIND_ENCODING", name)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bun.display()));
-    let out = stream(child.stdout.take().unwrap(), prefix.clone());
-    let err = stream(child.stderr.take().unwrap(), prefix.clone());
-    let status = child.wait().expect("waiting for bun");
-    out.join().unwrap();
-    err.join().unwrap();
-    say(&format!(
-        "{prefix}bun exited with {status} after {:.1} s",
-        started.elapsed().as_secs_f64()
-    ));
+    let status = run_streamed(
+        Command::new(&bun)
+            .args(["test", &format!("--timeout={TEST_TIMEOUT_MS}")])
+            .args(["--reporter=junit", "--reporter-outfile"])
+            .arg(&report)
+            // A path, not a filter: `bun test NAME` would match NAME anywhere in the repo.
+            .arg(format!("./tests/js/{file}"))
+            .current_dir(repo())
+            .env("WASM_UNWIND_JS_DIR", modules.path())
+            .env("WASM_UNWIND_ENCODING", name)
+            .env("NO_COLOR", "1"),
+        &prefix,
+    );
     let (tests, failures, skipped) = junit_counts(&report);
     assert!(
         status.success() && failures == 0,

@@ -9,7 +9,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Once;
 use std::thread;
@@ -110,6 +110,28 @@ pub fn installed(path: &str, script: &[&str], once: &Once) -> PathBuf {
         script.display()
     );
     path
+}
+
+/// Runs `command` with its output copied to stderr as it arrives, each line after `prefix`, and
+/// says how it ended and after how long.
+pub fn run_streamed(command: &mut Command, prefix: &str) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let out = stream(child.stdout.take().unwrap(), prefix.to_string());
+    let err = stream(child.stderr.take().unwrap(), prefix.to_string());
+    let status = child.wait().expect("waiting for the engine");
+    out.join().unwrap();
+    err.join().unwrap();
+    say(&format!(
+        "{prefix}exited with {status} after {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+    status
 }
 
 /// Copies `from` to stderr line by line, prefixed, as it arrives (past the test harness's

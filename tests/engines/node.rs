@@ -9,12 +9,11 @@
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
 use wasm_unwind::Encoding;
 
-use super::{modules, repo, say, stream};
+use super::{modules, repo, run_streamed, say};
 
 /// The variable through which the JS tests find the modules.
 const DIR_ENV: &str = "WASM_UNWIND_JS_DIR";
@@ -81,30 +80,18 @@ pub fn run_suite_with(file: &str, write: impl FnOnce(&Path)) {
         "{prefix}node {version}, modules in {}",
         modules.path().display()
     ));
-    let started = Instant::now();
-    let mut child = Command::new(&node)
-        .arg("--test")
-        .arg(format!("--test-timeout={TEST_TIMEOUT_MS}"))
-        .args(["--test-reporter=spec", "--test-reporter-destination=stdout"])
-        .arg("--test-reporter=tap")
-        .arg(arg("--test-reporter-destination=", &tap))
-        .arg(&js)
-        .current_dir(repo())
-        .env(DIR_ENV, modules.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {node:?}: {e}"));
-    let out = stream(child.stdout.take().unwrap(), prefix.clone());
-    let err = stream(child.stderr.take().unwrap(), prefix.clone());
-    let status = child.wait().expect("waiting for node");
-    out.join().unwrap();
-    err.join().unwrap();
-    say(&format!(
-        "{prefix}node exited with {status} after {:.1} s",
-        started.elapsed().as_secs_f64()
-    ));
+    let status = run_streamed(
+        Command::new(&node)
+            .arg("--test")
+            .arg(format!("--test-timeout={TEST_TIMEOUT_MS}"))
+            .args(["--test-reporter=spec", "--test-reporter-destination=stdout"])
+            .arg("--test-reporter=tap")
+            .arg(arg("--test-reporter-destination=", &tap))
+            .arg(&js)
+            .current_dir(repo())
+            .env(DIR_ENV, modules.path()),
+        &prefix,
+    );
 
     let report =
         std::fs::read_to_string(&tap).unwrap_or_else(|e| panic!("no TAP report from node ({e})"));
