@@ -863,10 +863,11 @@ impl Detection {
     fn holds(&self, wasm: &[u8], report: &Report) -> bool {
         // One note line: what the tool chose, said once.
         let notes = |about: &str| {
-            let lines: Vec<&String> = report
-                .warnings
+            let lines: Vec<String> = report
+                .notes
                 .iter()
-                .filter(|w| w.contains(about))
+                .map(|n| n.to_string())
+                .filter(|n| n.contains(about))
                 .collect();
             lines.len() == 1 && !lines[0].contains('\n')
         };
