@@ -1,0 +1,260 @@
+//! Threads: an abort in one thread ends the whole program. Several instances of the `threads`
+//! fixture (built with `+atomics`, shared memory, linking the runtime crate) run over one shared
+//! memory, each on its own OS thread: one aborts while others run, while another is blocked in
+//! an import, and when that one calls back in; afterwards every instance is refused and says 1.
+//! Without an abort the threaded program computes what it computes unprocessed.
+//! A trap leaves its trace in its own instance only: the word all instances read is set when the
+//! trapped instance's guard latches, at its next entry or when the host asks its state (as
+//! wasm-unwind-wasmtime and the JS loader do on a trap; the worker here does after each call).
+//! One section an engine: Wasmtime (`SharedMemory` across threads), Node 24 (`worker_threads`).
+
+mod engines;
+
+use std::path::Path;
+
+use wasm_unwind::Options;
+
+/// The fixture as built.
+fn fixture() -> Vec<u8> {
+    std::fs::read(engines::repo().join("fixtures/wasm/threads.exnref.wasm")).expect("fixture")
+}
+
+fn processed() -> Vec<u8> {
+    let out = wasm_unwind::process(&fixture(), &Options::default()).expect("processes");
+    assert!(
+        out.report.warnings.is_empty(),
+        "a module linking the runtime needs no warning: {:?}",
+        out.report.warnings
+    );
+    out.wasm
+}
+
+mod node_24 {
+    use super::*;
+
+    #[test]
+    fn threads() {
+        engines::node::run_suite_in(engines::engine("node24"), "threads.test.mjs", |dir: &Path| {
+            std::fs::write(dir.join("threads.exnref.wasm"), processed()).unwrap();
+            std::fs::write(dir.join("threads.exnref.unprocessed.wasm"), fixture()).unwrap();
+        });
+    }
+}
+
+mod wasmtime {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Barrier, Mutex};
+    use std::thread;
+
+    use super::{fixture, processed};
+    use ::wasmtime::{
+        Caller, Config, Engine, Instance, Linker, MemoryType, Module, SharedMemory, Store, Trap,
+        Val, WasmParams, WasmResults,
+    };
+
+    const STACK: i32 = 1 << 16;
+    const THREADS: usize = 3;
+
+    /// The host's side of `host.block`: the thread says it is blocked, waits to be released,
+    /// then, when asked, calls back into its own instance and keeps how that call ended.
+    #[derive(Default)]
+    struct Gate {
+        blocked: Option<Arc<Barrier>>,
+        release: Option<Arc<Barrier>>,
+        call_back: AtomicBool,
+        callback: Mutex<Option<String>>,
+    }
+
+    /// One thread's instance, in its own store.
+    struct Thread {
+        store: Store<()>,
+        instance: Instance,
+    }
+
+    impl Thread {
+        fn call<P: WasmParams, R: WasmResults + std::fmt::Debug>(&mut self, name: &str, params: P) -> String {
+            let f = self.instance.get_typed_func::<P, R>(&mut self.store, name);
+            outcome(f.and_then(|f| f.call(&mut self.store, params)))
+        }
+
+        fn state(&mut self) -> String {
+            self.call::<(), i32>("__wasm_unwind_state", ())
+        }
+    }
+
+    /// `value` for a result, `trap <code>` for a trap.
+    fn outcome<R: std::fmt::Debug>(result: ::wasmtime::Result<R>) -> String {
+        match result {
+            Ok(value) => format!("{value:?}"),
+            Err(e) => match e.downcast_ref::<Trap>() {
+                Some(trap) => format!("trap {trap:?}"),
+                None => format!("error {e:?}"),
+            },
+        }
+    }
+
+    const TRAP: &str = "trap UnreachableCodeReached";
+
+    /// A program: the first instance and `THREADS` more, each with its own stack and TLS block
+    /// (from the first one's allocator), all over one shared memory.
+    fn program(wasm: &[u8], gate: &Arc<Gate>) -> (Thread, Vec<Thread>) {
+        let mut config = Config::new();
+        config.wasm_exceptions(true).wasm_threads(true).shared_memory(true);
+        let engine = Engine::new(&config).expect("engine with threads");
+        let module = Module::new(&engine, wasm).expect("compiles");
+        let memory = SharedMemory::new(&engine, MemoryType::shared(32, 1024)).expect("memory");
+        let mut linker = Linker::new(&engine);
+        // Defining needs a store, though a shared memory belongs to none.
+        let definer = Store::new(&engine, ());
+        linker.define(&definer, "env", "memory", memory).unwrap();
+        let gate = gate.clone();
+        linker
+            .func_wrap("host", "block", move |mut caller: Caller<'_, ()>| {
+                gate.blocked.as_ref().map(|b| b.wait());
+                gate.release.as_ref().map(|b| b.wait());
+                if gate.call_back.load(Ordering::SeqCst) {
+                    let bump = caller.get_export("bump").and_then(|e| e.into_func()).unwrap();
+                    let mut result = [Val::I32(0)];
+                    let answer = bump.call(&mut caller, &[], &mut result).map(|_| result[0].unwrap_i32());
+                    *gate.callback.lock().unwrap() = Some(outcome(answer));
+                }
+                Ok(())
+            })
+            .unwrap();
+        let instantiate = || {
+            let mut store = Store::new(&engine, ());
+            let instance = linker.instantiate(&mut store, &module).expect("instantiates");
+            Thread { store, instance }
+        };
+        let mut first = instantiate();
+        let global = |t: &mut Thread, name: &str| {
+            t.instance.get_global(&mut t.store, name).unwrap().get(&mut t.store).unwrap_i32()
+        };
+        let (size, align) = (global(&mut first, "__tls_size"), global(&mut first, "__tls_align"));
+        let alloc = |t: &mut Thread, size: i32, align: i32| {
+            let f = t.instance.get_typed_func::<(i32, i32), i32>(&mut t.store, "alloc").unwrap();
+            f.call(&mut t.store, (size, align)).unwrap()
+        };
+        let others = (0..THREADS)
+            .map(|_| {
+                let (tls, stack) = (alloc(&mut first, size, align), alloc(&mut first, STACK, 16));
+                let mut t = instantiate();
+                let sp = t.instance.get_global(&mut t.store, "__stack_pointer").unwrap();
+                sp.set(&mut t.store, Val::I32(stack + STACK)).unwrap();
+                assert_eq!(t.call::<i32, ()>("__wasm_init_tls", tls), "()");
+                t
+            })
+            .collect();
+        (first, others)
+    }
+
+    /// Runs `work` for each thread's instance on its own OS thread; returns what each gave.
+    fn on_threads<T: Send>(
+        threads: &mut [Thread],
+        work: impl Fn(usize, &mut Thread) -> T + Sync,
+    ) -> Vec<T> {
+        let work = &work;
+        thread::scope(|s| {
+            let handles: Vec<_> = threads
+                .iter_mut()
+                .enumerate()
+                .map(|(i, t)| s.spawn(move || work(i, t)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    }
+
+    /// The parallel sum and the shared counter, computed by every thread at once.
+    fn compute(wasm: &[u8]) -> (String, String, Vec<String>) {
+        let (mut first, mut others) = program(wasm, &Arc::default());
+        let chunk = 39_999 / THREADS as u32;
+        let sums = on_threads(&mut others, |i, t| {
+            let sum = t.call::<(u32, u32), u64>("sum_chunk", (i as u32 * chunk, (i as u32 + 1) * chunk));
+            for _ in 0..50 {
+                assert!(!t.call::<(), u32>("bump", ()).starts_with("trap"));
+            }
+            sum
+        });
+        (first.call::<(), u64>("total", ()), first.call::<(), u32>("count", ()), sums)
+    }
+
+    #[test]
+    fn without_an_abort_the_threaded_program_computes_what_it_computes_unprocessed() {
+        let processed = compute(&processed());
+        let expected: u64 = (0..39_999u64).map(|i| i * 2_654_435_761 % 1_000_003).sum();
+        assert_eq!(processed.0, expected.to_string());
+        assert_eq!(processed.1, "150");
+        assert_eq!(processed, compute(&fixture()));
+    }
+
+    #[test]
+    fn one_thread_aborts_while_others_run_and_every_instance_is_refused_after() {
+        let (mut first, mut others) = program(&processed(), &Arc::default());
+        let started = Barrier::new(THREADS);
+        let answers = on_threads(&mut others, |i, t| {
+            if i == 0 {
+                started.wait();
+                return (0, t.call::<(), ()>("abort_now", ()), t.state());
+            }
+            // Bump until refused; the aborting thread starts once this one has bumped.
+            let mut returned = 0;
+            loop {
+                let answer = t.call::<(), u32>("bump", ());
+                if answer.starts_with("trap") {
+                    return (returned, answer, t.state());
+                }
+                returned += 1;
+                if returned == 1 {
+                    started.wait();
+                }
+            }
+        });
+        assert_eq!(answers[0], (0, TRAP.into(), "1".into()), "the abort");
+        for (returned, answer, state) in &answers[1..] {
+            assert!(*returned > 0);
+            assert_eq!((answer.as_str(), state.as_str()), (TRAP, "1"), "a running thread");
+        }
+        assert_eq!(first.call::<(), u32>("count", ()), TRAP);
+        assert_eq!(first.state(), "1");
+        for t in &mut others {
+            assert_eq!((t.call::<(), u32>("bump", ()), t.state()), (TRAP.into(), "1".into()));
+        }
+    }
+
+    #[test]
+    fn one_thread_aborts_while_another_is_blocked_in_an_import_whose_return_and_call_back_are_refused()
+    {
+        let gate = Arc::new(Gate {
+            blocked: Some(Arc::new(Barrier::new(2))),
+            release: Some(Arc::new(Barrier::new(2))),
+            ..Gate::default()
+        });
+        let (mut first, mut others) = program(&processed(), &gate);
+        let answers = on_threads(&mut others[..2], |i, t| {
+            if i == 0 {
+                return (t.call::<(), u32>("wait_in_host", ()), t.state());
+            }
+            gate.blocked.as_ref().unwrap().wait(); // the other thread is in the import
+            // A trap leaves no trace but in its own instance: the host, told of it, asks that
+            // instance's state, whose guard then sets the word every instance reads.
+            let abort = (t.call::<(), ()>("abort_now", ()), t.state());
+            gate.call_back.store(true, Ordering::SeqCst);
+            gate.release.as_ref().unwrap().wait();
+            abort
+        });
+        assert_eq!(answers[1], (TRAP.into(), "1".into()), "the abort");
+        assert_eq!(answers[0], (TRAP.into(), "1".into()), "the import's return");
+        let callback = gate.callback.lock().unwrap().clone();
+        assert_eq!(callback.as_deref(), Some(TRAP), "the call back in");
+        assert_eq!(first.state(), "1");
+        assert_eq!(others[2].call::<(), u32>("bump", ()), TRAP);
+    }
+
+    #[test]
+    fn unprocessed_the_other_threads_keep_serving_after_one_aborts() {
+        let (mut first, mut others) = program(&fixture(), &Arc::default());
+        assert_eq!(others[0].call::<(), ()>("abort_now", ()), TRAP);
+        assert_eq!(others[1].call::<(), u32>("bump", ()), "1");
+        assert_eq!(first.call::<(), u32>("bump", ()), "2");
+    }
+}
