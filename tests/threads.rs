@@ -258,3 +258,60 @@ mod wasmtime {
         assert_eq!(first.call::<(), u32>("bump", ()), "2");
     }
 }
+
+/// A module over a shared, imported memory with no termination word it could safely use: it is
+/// processed as before, with one warning (and `inspect` says the same), and an abort stops only
+/// the instance that trapped.
+mod no_shared_word {
+    use ::wasmtime::{Config, Engine, Linker, MemoryType, Module, SharedMemory, Store};
+    use support::cli::{run, stderr};
+
+    const WAT: &str = r#"(module
+        (import "env" "memory" (memory 1 1 shared))
+        (func (export "bump") (result i32)
+            (i32.add (i32.atomic.rmw.add (i32.const 0) (i32.const 1)) (i32.const 1)))
+        (func (export "abort_now") unreachable))"#;
+    const WARNING: &str = "an abort stops only the instance that trapped";
+
+    #[test]
+    fn is_processed_with_one_warning_and_inspect_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let (input, output) = (dir.path().join("in.wat"), dir.path().join("out.wasm"));
+        std::fs::write(&input, WAT).unwrap();
+        let bin = env!("CARGO_BIN_EXE_wasm-unwind");
+        let processed = run(bin, &[input.to_str().unwrap(), "-o", output.to_str().unwrap()], None);
+        assert!(processed.status.success(), "{}", stderr(&processed));
+        let warnings: Vec<_> = stderr(&processed)
+            .lines()
+            .filter(|l| l.contains("warning"))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains(WARNING), "{warnings:?}");
+        let inspected = run(bin, &["inspect", output.to_str().unwrap()], None);
+        let text = String::from_utf8_lossy(&inspected.stdout);
+        let line = text.lines().find(|l| l.starts_with("memory ")).expect("a memory line");
+        assert!(line.contains(WARNING), "{text}");
+
+        // Two instances over the memory: the one that trapped is refused, the other serves on.
+        let mut config = Config::new();
+        config.wasm_threads(true).shared_memory(true);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, std::fs::read(&output).unwrap()).unwrap();
+        let memory = SharedMemory::new(&engine, MemoryType::shared(1, 1)).unwrap();
+        let mut linker = Linker::new(&engine);
+        linker.define(&Store::new(&engine, ()), "env", "memory", memory).unwrap();
+        let mut stores = [Store::new(&engine, ()), Store::new(&engine, ())];
+        let [a, b] = stores.each_mut().map(|s| linker.instantiate(&mut *s, &module).unwrap());
+        let [sa, sb] = &mut stores;
+        let call = |i: ::wasmtime::Instance, s: &mut Store<()>, name: &str| {
+            let f = i.get_typed_func::<(), i32>(&mut *s, name);
+            f.and_then(|f| f.call(&mut *s, ())).map_err(|e| e.to_string())
+        };
+        assert!(a.get_typed_func::<(), ()>(&mut *sa, "abort_now").unwrap().call(&mut *sa, ()).is_err());
+        assert_eq!(call(a, sa, "__wasm_unwind_state"), Ok(1));
+        assert!(call(a, sa, "bump").is_err());
+        assert_eq!(call(b, sb, "bump"), Ok(1));
+        assert_eq!(call(b, sb, "__wasm_unwind_state"), Ok(0));
+    }
+}
