@@ -47,12 +47,9 @@ mod wasmtime {
     use std::thread;
 
     use super::{fixture, processed};
-    use ::wasmtime::{
-        Caller, Config, Engine, Instance, Linker, MemoryType, Module, SharedMemory, Store, Trap,
-        Val, WasmParams, WasmResults,
-    };
+    use ::wasmtime::{Caller, Val};
+    use support::threads::{self, Thread, outcome};
 
-    const STACK: i32 = 1 << 16;
     const THREADS: usize = 3;
 
     /// The host's side of `host.block`: the thread says it is blocked, waits to be released,
@@ -65,87 +62,23 @@ mod wasmtime {
         callback: Mutex<Option<String>>,
     }
 
-    /// One thread's instance, in its own store.
-    struct Thread {
-        store: Store<()>,
-        instance: Instance,
-    }
-
-    impl Thread {
-        fn call<P: WasmParams, R: WasmResults + std::fmt::Debug>(&mut self, name: &str, params: P) -> String {
-            let f = self.instance.get_typed_func::<P, R>(&mut self.store, name);
-            outcome(f.and_then(|f| f.call(&mut self.store, params)))
-        }
-
-        fn state(&mut self) -> String {
-            self.call::<(), i32>("__wasm_unwind_state", ())
-        }
-    }
-
-    /// `value` for a result, `trap <code>` for a trap.
-    fn outcome<R: std::fmt::Debug>(result: ::wasmtime::Result<R>) -> String {
-        match result {
-            Ok(value) => format!("{value:?}"),
-            Err(e) => match e.downcast_ref::<Trap>() {
-                Some(trap) => format!("trap {trap:?}"),
-                None => format!("error {e:?}"),
-            },
-        }
-    }
-
     const TRAP: &str = "trap UnreachableCodeReached";
 
-    /// A program: the first instance and `THREADS` more, each with its own stack and TLS block
-    /// (from the first one's allocator), all over one shared memory.
+    /// The program, its `host.block` waiting at the gate's barriers and then, when asked,
+    /// calling back into its instance.
     fn program(wasm: &[u8], gate: &Arc<Gate>) -> (Thread, Vec<Thread>) {
-        let mut config = Config::new();
-        config.wasm_exceptions(true).wasm_threads(true).shared_memory(true);
-        let engine = Engine::new(&config).expect("engine with threads");
-        let module = Module::new(&engine, wasm).expect("compiles");
-        let memory = SharedMemory::new(&engine, MemoryType::shared(32, 1024)).expect("memory");
-        let mut linker = Linker::new(&engine);
-        // Defining needs a store, though a shared memory belongs to none.
-        let definer = Store::new(&engine, ());
-        linker.define(&definer, "env", "memory", memory).unwrap();
         let gate = gate.clone();
-        linker
-            .func_wrap("host", "block", move |mut caller: Caller<'_, ()>| {
-                gate.blocked.as_ref().map(|b| b.wait());
-                gate.release.as_ref().map(|b| b.wait());
-                if gate.call_back.load(Ordering::SeqCst) {
-                    let bump = caller.get_export("bump").and_then(|e| e.into_func()).unwrap();
-                    let mut result = [Val::I32(0)];
-                    let answer = bump.call(&mut caller, &[], &mut result).map(|_| result[0].unwrap_i32());
-                    *gate.callback.lock().unwrap() = Some(outcome(answer));
-                }
-                Ok(())
-            })
-            .unwrap();
-        let instantiate = || {
-            let mut store = Store::new(&engine, ());
-            let instance = linker.instantiate(&mut store, &module).expect("instantiates");
-            Thread { store, instance }
-        };
-        let mut first = instantiate();
-        let global = |t: &mut Thread, name: &str| {
-            t.instance.get_global(&mut t.store, name).unwrap().get(&mut t.store).unwrap_i32()
-        };
-        let (size, align) = (global(&mut first, "__tls_size"), global(&mut first, "__tls_align"));
-        let alloc = |t: &mut Thread, size: i32, align: i32| {
-            let f = t.instance.get_typed_func::<(i32, i32), i32>(&mut t.store, "alloc").unwrap();
-            f.call(&mut t.store, (size, align)).unwrap()
-        };
-        let others = (0..THREADS)
-            .map(|_| {
-                let (tls, stack) = (alloc(&mut first, size, align), alloc(&mut first, STACK, 16));
-                let mut t = instantiate();
-                let sp = t.instance.get_global(&mut t.store, "__stack_pointer").unwrap();
-                sp.set(&mut t.store, Val::I32(stack + STACK)).unwrap();
-                assert_eq!(t.call::<i32, ()>("__wasm_init_tls", tls), "()");
-                t
-            })
-            .collect();
-        (first, others)
+        threads::program(wasm, THREADS, move |mut caller: Caller<'_, ()>| {
+            gate.blocked.as_ref().map(|b| b.wait());
+            gate.release.as_ref().map(|b| b.wait());
+            if gate.call_back.load(Ordering::SeqCst) {
+                let bump = caller.get_export("bump").and_then(|e| e.into_func()).unwrap();
+                let mut result = [Val::I32(0)];
+                let answer = bump.call(&mut caller, &[], &mut result);
+                *gate.callback.lock().unwrap() = Some(outcome(answer.map(|_| result[0].unwrap_i32())));
+            }
+            Ok(())
+        })
     }
 
     /// Runs `work` for each thread's instance on its own OS thread; returns what each gave.
