@@ -26,6 +26,7 @@ fn processed() -> Vec<u8> {
         "a module linking the runtime needs no warning: {:?}",
         out.report.warnings
     );
+    assert!(out.report.shared_word, "the guard uses the runtime's word");
     out.wasm
 }
 
