@@ -6,7 +6,8 @@
 //! A trap leaves its trace in its own instance only: the word all instances read is set when the
 //! trapped instance's guard latches, at its next entry or when the host asks its state (as
 //! wasm-unwind-wasmtime and the JS loader do on a trap; the worker here does after each call).
-//! One section an engine: Wasmtime (`SharedMemory` across threads), Node 24 (`worker_threads`).
+//! One section an engine: Wasmtime (`SharedMemory` across threads; exnref), Node 24
+//! (`worker_threads`; exnref and legacy).
 
 mod engines;
 
@@ -14,13 +15,14 @@ use std::path::Path;
 
 use wasm_unwind::Options;
 
-/// The fixture as built.
-fn fixture() -> Vec<u8> {
-    std::fs::read(engines::repo().join("fixtures/wasm/threads.exnref.wasm")).expect("fixture")
+/// The fixture as built, in `encoding` (`exnref`, `legacy`).
+fn fixture_in(encoding: &str) -> Vec<u8> {
+    let path = format!("fixtures/wasm/threads.{encoding}.wasm");
+    std::fs::read(engines::repo().join(&path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn processed() -> Vec<u8> {
-    let out = wasm_unwind::process(&fixture(), &Options::default()).expect("processes");
+fn processed_in(encoding: &str) -> Vec<u8> {
+    let out = wasm_unwind::process(&fixture_in(encoding), &Options::default()).expect("processes");
     assert!(
         out.report.warnings.is_empty(),
         "a module linking the runtime needs no warning: {:?}",
@@ -30,14 +32,26 @@ fn processed() -> Vec<u8> {
     out.wasm
 }
 
+/// The exnref fixture (Wasmtime runs no legacy EH), as built and processed.
+fn fixture() -> Vec<u8> {
+    fixture_in("exnref")
+}
+
+fn processed() -> Vec<u8> {
+    processed_in("exnref")
+}
+
 mod node_24 {
     use super::*;
 
     #[test]
     fn threads() {
         engines::node::run_suite_in(engines::engine("node24"), "threads.test.mjs", |dir: &Path| {
-            std::fs::write(dir.join("threads.exnref.wasm"), processed()).unwrap();
-            std::fs::write(dir.join("threads.exnref.unprocessed.wasm"), fixture()).unwrap();
+            for e in ["exnref", "legacy"] {
+                std::fs::write(dir.join(format!("threads.{e}.wasm")), processed_in(e)).unwrap();
+                let unprocessed = format!("threads.{e}.unprocessed.wasm");
+                std::fs::write(dir.join(unprocessed), fixture_in(e)).unwrap();
+            }
         });
     }
 }

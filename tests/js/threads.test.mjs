@@ -1,9 +1,9 @@
 // Threads: several instances of one module over one shared memory, each in its own worker
 // thread (tests/js/threads.worker.mjs), as wasm threads run in JS hosts. Modules, written by
-// tests/threads.rs into WASM_UNWIND_JS_DIR:
-//   threads.exnref.wasm             fixtures/wasm/threads.exnref.wasm processed (it links the
-//                                   runtime crate, so its guard reads the shared termination word)
-//   threads.exnref.unprocessed.wasm the fixture as built
+// tests/threads.rs into WASM_UNWIND_JS_DIR, for each encoding E (exnref, legacy):
+//   threads.E.wasm             fixtures/wasm/threads.E.wasm processed (it links the runtime
+//                              crate, so its guard reads the shared termination word)
+//   threads.E.unprocessed.wasm the fixture as built
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -92,74 +92,76 @@ async function compute(name) {
   }
 }
 
-test('without an abort, the threaded program computes what it computes unprocessed', async () => {
-  const processed = await compute('threads.exnref.wasm');
-  const unprocessed = await compute('threads.exnref.unprocessed.wasm');
-  let expected = 0n;
-  for (let i = 0n; i < 39999n; i++) expected += (i * 2654435761n) % 1000003n;
-  assert.equal(processed.total, expected);
-  assert.equal(processed.count, 150);
-  assert.deepEqual(processed, unprocessed);
-});
+for (const e of ['exnref', 'legacy']) {
+  test(`${e}: without an abort, the threaded program computes what it computes unprocessed`, async () => {
+    const processed = await compute(`threads.${e}.wasm`);
+    const unprocessed = await compute(`threads.${e}.unprocessed.wasm`);
+    let expected = 0n;
+    for (let i = 0n; i < 39999n; i++) expected += (i * 2654435761n) % 1000003n;
+    assert.equal(processed.total, expected);
+    assert.equal(processed.count, 150);
+    assert.deepEqual(processed, unprocessed);
+  });
 
-test('one thread aborts while others run: every instance is refused after, each says 1', async () => {
-  const p = await program('threads.exnref.wasm');
-  try {
-    const [a, b, c] = p.workers;
-    // Two threads bump in a loop until refused; the third aborts once both have started.
-    const loops = [a, b].map((w) => {
-      const started = next(w);
-      w.postMessage({ name: 'bump', repeat: true });
-      return started.then(() => next(w));
-    });
-    await Promise.all([a, b].map(() => new Promise((r) => setTimeout(r, 20))));
-    const abort = await call(c, 'abort_now');
-    assert.deepEqual({ error: abort.error, message: abort.message }, aborted);
-    for (const loop of await Promise.all(loops)) {
-      assert.ok(loop.returned > 0, 'the loop ran before the abort');
-      assert.deepEqual({ error: loop.error, message: loop.message }, refused);
-      assert.equal(loop.state, 1);
+  test(`${e}: one thread aborts while others run: every instance is refused after, each says 1`, async () => {
+    const p = await program(`threads.${e}.wasm`);
+    try {
+      const [a, b, c] = p.workers;
+      // Two threads bump in a loop until refused; the third aborts once both have started.
+      const loops = [a, b].map((w) => {
+        const started = next(w);
+        w.postMessage({ name: 'bump', repeat: true });
+        return started.then(() => next(w));
+      });
+      await Promise.all([a, b].map(() => new Promise((r) => setTimeout(r, 20))));
+      const abort = await call(c, 'abort_now');
+      assert.deepEqual({ error: abort.error, message: abort.message }, aborted);
+      for (const loop of await Promise.all(loops)) {
+        assert.ok(loop.returned > 0, 'the loop ran before the abort');
+        assert.deepEqual({ error: loop.error, message: loop.message }, refused);
+        assert.equal(loop.state, 1);
+      }
+      assert.deepEqual(here(() => p.first.count()), refused);
+      assert.equal(p.first.__wasm_unwind_state(), 1);
+      for (const w of p.workers) {
+        const answer = await call(w, 'bump');
+        assert.deepEqual({ error: answer.error, message: answer.message }, refused);
+        assert.equal(answer.state, 1);
+      }
+    } finally {
+      await p.end();
     }
-    assert.deepEqual(here(() => p.first.count()), refused);
-    assert.equal(p.first.__wasm_unwind_state(), 1);
-    for (const w of p.workers) {
-      const answer = await call(w, 'bump');
-      assert.deepEqual({ error: answer.error, message: answer.message }, refused);
+  });
+
+  test(`${e}: one thread aborts while another is blocked in an import: its return, and its call back in, are refused`, async () => {
+    const p = await program(`threads.${e}.wasm`);
+    try {
+      const [a, b] = p.workers;
+      const waiting = call(a, 'wait_in_host');
+      await blocked(p.gate);
+      const abort = await call(b, 'abort_now');
+      assert.deepEqual({ error: abort.error, message: abort.message }, aborted);
+      release(p.gate, true);
+      const answer = await waiting;
+      assert.deepEqual(answer.callback, refused, 'the call back in from the import is refused');
+      assert.deepEqual({ error: answer.error, message: answer.message }, refused, 'the import\'s return is refused');
       assert.equal(answer.state, 1);
+      assert.equal(p.first.__wasm_unwind_state(), 1);
+    } finally {
+      await p.end();
     }
-  } finally {
-    await p.end();
-  }
-});
+  });
 
-test('one thread aborts while another is blocked in an import: its return, and its call back in, are refused', async () => {
-  const p = await program('threads.exnref.wasm');
-  try {
-    const [a, b] = p.workers;
-    const waiting = call(a, 'wait_in_host');
-    await blocked(p.gate);
-    const abort = await call(b, 'abort_now');
-    assert.deepEqual({ error: abort.error, message: abort.message }, aborted);
-    release(p.gate, true);
-    const answer = await waiting;
-    assert.deepEqual(answer.callback, refused, 'the call back in from the import is refused');
-    assert.deepEqual({ error: answer.error, message: answer.message }, refused, 'the import\'s return is refused');
-    assert.equal(answer.state, 1);
-    assert.equal(p.first.__wasm_unwind_state(), 1);
-  } finally {
-    await p.end();
-  }
-});
-
-test('unprocessed, the other threads keep serving after one aborts (what the guard prevents)', async () => {
-  const p = await program('threads.exnref.unprocessed.wasm');
-  try {
-    const [a, b] = p.workers;
-    const abort = await call(b, 'abort_now');
-    assert.equal(abort.error, 'RuntimeError');
-    assert.deepEqual(await call(a, 'bump').then((x) => x.value), 1);
-    assert.equal(p.first.bump(), 2);
-  } finally {
-    await p.end();
-  }
-});
+  test(`${e}: unprocessed, the other threads keep serving after one aborts (what the guard prevents)`, async () => {
+    const p = await program(`threads.${e}.unprocessed.wasm`);
+    try {
+      const [a, b] = p.workers;
+      const abort = await call(b, 'abort_now');
+      assert.equal(abort.error, 'RuntimeError');
+      assert.deepEqual(await call(a, 'bump').then((x) => x.value), 1);
+      assert.equal(p.first.bump(), 2);
+    } finally {
+      await p.end();
+    }
+  });
+}
