@@ -616,4 +616,3 @@ fn leb_len(mut v: u64) -> usize {
     }
     n
 }
-

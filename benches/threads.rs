@@ -37,13 +37,25 @@ struct Variant {
 fn main() {
     let runs = env_count("BENCH_RUNS", 9);
     let calls = env_count("BENCH_CALLS", 2_000_000);
-    let fixture = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/wasm/threads.exnref.wasm"))
-        .expect("fixtures/wasm/threads.exnref.wasm");
+    let fixture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/wasm/threads.exnref.wasm"
+    ))
+    .expect("fixtures/wasm/threads.exnref.wasm");
     let process = |wasm: &[u8]| support::host::process(wasm);
     let variants = [
-        Variant { label: "unprocessed", wasm: fixture.clone() },
-        Variant { label: "guard, no word", wasm: process(&renamed(&fixture)) },
-        Variant { label: "guard + shared word", wasm: process(&fixture) },
+        Variant {
+            label: "unprocessed",
+            wasm: fixture.clone(),
+        },
+        Variant {
+            label: "guard, no word",
+            wasm: process(&renamed(&fixture)),
+        },
+        Variant {
+            label: "guard + shared word",
+            wasm: process(&fixture),
+        },
     ];
     println!(
         "benches/threads.rs: Wasmtime 48, medians of {runs} rounds (BENCH_RUNS) after one warm-up, {calls} calls a thread a round (BENCH_CALLS); {} cores, load {}",
@@ -51,10 +63,14 @@ fn main() {
         loadavg()
     );
     println!();
-    println!("| module | `count()`, 1 thread | `count()`, 2 threads at once | `wait_in_host()`, 1 thread |");
+    println!(
+        "| module | `count()`, 1 thread | `count()`, 2 threads at once | `wait_in_host()`, 1 thread |"
+    );
     println!("|---|---:|---:|---:|");
-    let mut programs: Vec<Vec<Thread>> =
-        variants.iter().map(|v| program(&v.wasm, 2, |_| Ok(())).1).collect();
+    let mut programs: Vec<Vec<Thread>> = variants
+        .iter()
+        .map(|v| program(&v.wasm, 2, |_| Ok(())).1)
+        .collect();
     let mut ns = vec![[Vec::new(), Vec::new(), Vec::new()]; variants.len()];
     for round in 0..=runs {
         for i in order(variants.len(), round) {
@@ -86,7 +102,10 @@ fn main() {
 /// `fixture` with the runtime word's export renamed: the tool then finds no shared word.
 fn renamed(fixture: &[u8]) -> Vec<u8> {
     let mut wasm = fixture.to_vec();
-    let at = wasm.windows(WORD.len()).position(|w| w == WORD).expect("the word's export");
+    let at = wasm
+        .windows(WORD.len())
+        .position(|w| w == WORD)
+        .expect("the word's export");
     wasm[at..at + WORD.len()].copy_from_slice(NO_WORD);
     wasm
 }

@@ -305,7 +305,8 @@ pub enum Reach {
 /// the linker placed for the runtime crate or wasm-bindgen, never bytes the tool would pick, as
 /// the module's allocator may hand out any byte it does not know to be taken.
 pub fn reach(module: &Module<'_>, bindgen: Option<Bindgen>) -> Reach {
-    let word = detect::shared_word(module).is_some() || bindgen.and_then(|b| b.terminated).is_some();
+    let word =
+        detect::shared_word(module).is_some() || bindgen.and_then(|b| b.terminated).is_some();
     match (module.memory_shared || module.memory_imported, word) {
         (false, _) => Reach::Instance,
         (true, true) => Reach::Program,

@@ -46,13 +46,17 @@ mod node_24 {
 
     #[test]
     fn threads() {
-        engines::node::run_suite_in(engines::engine("node24"), "threads.test.mjs", |dir: &Path| {
-            for e in ["exnref", "legacy"] {
-                std::fs::write(dir.join(format!("threads.{e}.wasm")), processed_in(e)).unwrap();
-                let unprocessed = format!("threads.{e}.unprocessed.wasm");
-                std::fs::write(dir.join(unprocessed), fixture_in(e)).unwrap();
-            }
-        });
+        engines::node::run_suite_in(
+            engines::engine("node24"),
+            "threads.test.mjs",
+            |dir: &Path| {
+                for e in ["exnref", "legacy"] {
+                    std::fs::write(dir.join(format!("threads.{e}.wasm")), processed_in(e)).unwrap();
+                    let unprocessed = format!("threads.{e}.unprocessed.wasm");
+                    std::fs::write(dir.join(unprocessed), fixture_in(e)).unwrap();
+                }
+            },
+        );
     }
 }
 
@@ -87,10 +91,14 @@ mod wasmtime {
             gate.blocked.as_ref().map(|b| b.wait());
             gate.release.as_ref().map(|b| b.wait());
             if gate.call_back.load(Ordering::SeqCst) {
-                let bump = caller.get_export("bump").and_then(|e| e.into_func()).unwrap();
+                let bump = caller
+                    .get_export("bump")
+                    .and_then(|e| e.into_func())
+                    .unwrap();
                 let mut result = [Val::I32(0)];
                 let answer = bump.call(&mut caller, &[], &mut result);
-                *gate.callback.lock().unwrap() = Some(outcome(answer.map(|_| result[0].unwrap_i32())));
+                *gate.callback.lock().unwrap() =
+                    Some(outcome(answer.map(|_| result[0].unwrap_i32())));
             }
             Ok(())
         })
@@ -117,13 +125,18 @@ mod wasmtime {
         let (mut first, mut others) = program(wasm, &Arc::default());
         let chunk = 39_999 / THREADS as u32;
         let sums = on_threads(&mut others, |i, t| {
-            let sum = t.call::<(u32, u32), u64>("sum_chunk", (i as u32 * chunk, (i as u32 + 1) * chunk));
+            let sum =
+                t.call::<(u32, u32), u64>("sum_chunk", (i as u32 * chunk, (i as u32 + 1) * chunk));
             for _ in 0..50 {
                 assert!(!t.call::<(), u32>("bump", ()).starts_with("trap"));
             }
             sum
         });
-        (first.call::<(), u64>("total", ()), first.call::<(), u32>("count", ()), sums)
+        (
+            first.call::<(), u64>("total", ()),
+            first.call::<(), u32>("count", ()),
+            sums,
+        )
     }
 
     #[test]
@@ -160,18 +173,25 @@ mod wasmtime {
         assert_eq!(answers[0], (0, TRAP.into(), "1".into()), "the abort");
         for (returned, answer, state) in &answers[1..] {
             assert!(*returned > 0);
-            assert_eq!((answer.as_str(), state.as_str()), (TRAP, "1"), "a running thread");
+            assert_eq!(
+                (answer.as_str(), state.as_str()),
+                (TRAP, "1"),
+                "a running thread"
+            );
         }
         assert_eq!(first.call::<(), u32>("count", ()), TRAP);
         assert_eq!(first.state(), "1");
         for t in &mut others {
-            assert_eq!((t.call::<(), u32>("bump", ()), t.state()), (TRAP.into(), "1".into()));
+            assert_eq!(
+                (t.call::<(), u32>("bump", ()), t.state()),
+                (TRAP.into(), "1".into())
+            );
         }
     }
 
     #[test]
     fn one_thread_aborts_while_another_is_blocked_in_an_import_whose_return_and_call_back_are_refused()
-    {
+     {
         let gate = Arc::new(Gate {
             blocked: Some(Arc::new(Barrier::new(2))),
             release: Some(Arc::new(Barrier::new(2))),
@@ -227,7 +247,11 @@ mod no_shared_word {
         let (input, output) = (dir.path().join("in.wat"), dir.path().join("out.wasm"));
         std::fs::write(&input, WAT).unwrap();
         let bin = env!("CARGO_BIN_EXE_wasm-unwind");
-        let processed = run(bin, &[input.to_str().unwrap(), "-o", output.to_str().unwrap()], None);
+        let processed = run(
+            bin,
+            &[input.to_str().unwrap(), "-o", output.to_str().unwrap()],
+            None,
+        );
         assert!(processed.status.success(), "{}", stderr(&processed));
         let warnings: Vec<_> = stderr(&processed)
             .lines()
@@ -238,7 +262,10 @@ mod no_shared_word {
         assert!(warnings[0].contains(WARNING), "{warnings:?}");
         let inspected = run(bin, &["inspect", output.to_str().unwrap()], None);
         let text = String::from_utf8_lossy(&inspected.stdout);
-        let line = text.lines().find(|l| l.starts_with("memory ")).expect("a memory line");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("memory "))
+            .expect("a memory line");
         assert!(line.contains(WARNING), "{text}");
 
         // Two instances over the memory: the one that trapped is refused, the other serves on.
@@ -248,15 +275,25 @@ mod no_shared_word {
         let module = Module::new(&engine, std::fs::read(&output).unwrap()).unwrap();
         let memory = SharedMemory::new(&engine, MemoryType::shared(1, 1)).unwrap();
         let mut linker = Linker::new(&engine);
-        linker.define(&Store::new(&engine, ()), "env", "memory", memory).unwrap();
+        linker
+            .define(&Store::new(&engine, ()), "env", "memory", memory)
+            .unwrap();
         let mut stores = [Store::new(&engine, ()), Store::new(&engine, ())];
-        let [a, b] = stores.each_mut().map(|s| linker.instantiate(&mut *s, &module).unwrap());
+        let [a, b] = stores
+            .each_mut()
+            .map(|s| linker.instantiate(&mut *s, &module).unwrap());
         let [sa, sb] = &mut stores;
         let call = |i: ::wasmtime::Instance, s: &mut Store<()>, name: &str| {
             let f = i.get_typed_func::<(), i32>(&mut *s, name);
-            f.and_then(|f| f.call(&mut *s, ())).map_err(|e| e.to_string())
+            f.and_then(|f| f.call(&mut *s, ()))
+                .map_err(|e| e.to_string())
         };
-        assert!(a.get_typed_func::<(), ()>(&mut *sa, "abort_now").unwrap().call(&mut *sa, ()).is_err());
+        assert!(
+            a.get_typed_func::<(), ()>(&mut *sa, "abort_now")
+                .unwrap()
+                .call(&mut *sa, ())
+                .is_err()
+        );
         assert_eq!(call(a, sa, "__wasm_unwind_state"), Ok(1));
         assert!(call(a, sa, "bump").is_err());
         assert_eq!(call(b, sb, "bump"), Ok(1));

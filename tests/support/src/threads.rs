@@ -67,7 +67,9 @@ pub fn program(
     linker.func_wrap("host", "block", block).unwrap();
     let instantiate = || {
         let mut store = Store::new(&engine, ());
-        let instance = linker.instantiate(&mut store, &module).expect("instantiates");
+        let instance = linker
+            .instantiate(&mut store, &module)
+            .expect("instantiates");
         Thread { store, instance }
     };
     let mut first = instantiate();
@@ -89,11 +91,16 @@ fn start(first: &mut Thread, thread: &mut Thread) {
     };
     let (size, align) = (global(first, "__tls_size"), global(first, "__tls_align"));
     let mut alloc = |size: i32, align: i32| {
-        let f = first.instance.get_typed_func::<(i32, i32), i32>(&mut first.store, "alloc");
+        let f = first
+            .instance
+            .get_typed_func::<(i32, i32), i32>(&mut first.store, "alloc");
         f.unwrap().call(&mut first.store, (size, align)).unwrap()
     };
     let (tls, stack) = (alloc(size, align), alloc(STACK, 16));
-    let sp = thread.instance.get_global(&mut thread.store, "__stack_pointer").unwrap();
+    let sp = thread
+        .instance
+        .get_global(&mut thread.store, "__stack_pointer")
+        .unwrap();
     sp.set(&mut thread.store, Val::I32(stack + STACK)).unwrap();
     assert_eq!(thread.call::<i32, ()>("__wasm_init_tls", tls), "()");
 }
