@@ -36,6 +36,22 @@
 //! termination, runs (with the status running, so that it can call the import that schedules
 //! wasm-bindgen's reinit) instead of being refused.
 //!
+//! Threads, and modules linked over one memory, are several instances of one program: each
+//! has its own status global, which no other instance sees. So one word in linear memory says
+//! "terminated" to all of them: every guard ORs it into its entry check, reads it when an
+//! import returns (another thread may have trapped while this one waited), and sets it when it
+//! latches. The word must be one nothing else can write, and the tool cannot know which bytes
+//! the module's allocator may hand out; so it is only ever a static the linker placed: the
+//! runtime crate's `__wasm_unwind_terminated` (exported by address, as the linker exports a
+//! data symbol), or wasm-bindgen's flag (above), which serves the same way. With memory 0
+//! shared, the words are read and written with atomic instructions, so every thread sees one
+//! order of them. A trap leaves its trace only in its own instance's status: the word is set
+//! when that instance's guard latches, at its next entry or when the host asks its state (the
+//! host libraries do on a trap). A module whose memory is shared or imported without such a
+//! word is processed as before, with one warning that an abort stops only the trapped instance.
+//! wasm-bindgen's abort hook may call an import after a termination, so with a hook the word is
+//! read on entry only, not when an import returns.
+//!
 //! wasm-bindgen's class destructors (`__wbg_<class>_free`) are refused without a trap: its glue
 //! also calls them from a `FinalizationRegistry` callback, outside any `try`, where an error
 //! would be uncaught (Node ends the process). The object dies with the instance anyway.
