@@ -64,6 +64,7 @@ mod wasmtime {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Barrier, Mutex};
     use std::thread;
+    use std::time::{Duration, Instant};
 
     use super::{fixture, processed};
     use ::wasmtime::{Caller, Val};
@@ -157,11 +158,12 @@ mod wasmtime {
                 started.wait();
                 return (0, t.call::<(), ()>("abort_now", ()), t.state());
             }
-            // Bump until refused; the aborting thread starts once this one has bumped.
-            let mut returned = 0;
+            // Bump until refused (for 10 s at most); the aborting thread starts once this one
+            // has bumped.
+            let (mut returned, deadline) = (0, Instant::now() + Duration::from_secs(10));
             loop {
                 let answer = t.call::<(), u32>("bump", ());
-                if answer.starts_with("trap") {
+                if answer.starts_with("trap") || Instant::now() > deadline {
                     return (returned, answer, t.state());
                 }
                 returned += 1;

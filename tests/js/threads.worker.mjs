@@ -38,11 +38,12 @@ parentPort.on('message', ({ name, args = [], repeat }) => {
   const call = () => instance.exports[name](...args);
   let answer;
   if (repeat) {
-    // Call until refused: how many calls returned, and how the last ended.
+    // Call until refused (for 10 s at most): how many calls returned, and how the last ended.
     let returned = 0;
+    const deadline = Date.now() + 10_000;
     for (;;) {
       answer = outcome(call);
-      if (answer.error) break;
+      if (answer.error || Date.now() > deadline) break;
       returned += 1;
       if (returned === 1) parentPort.postMessage({ started: true });
     }
