@@ -39,7 +39,7 @@ use wasmtime::{
 };
 
 mod common;
-use common::{cores, env_count, loadavg, median};
+use common::{cores, env_count, loadavg, median, min_max, order};
 
 const FIXTURE: &str = "panics.exnref";
 /// Fresh instance of the unprocessed module after this many escaped panics.
@@ -615,20 +615,4 @@ fn leb_len(mut v: u64) -> usize {
         n += 1;
     }
     n
-}
-
-/// Variant order for a round: forwards on even rounds, backwards on odd ones.
-fn order(n: usize, round: usize) -> Vec<usize> {
-    if round.is_multiple_of(2) {
-        (0..n).collect()
-    } else {
-        (0..n).rev().collect()
-    }
-}
-
-fn min_max(v: &[f64]) -> (f64, f64) {
-    v.iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-            (lo.min(x), hi.max(x))
-        })
 }

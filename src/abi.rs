@@ -18,6 +18,10 @@ pub const RUNTIME_EXPORT: &str = "__wasm_unwind_recover";
 /// wasm-unwind-runtime's export that gives the address of the last panic's message.
 pub const MESSAGE_EXPORT: &str = "__wasm_unwind_message";
 
+/// wasm-unwind-runtime's termination word (a static, exported by address), which every instance
+/// over the same memory sees: threads, and modules linked over one memory.
+pub const SHARED_WORD_EXPORT: &str = "__wasm_unwind_terminated";
+
 /// The import module of JS mode's host functions.
 pub const JS_IMPORT_MODULE: &str = "wasm_unwind";
 

@@ -16,7 +16,7 @@ use std::fmt;
 
 use wasmparser::{BinaryReader, ExternalKind, ProducersSectionReader, ValType};
 
-use crate::abi::RUNTIME_EXPORT;
+use crate::abi::{RUNTIME_EXPORT, SHARED_WORD_EXPORT};
 pub use crate::encoding::Encoding;
 use crate::error::{Error, Result};
 use crate::load::{Import, Module};
@@ -55,22 +55,9 @@ pub fn bindgen(module: &Module<'_>) -> Option<Bindgen> {
     if !imports && !exports {
         return None;
     }
-    // An immutable i32 global of the module's own, exported under `name`: an address.
-    let address = |name: &str| {
-        let export = module
-            .exports
-            .iter()
-            .find(|e| e.name == name && e.kind == wasmparser::ExternalKind::Global)?;
-        let global = module.globals.get(export.index as usize)?;
-        let fits = module.memory32
-            && global.import.is_none()
-            && !global.ty.mutable
-            && global.ty.content_type == ValType::I32;
-        fits.then_some(export.index)
-    };
     Some(Bindgen {
-        terminated: address("__instance_terminated"),
-        abort_handler: address("__abort_handler"),
+        terminated: exported_address(module, "__instance_terminated"),
+        abort_handler: exported_address(module, "__abort_handler"),
         before_cli: describes(module),
     })
 }
@@ -113,6 +100,27 @@ impl fmt::Display for Note {
             ),
         }
     }
+}
+
+/// The runtime crate's termination word (the global holding its address), when the module links
+/// it.
+pub fn shared_word(module: &Module<'_>) -> Option<u32> {
+    exported_address(module, SHARED_WORD_EXPORT)
+}
+
+/// An immutable i32 global of the module's own, exported under `name`: the address of a static
+/// in memory 0, as the linker exports a data symbol.
+fn exported_address(module: &Module<'_>, name: &str) -> Option<u32> {
+    let export = module
+        .exports
+        .iter()
+        .find(|e| e.name == name && e.kind == wasmparser::ExternalKind::Global)?;
+    let global = module.globals.get(export.index as usize)?;
+    let fits = module.memory32
+        && global.import.is_none()
+        && !global.ty.mutable
+        && global.ty.content_type == ValType::I32;
+    fits.then_some(export.index)
 }
 
 /// A tag or global the pass uses, and how it was found (for the summary and `--check`).

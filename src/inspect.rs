@@ -18,7 +18,7 @@ use crate::detect::{self, Encoding, Found, UnwindTag};
 use crate::error::Result;
 use crate::load::{self, Module};
 use crate::nounwind::{Nounwind, OnPanic};
-use crate::plan::{self, TableOutcome};
+use crate::plan::{self, Reach, TableOutcome};
 use crate::reach::reaches;
 use crate::shape::Ours;
 
@@ -37,6 +37,8 @@ pub struct Inspection {
     pub exports: Vec<ExportRow>,
     /// Function tables a host can reach.
     pub tables: Vec<TableOutcome>,
+    /// Which instances an abort ends (other instances may share memory 0).
+    pub reach: Reach,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +86,7 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
         runtime: detect::runtime(&module).is_some(),
         exports,
         tables,
+        reach: plan::reach(&module, detect::bindgen(&module)),
     })
 }
 
@@ -259,6 +262,14 @@ impl Inspection {
         for table in &self.tables {
             fact("table", &table_text(table));
         }
+        match self.reach {
+            Reach::Instance => {}
+            Reach::Program => fact(
+                "memory",
+                "shared or imported: an abort ends every instance over it",
+            ),
+            Reach::TrappedInstanceOnly => fact("memory", plan::INSTANCE_ONLY),
+        }
     }
 
     /// The exports, in columns as wide as their longest entry; `-` where a column applies to
@@ -305,7 +316,7 @@ impl Inspection {
 mod json {
     use serde::{Serialize, Serializer};
 
-    use super::{ExportRow, Found, Inspection, TableOutcome};
+    use super::{ExportRow, Found, Inspection, Reach, TableOutcome};
 
     impl Inspection {
         /// The same facts as JSON, for scripts: one line.
@@ -325,6 +336,11 @@ mod json {
                 processed: self.processed.as_deref(),
                 abort_guard: self.processed.is_some().then_some(self.abort_guard),
                 runtime: self.runtime,
+                abort_ends: match self.reach {
+                    Reach::Instance => "instance",
+                    Reach::Program => "program",
+                    Reach::TrappedInstanceOnly => "trapped instance only",
+                },
                 exports: self.exports.iter().map(export).collect(),
                 tables: self.tables.iter().map(table).collect(),
             }
@@ -341,6 +357,9 @@ mod json {
         /// Whether the guard is in; `null` for a module the tool has not processed.
         abort_guard: Option<bool>,
         runtime: bool,
+        /// Which instances an abort ends: `instance` (memory 0 is its own), `program` (every
+        /// instance over a shared or imported memory 0), `trapped instance only` (no safe word).
+        abort_ends: &'static str,
         exports: Vec<ExportJson<'a>>,
         tables: Vec<TableJson<'a>>,
     }

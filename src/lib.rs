@@ -62,6 +62,9 @@ pub struct Report {
     pub abort_guard: bool,
     /// Imports whose call sites now go through the guard.
     pub import_shims: usize,
+    /// The guard reads and sets the runtime crate's termination word, which every instance
+    /// over memory 0 (threads) shares: an abort ends them all.
+    pub shared_word: bool,
     /// The module links wasm-unwind-runtime: caught panics are handed back to Rust.
     pub runtime: bool,
     /// The output imports the `wasm_unwind` host functions (JS mode).
@@ -150,6 +153,7 @@ impl Report {
             tables: plan.tables.iter().map(|t| t.outcome.clone()).collect(),
             abort_guard: plan.guard.is_some(),
             import_shims: plan.guard.as_ref().map_or(0, |g| g.shims.len()),
+            shared_word: plan.guard.as_ref().is_some_and(|g| g.shared_word.is_some()),
             runtime: plan.runtime.is_some(),
             js: plan.js.any(),
             warnings: plan.warnings.iter().cloned().chain(warnings).collect(),

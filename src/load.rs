@@ -215,6 +215,10 @@ pub struct Module<'a> {
     pub marker: Option<&'a str>,
     /// Memory 0 exists and takes 32-bit addresses.
     pub memory32: bool,
+    /// Memory 0 is shared (threads) or imported (another module may use it too): other
+    /// instances may run over it.
+    pub memory_shared: bool,
+    pub memory_imported: bool,
 }
 
 impl<'a> Module<'a> {
@@ -375,6 +379,8 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
             names: Names::default(),
             marker: None,
             memory32: false,
+            memory_shared: false,
+            memory_imported: false,
         },
         global_imports: Vec::new(),
         tag_imports: Vec::new(),
@@ -544,7 +550,7 @@ impl<'a> Indexer<'a> {
                 import: Some(named),
                 initialised: false,
             }),
-            TypeRef::Memory(_) => {}
+            TypeRef::Memory(_) => self.module.memory_imported = true,
         }
     }
 
@@ -574,6 +580,7 @@ impl<'a> Indexer<'a> {
             })
             .collect();
         module.memory32 = types.memory_count() > 0 && !types.memory_at(0).memory64;
+        module.memory_shared = types.memory_count() > 0 && types.memory_at(0).shared;
         let mut tag_imports = self.tag_imports.drain(..).map(Some);
         module.tags = (0..types.tag_count())
             .map(|i| Tag {

@@ -75,6 +75,11 @@ pub struct GuardPlan {
     /// wasm-bindgen's terminated flag (the global holding its address), which the guard keeps
     /// in agreement with its own state.
     pub bindgen_flag: Option<u32>,
+    /// wasm-unwind-runtime's termination word (the global holding its address), which every
+    /// instance over the same memory sees.
+    pub shared_word: Option<u32>,
+    /// Memory 0 is shared: the words are read and written with atomic instructions.
+    pub atomic: bool,
     /// The hook wasm-bindgen's glue calls through the table after a termination. Set only with
     /// a wrapped table.
     pub abort_hook: Option<AbortHook>,
@@ -256,6 +261,9 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     // them; without a wrapped export nothing counts activations, so a guard would guard nothing.
     let js = options.js && wraps;
     let guard = (options.abort_guard && wraps).then(|| guard_plan(module, bindgen, &tables));
+    if guard.is_some() && reach(module, bindgen) == Reach::TrappedInstanceOnly {
+        warnings.push(INSTANCE_ONLY.to_string());
+    }
     let runtime = detect::runtime(module).filter(|_| encoding.is_some());
     // A caught panic goes somewhere only with the runtime crate or in JS mode.
     let recovery = unwind_tag
@@ -385,6 +393,8 @@ fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan
         shims: shimmed_imports(module, bindgen.before_cli),
         indirect: indirect_shims(module, tables),
         bindgen_flag: bindgen.terminated,
+        shared_word: detect::shared_word(module),
+        atomic: module.memory_shared,
         abort_hook,
     }
 }
@@ -415,6 +425,35 @@ fn abort_hook_candidates(module: &Module<'_>, tables: &[TablePlan]) -> HashMap<u
     }
     slots
 }
+
+/// Which instances an abort ends, as far as the module lets the guard know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Memory 0 is the instance's own (or there is none): the instance is the program.
+    Instance,
+    /// Other instances may run over memory 0 (shared or imported), and a termination word in it
+    /// (wasm-unwind-runtime's, or wasm-bindgen's flag) tells every guard: the whole program.
+    Program,
+    /// Other instances may run over memory 0 and no word is safe to use: only the instance
+    /// that trapped.
+    TrappedInstanceOnly,
+}
+
+/// Which instances an abort ends. A word is safe only when nothing else can write it: a static
+/// the linker placed for the runtime crate or wasm-bindgen, never bytes the tool would pick, as
+/// the module's allocator may hand out any byte it does not know to be taken.
+pub fn reach(module: &Module<'_>, bindgen: Option<Bindgen>) -> Reach {
+    let word =
+        detect::shared_word(module).is_some() || bindgen.and_then(|b| b.terminated).is_some();
+    match (module.memory_shared || module.memory_imported, word) {
+        (false, _) => Reach::Instance,
+        (true, true) => Reach::Program,
+        (true, false) => Reach::TrappedInstanceOnly,
+    }
+}
+
+/// The warning (and `inspect`'s line) for a module whose abort ends only the trapped instance.
+pub const INSTANCE_ONLY: &str = "memory 0 is shared or imported and the module has no termination word all its instances see (link wasm-unwind-runtime): an abort stops only the instance that trapped, other threads or modules over that memory keep running";
 
 /// The function tables a host can reach, and whether processing would wrap each (for
 /// `inspect`); `aborts` tells the functions that abort on a panic.

@@ -63,6 +63,22 @@ pub fn run_timed(cmd: &mut Command, what: &str) -> Duration {
     elapsed
 }
 
+/// Variant order for a round: forwards on even rounds, backwards on odd ones.
+pub fn order(n: usize, round: usize) -> Vec<usize> {
+    if round.is_multiple_of(2) {
+        (0..n).collect()
+    } else {
+        (0..n).rev().collect()
+    }
+}
+
+pub fn min_max(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }

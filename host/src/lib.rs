@@ -254,6 +254,10 @@ impl<T: 'static> Guest<T> {
             return self.exception();
         }
         self.terminated = true;
+        // Asking the state latches the termination at once, in the word every instance over a
+        // shared memory reads (threads): they are refused from now, not from this one's next
+        // call. Its answer is known: terminated.
+        let _ = self.exports.state.call(&mut self.store, ());
         Ok(match error.downcast_ref::<Trap>().copied() {
             Some(trap) => Outcome::Aborted { trap, error },
             None => Outcome::HostError(error),

@@ -16,7 +16,11 @@
 //! every panic, so that after a panic that cannot unwind (an `extern "C"` export) the host can
 //! still read why the instance aborted.
 //!
-//! On any other target, or with `panic=abort`, the crate is empty.
+//! It also holds `__wasm_unwind_terminated`, a word in linear memory that every instance over the
+//! same memory (threads, dynamically linked modules) sees: `wasm-unwind` makes each guard refuse
+//! entries once it is set, so an abort in one thread ends the whole program (any panic strategy).
+//!
+//! On any other target the crate is empty, and with `panic=abort` it holds only that word.
 
 #![cfg_attr(
     all(target_family = "wasm", panic = "unwind"),
@@ -28,6 +32,10 @@
 mod hook;
 #[cfg(all(target_family = "wasm", panic = "unwind"))]
 mod recover;
+#[cfg(target_family = "wasm")]
+mod terminated;
 
 #[cfg(all(target_family = "wasm", panic = "unwind"))]
 pub use recover::{__wasm_unwind_message, __wasm_unwind_recover, PanicMessage};
+#[cfg(target_family = "wasm")]
+pub use terminated::__wasm_unwind_terminated;

@@ -377,8 +377,12 @@ fn handling(report: &Report) -> Vec<String> {
         ));
     }
     lines.push(if report.abort_guard {
+        let program = match report.shared_word {
+            true => "; an abort ends every instance over the memory (__wasm_unwind_terminated)",
+            false => "",
+        };
         format!(
-            "abort guard on: calls refused after a trap, state in {}; {} import call targets guarded",
+            "abort guard on: calls refused after a trap, state in {}; {} import call targets guarded{program}",
             wasm_unwind::STATE_EXPORT,
             report.import_shims
         )

@@ -43,12 +43,14 @@
 //! latches. The word must be one nothing else can write, and the tool cannot know which bytes
 //! the module's allocator may hand out; so it is only ever a static the linker placed: the
 //! runtime crate's `__wasm_unwind_terminated` (exported by address, as the linker exports a
-//! data symbol), or wasm-bindgen's flag (below), which serves the same way. With memory 0
+//! data symbol), or wasm-bindgen's flag (above), which serves the same way. With memory 0
 //! shared, the words are read and written with atomic instructions, so every thread sees one
 //! order of them. A trap leaves its trace only in its own instance's status: the word is set
 //! when that instance's guard latches, at its next entry or when the host asks its state (the
 //! host libraries do on a trap). A module whose memory is shared or imported without such a
 //! word is processed as before, with one warning that an abort stops only the trapped instance.
+//! wasm-bindgen's abort hook may call an import after a termination, so with a hook the word is
+//! read on entry only, not when an import returns.
 //!
 //! wasm-bindgen's class destructors (`__wbg_<class>_free`) are refused without a trap: its glue
 //! also calls them from a `FinalizationRegistry` callback, outside any `try`, where an error
@@ -77,35 +79,72 @@ pub struct Guard {
     abort_hook: Option<u32>,
 }
 
-/// Where the guard's state lives: its status global, and wasm-bindgen's flag when there is one.
+/// Where the guard's state lives: its status global, and the words in memory that say
+/// "terminated" to every instance over it.
 #[derive(Debug, Clone, Copy)]
 struct Status {
     global: u32,
-    /// The global holding the address of wasm-bindgen's terminated flag.
-    bindgen_flag: Option<u32>,
+    words: Words,
     /// Indirect calls go out through shims, so the status may be `OUT`, which admits entries.
     reentrant: bool,
 }
 
+/// Termination words in memory 0, each given by the global holding its address.
+#[derive(Debug, Clone, Copy)]
+struct Words {
+    /// wasm-bindgen's terminated flag.
+    bindgen: Option<u32>,
+    /// wasm-unwind-runtime's word, which other instances over the same memory set too.
+    shared: Option<u32>,
+    /// Memory 0 is shared: another thread writes the words, so they are accessed atomically
+    /// (the access is then ordered with the other thread's, and never torn).
+    atomic: bool,
+}
+
+impl Words {
+    fn all(&self) -> impl Iterator<Item = u32> {
+        self.bindgen.into_iter().chain(self.shared)
+    }
+
+    /// Pushes the word whose address `global` holds.
+    fn load(&self, code: &mut InstructionSink<'_>, global: u32) {
+        code.global_get(global);
+        match self.atomic {
+            true => code.i32_atomic_load(MEMORY_U32),
+            false => code.i32_load(MEMORY_U32),
+        };
+    }
+
+    /// Sets every word to 1.
+    fn set(&self, code: &mut InstructionSink<'_>) {
+        for global in self.all() {
+            code.global_get(global).i32_const(1);
+            match self.atomic {
+                true => code.i32_atomic_store(MEMORY_U32),
+                false => code.i32_store(MEMORY_U32),
+            };
+        }
+    }
+}
+
 impl Status {
     /// Pushes non-zero when an entry must be refused: the status (its low bit, when it may be
-    /// `OUT`), or'ed with wasm-bindgen's flag.
+    /// `OUT`), or'ed with every termination word.
     fn get(&self, code: &mut InstructionSink<'_>) {
         code.global_get(self.global);
-        if let Some(flag) = self.bindgen_flag {
-            code.global_get(flag).i32_load(MEMORY_U32).i32_or();
+        for word in self.words.all() {
+            self.words.load(code, word);
+            code.i32_or();
         }
         if self.reentrant {
             code.i32_const(1).i32_and();
         }
     }
 
-    /// Latches `TERMINATED`, in wasm-bindgen's flag too.
+    /// Latches `TERMINATED`, in every termination word too.
     fn latch(&self, code: &mut InstructionSink<'_>) {
         code.i32_const(TERMINATED).global_set(self.global);
-        if let Some(flag) = self.bindgen_flag {
-            code.global_get(flag).i32_const(1).i32_store(MEMORY_U32);
-        }
+        self.words.set(code);
     }
 }
 
@@ -205,7 +244,11 @@ pub fn install(
     );
     let status = Status {
         global,
-        bindgen_flag: plan.bindgen_flag,
+        words: Words {
+            bindgen: plan.bindgen_flag,
+            shared: plan.shared_word,
+            atomic: plan.atomic,
+        },
         reentrant: !plan.indirect.is_empty(),
     };
     let refuse = add_terminate(status, refusal, "wasm_unwind::refuse", edits);
@@ -216,7 +259,10 @@ pub fn install(
             Some(_) => add_terminate(status, None, "wasm_unwind::trap", edits),
             None => refuse,
         };
-        let host = HostCall { status, trap };
+        // wasm-bindgen's abort hook, run after a termination, may call an import (to schedule
+        // its reinit): its return must not be refused, so then only entries read the word.
+        let word = plan.shared_word.filter(|_| plan.abort_hook.is_none());
+        let host = HostCall { status, trap, word };
         for shim in &plan.shims {
             add_shim(module, encoding, shim, &host, edits);
         }
@@ -267,6 +313,9 @@ struct HostCall {
     status: Status,
     /// Latches `TERMINATED` and traps.
     trap: u32,
+    /// The shared termination word, read when the host returns: another thread may have
+    /// trapped while this one waited in the host.
+    word: Option<u32>,
 }
 
 impl HostCall {
@@ -287,12 +336,17 @@ impl HostCall {
     }
 
     /// Back from the host: anything but what `out` set (`to`) means a call under this one
-    /// trapped. Else the saved status comes back.
+    /// trapped, and the shared word set means another instance did. Else the saved status
+    /// comes back.
     fn back(&self, code: &mut InstructionSink<'_>, local: u32, to: i32) {
         let global = self.status.global;
         code.global_get(global);
         if to != IDLE {
             code.i32_const(to).i32_ne();
+        }
+        if let Some(word) = self.word {
+            self.status.words.load(code, word);
+            code.i32_or();
         }
         code.if_(BlockType::Empty)
             .call(self.trap)

@@ -67,7 +67,12 @@ pub fn run_suite(file: &str) {
 
 /// Runs `tests/js/<file>` in Node on the modules `write` puts into the directory it is given.
 pub fn run_suite_with(file: &str, write: impl FnOnce(&Path)) {
-    let node = node();
+    run_suite_in(node(), file, write)
+}
+
+/// [`run_suite_with`] in the Node at `node` (e.g. `.engines/bin/node24`).
+pub fn run_suite_in(node: impl Into<OsString>, file: &str, write: impl FnOnce(&Path)) {
+    let node = node.into();
     let version = node_version(&node);
     let modules = module_dir();
     write(modules.path());

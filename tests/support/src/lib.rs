@@ -8,6 +8,7 @@ pub mod fuzz;
 pub mod host;
 pub mod panics;
 pub mod robustness;
+pub mod threads;
 
 use std::path::PathBuf;
 
