@@ -23,9 +23,11 @@ fn fixture_in(encoding: &str) -> Vec<u8> {
 
 fn processed_in(encoding: &str) -> Vec<u8> {
     let out = wasm_unwind::process(&fixture_in(encoding), &Options::default()).expect("processes");
+    // Its `alloc` is `extern "C"`, which the summary names (a panic there aborts); no warning
+    // may say that an abort stops only the trapped instance.
     assert!(
-        out.report.warnings.is_empty(),
-        "a module linking the runtime needs no warning: {:?}",
+        !out.report.warnings.iter().any(|w| w.contains("only the instance that trapped")),
+        "a module linking the runtime ends every instance on an abort: {:?}",
         out.report.warnings
     );
     assert!(out.report.shared_word, "the guard uses the runtime's word");
