@@ -45,7 +45,6 @@ pub fn apply(module: &Module<'_>, plan: &Plan) -> Edits {
             };
             recover::install(module, &setup, &mut edits)
         });
-    let wrapped_tables: Vec<_> = plan.wrapped_tables().collect();
     let abort_hook = plan.guard.as_ref().and_then(|g| g.abort_hook.as_ref());
     let wrappers = wrap::Wrappers {
         encoding: plan.encoding,
@@ -58,7 +57,7 @@ pub fn apply(module: &Module<'_>, plan: &Plan) -> Edits {
     };
     let mut wrapping = wrap::Wrapping::new(module, &wrappers);
     wrap::wrap_exports(&mut wrapping, &plan.exports, &mut edits);
-    tables::wrap_tables(&mut wrapping, &wrapped_tables, &mut edits);
+    tables::wrap_tables(&mut wrapping, &plan.tables, &mut edits);
     if let Some(tag) = plan.unwind_tag.as_ref().filter(|_| plan.export_tag) {
         edits
             .exports

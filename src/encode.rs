@@ -409,27 +409,20 @@ impl<'m, 'a> Encoder<'m, 'a> {
         }
         let bytes = self.module.bytes;
         let mut out = Vec::with_capacity(body.range.len() + 16);
-        let mut copied = body.range.start;
-        let mut uses = body.uses.iter().peekable();
+        let target = |u: &FunctionUse| self.target(u);
+        // The uses are in code order: those before each call, then the call itself.
+        let (mut copied, mut first) = (body.range.start, 0);
         for (call, shim) in calls {
-            // The function uses before this call, then the call itself.
-            let before =
-                std::iter::from_fn(|| uses.next_if(|u| u.index_bytes.start < call.bytes.start));
-            let before: Vec<FunctionUse> = before.cloned().collect();
-            out.extend_from_slice(&splice_with(
-                bytes,
-                copied..call.bytes.start,
-                &before,
-                |u| self.target(u),
-            ));
+            let uses = &body.uses[first..];
+            let before = uses.partition_point(|u| u.index_bytes.start < call.bytes.start);
+            let range = copied..call.bytes.start;
+            out.extend_from_slice(&splice_with(bytes, range, &uses[..before], target));
             out.push(if call.tail { RETURN_CALL } else { CALL });
             shim.encode(&mut out);
-            copied = call.bytes.end;
+            (copied, first) = (call.bytes.end, first + before);
         }
-        let rest: Vec<FunctionUse> = uses.cloned().collect();
-        out.extend_from_slice(&splice_with(bytes, copied..body.range.end, &rest, |u| {
-            self.target(u)
-        }));
+        let rest = &body.uses[first..];
+        out.extend_from_slice(&splice_with(bytes, copied..body.range.end, rest, target));
         Cow::Owned(out)
     }
 

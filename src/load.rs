@@ -238,6 +238,14 @@ impl<'a> Module<'a> {
             .expect("validated: functions have function types")
     }
 
+    /// The instructions of defined function `index`; `None` for an import or unreadable code.
+    pub fn operators(&self, index: u32) -> Option<Vec<Operator<'a>>> {
+        let body = self.body(index)?;
+        let reader = BinaryReader::new(&self.bytes[body.range.clone()], body.range.start);
+        let reader = FunctionBody::new(reader).get_operators_reader().ok()?;
+        reader.into_iter().collect::<Result<_, _>>().ok()
+    }
+
     /// The body of function `index`, or `None` for an imported function.
     pub fn body(&self, index: u32) -> Option<&Body> {
         index

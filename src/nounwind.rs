@@ -20,9 +20,10 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
-use wasmparser::{FunctionBody, Operator, ValType};
+use wasmparser::{Operator, ValType};
 
 use crate::load::Module;
+use crate::shape::is_move;
 
 /// What a panic inside a function does at its boundary, as far as its own body tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,15 +111,7 @@ impl<'m, 'a> Nounwind<'m, 'a> {
     }
 
     fn from_body(&self, f: u32) -> OnPanic {
-        let Some(body) = self.module.body(f) else {
-            return OnPanic::Unwinds;
-        };
-        let bytes = &self.module.bytes[body.range.clone()];
-        let reader = wasmparser::BinaryReader::new(bytes, body.range.start);
-        let Ok(ops) = FunctionBody::new(reader)
-            .get_operators_reader()
-            .and_then(|r| r.into_iter().collect::<Result<Vec<_>, _>>())
-        else {
+        let Some(ops) = self.module.operators(f) else {
             return OnPanic::Unwinds;
         };
         let rust_tag = |t: u32| match self.tag {
@@ -230,16 +223,8 @@ impl<'o, 'a> Walk<'o, 'a> {
                     self.pads[start..=i].fill(true);
                     return true;
                 }
-                Operator::Call { .. }
-                | Operator::Drop
-                | Operator::Nop
-                | Operator::LocalGet { .. }
-                | Operator::LocalSet { .. }
-                | Operator::LocalTee { .. }
-                | Operator::GlobalGet { .. }
-                | Operator::GlobalSet { .. }
-                | Operator::I32Const { .. }
-                | Operator::I64Const { .. } => {}
+                // Straight-line code: what a wrapper has besides its catch, and i64 constants.
+                op if is_move(op) || matches!(op, Operator::I64Const { .. }) => {}
                 _ => return false,
             }
         }

@@ -182,11 +182,6 @@ impl Plan {
         self.exports.iter().filter(|e| e.outcome.wrapped).count()
     }
 
-    /// The tables whose entries are wrapped.
-    pub fn wrapped_tables(&self) -> impl Iterator<Item = &TablePlan> {
-        self.tables.iter().filter(|t| t.outcome.wrapped)
-    }
-
     /// Wrapped functions whose refused entry returns instead of trapping: wasm-bindgen's class
     /// destructors, which its glue calls from a `FinalizationRegistry` callback with no `try`.
     pub fn quiet_refusals(&self) -> Vec<u32> {
@@ -318,11 +313,7 @@ fn still_declared(module: &Module<'_>, exports: &[ExportPlan], tables: &[TablePl
         .filter(|u| u.takes_address())
         .map(|u| u.function)
         .collect();
-    let wrapped = |table: u32| tables.iter().any(|t| t.outcome.wrapped && t.table == table);
-    let in_tables = module
-        .active_segments
-        .iter()
-        .filter(|s| wrapped(s.table))
+    let in_tables = wrapped_segments(module, tables)
         .flat_map(|s| &module.uses_outside_code[s.uses.clone()])
         .map(|u| u.function);
     let wrapped_exports = exports
@@ -344,10 +335,8 @@ fn called_through_tables(module: &Module<'_>, tables: &[TablePlan]) -> Vec<u32> 
             .iter()
             .any(|b| b.indirect_calls.iter().any(|c| c.table == table))
     };
-    let mut functions: Vec<u32> = tables
-        .iter()
-        .filter(|t| t.outcome.wrapped && called(t.table))
-        .flat_map(|t| table_segments(module, t.table))
+    let mut functions: Vec<u32> = wrapped_segments(module, tables)
+        .filter(|s| called(s.table))
         .flat_map(|s| s.items.iter().flatten().flatten().copied())
         .collect();
     functions.sort_unstable();
@@ -404,12 +393,7 @@ fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan
 /// memory and calls through the exported table.
 fn abort_hook_candidates(module: &Module<'_>, tables: &[TablePlan]) -> HashMap<u32, Vec<u32>> {
     let mut slots: HashMap<u32, Vec<u32>> = HashMap::new();
-    let segments = module.active_segments.iter().filter(|s| {
-        tables
-            .iter()
-            .any(|t| t.outcome.wrapped && t.table == s.table)
-    });
-    for segment in segments {
+    for segment in wrapped_segments(module, tables) {
         let (Some(offset), Some(items)) = (segment.constant_offset, &segment.items) else {
             continue;
         };
@@ -586,6 +570,18 @@ fn table_exports<'m, 'a>(
         .iter()
         .enumerate()
         .filter(move |(_, e)| e.kind == ExternalKind::Table && e.index == index)
+}
+
+/// The active element segments that fill the tables whose entries are wrapped, in module order.
+pub fn wrapped_segments<'m, 'a>(
+    module: &'m Module<'a>,
+    tables: &'m [TablePlan],
+) -> impl Iterator<Item = &'m crate::load::ActiveSegment> {
+    let wrapped = |table: u32| tables.iter().any(|t| t.outcome.wrapped && t.table == table);
+    module
+        .active_segments
+        .iter()
+        .filter(move |s| wrapped(s.table))
 }
 
 /// The active element segments that fill table `index`.

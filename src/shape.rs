@@ -13,7 +13,7 @@
 //! An unguarded wrapper that another tool reduced to its original (around code that cannot
 //! throw) reads as not wrapped, which is what it then is.
 
-use wasmparser::{BinaryReader, Catch, FunctionBody, Operator, ValType};
+use wasmparser::{Catch, Operator, ValType};
 
 use crate::abi::STATE_EXPORT;
 use crate::load::Module;
@@ -34,7 +34,7 @@ impl Ours {
             .iter()
             .find(|e| e.kind == wasmparser::ExternalKind::Func && e.name == STATE_EXPORT);
         let status = state
-            .and_then(|e| operators(module, e.index))
+            .and_then(|e| module.operators(e.index))
             .and_then(|ops| {
                 ops.iter().find_map(|op| match *op {
                     Operator::GlobalGet { global_index } if is_status(module, global_index) => {
@@ -58,7 +58,7 @@ impl Ours {
 
     /// Whether `function`, exported, is one of our wrappers.
     pub fn wraps(&self, module: &Module<'_>, function: u32) -> bool {
-        let Some(ops) = operators(module, function) else {
+        let Some(ops) = module.operators(function) else {
             return false;
         };
         let guarded = self.status.is_some() && self.sets_running(&ops);
@@ -67,7 +67,9 @@ impl Ours {
 
     /// `function` sets the status to "running" in its own body.
     fn enters(&self, module: &Module<'_>, function: u32) -> bool {
-        operators(module, function).is_some_and(|ops| self.sets_running(&ops))
+        module
+            .operators(function)
+            .is_some_and(|ops| self.sets_running(&ops))
     }
 
     fn sets_running(&self, ops: &[Operator<'_>]) -> bool {
@@ -134,7 +136,7 @@ impl Ours {
 }
 
 /// The instructions a wrapper has besides its catch: moving values, calling helpers.
-fn is_move(op: &Operator<'_>) -> bool {
+pub fn is_move(op: &Operator<'_>) -> bool {
     matches!(
         op,
         Operator::LocalGet { .. }
@@ -198,16 +200,4 @@ fn is_status(module: &Module<'_>, global: u32) -> bool {
         .globals
         .get(global as usize)
         .is_some_and(|g| g.import.is_none() && g.ty.mutable && g.ty.content_type == ValType::I32)
-}
-
-/// The instructions of a defined function; `None` for an import or unreadable code.
-fn operators<'a>(module: &Module<'a>, function: u32) -> Option<Vec<Operator<'a>>> {
-    let body = module.body(function)?;
-    let reader = BinaryReader::new(&module.bytes[body.range.clone()], body.range.start);
-    let mut ops = Vec::new();
-    let mut reader = FunctionBody::new(reader).get_operators_reader().ok()?;
-    while !reader.eof() {
-        ops.push(reader.read().ok()?);
-    }
-    Some(ops)
 }

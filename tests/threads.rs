@@ -26,7 +26,10 @@ fn processed_in(encoding: &str) -> Vec<u8> {
     // Its `alloc` is `extern "C"`, which the summary names (a panic there aborts); no warning
     // may say that an abort stops only the trapped instance.
     assert!(
-        !out.report.warnings.iter().any(|w| w.contains("only the instance that trapped")),
+        !out.report
+            .warnings
+            .iter()
+            .any(|w| w.contains("only the instance that trapped")),
         "a module linking the runtime ends every instance on an abort: {:?}",
         out.report.warnings
     );

@@ -16,16 +16,12 @@
 
 use super::wrap::Wrapping;
 use crate::edits::Edits;
-use crate::plan::TablePlan;
+use crate::plan::{self, TablePlan};
 
 /// Puts the wrappers into the active segments of every table the plan wraps.
-pub fn wrap_tables(wrapping: &mut Wrapping<'_, '_, '_>, tables: &[&TablePlan], edits: &mut Edits) {
+pub fn wrap_tables(wrapping: &mut Wrapping<'_, '_, '_>, tables: &[TablePlan], edits: &mut Edits) {
     let module = wrapping.module;
-    let segments = module
-        .active_segments
-        .iter()
-        .filter(|s| tables.iter().any(|t| t.table == s.table));
-    for segment in segments {
+    for segment in plan::wrapped_segments(module, tables) {
         for entry in &module.uses_outside_code[segment.uses.clone()] {
             let to = self::entry(wrapping, entry.function, edits);
             edits.redirected_entries.insert(entry.index_bytes.start, to);
