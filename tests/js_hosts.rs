@@ -52,37 +52,33 @@ fn version(program: &Path) -> String {
         .to_string()
 }
 
+/// The engine `.engines/bin/<name>`, which must say a version starting with `line`.
+fn pinned(name: &str, line: &str) -> PathBuf {
+    let engine = engine(name);
+    let said = version(&engine);
+    assert!(
+        said.starts_with(line),
+        "{name}: expected {line}*, got {said}"
+    );
+    engine
+}
+
 #[test]
 fn deno() {
-    let deno = engine("deno");
-    assert!(
-        version(&deno).starts_with("deno 2.9."),
-        "expected Deno 2.9, got {}",
-        version(&deno)
-    );
+    pinned("deno", "deno 2.9.");
     run("deno", deno_run().arg("--allow-env"), "exnref,legacy");
 }
 
 #[test]
 fn node_24() {
-    let node = engine("node24");
-    assert!(
-        version(&node).starts_with("v24."),
-        "expected Node 24, got {}",
-        version(&node)
-    );
+    let node = pinned("node24", "v24.");
     run("node 24", &mut Command::new(node), "exnref,legacy");
 }
 
 /// Bun: JavaScriptCore, Safari's engine.
 #[test]
 fn bun() {
-    let bun = engine("bun");
-    assert!(
-        version(&bun).starts_with("1."),
-        "expected Bun 1, got {}",
-        version(&bun)
-    );
+    let bun = pinned("bun", "1.");
     run("bun", &mut Command::new(bun), "exnref,legacy");
 }
 
