@@ -301,7 +301,7 @@ const WASM_LD_SYMBOLS: [&str; 6] = [
 /// section says so (`processed-by` rustc or clang, `language` Rust, C or C++; LLVM writes it
 /// and Binaryen keeps it); an import, export or function name is one only wasm-ld gives
 /// (Emscripten strips `producers` but exports or imports some of these); or a function opens
-/// with LLVM's frame prologue on global 0 (`load::FramePrologue`), what is left of a Rust build
+/// with LLVM's frame prologue on global 0 (`FramePrologue` in `load::scan`), what is left of a Rust build
 /// with `strip = true`, which removes both sections and exports none of those names.
 pub fn llvm_output(module: &Module<'_>) -> bool {
     let linker_names = module

@@ -124,7 +124,7 @@ pub struct Encoded {
 /// input has none, so the added functions show up readably in stack traces.
 pub fn encode(module: &Module<'_>, edits: &Edits, add_names: bool) -> Encoded {
     let encoder = Encoder::new(module, edits);
-    let mut out = Vec::with_capacity(module.bytes.len() + 4096);
+    let mut out = Vec::with_capacity(encoder.size_estimate());
     out.extend_from_slice(&module.bytes[..8]);
     let mut warnings = Vec::new();
     encoder.write_sections(&mut out, &mut warnings);
@@ -169,6 +169,16 @@ impl<'m, 'a> Encoder<'m, 'a> {
         };
         encoder.patches_code = module.bodies.iter().any(|b| encoder.changes(b));
         encoder
+    }
+
+    /// Room for the output, so that it is not moved while written (which would hold it twice):
+    /// the input, the added bodies, a byte for each function index that may grow a byte, and
+    /// the small additions (types, imports, exports, names, the marker).
+    fn size_estimate(&self) -> usize {
+        let module = self.module;
+        let added: usize = self.edits.functions.iter().map(|f| f.body.byte_len() + 5).sum();
+        let uses: usize = module.bodies.iter().map(|b| b.uses.len()).sum();
+        module.bytes.len() + added + uses + module.uses_outside_code.len() + 64 * 1024
     }
 
     /// The function a use names in the edits' space: redirected, except the start function
@@ -274,6 +284,10 @@ impl<'m, 'a> Encoder<'m, 'a> {
     fn write_known(&self, out: &mut Vec<u8>, section: &Section<'_>) {
         let (module, edits) = (self.module, self.edits);
         let data = &module.bytes[section.range.clone()];
+        if section.id == CODE {
+            // The largest section by far: written in place, not built apart and copied.
+            return write_section_with(out, CODE, |out| self.code(out, data));
+        }
         let mut added = Vec::new();
         let payload = match section.id {
             TYPE => {
@@ -309,7 +323,6 @@ impl<'m, 'a> Encoder<'m, 'a> {
             }
             EXPORT => self.exports(),
             ELEMENT => self.elements(section.range.clone()),
-            CODE => self.code(data),
             // Tables (initialisers) and start: the input's bytes with function indices rewritten.
             _ => self
                 .splice(section.range.clone(), &module.uses_outside_code)
@@ -361,7 +374,8 @@ impl<'m, 'a> Encoder<'m, 'a> {
         rest.to_vec()
     }
 
-    fn code(&self, data: &[u8]) -> Vec<u8> {
+    /// The code section's payload, appended to `out`.
+    fn code(&self, out: &mut Vec<u8>, data: &[u8]) {
         let mut added = Vec::new();
         for f in &self.edits.functions {
             let mut body = Vec::new();
@@ -378,21 +392,20 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 added.extend_from_slice(&bytes);
             }
         }
+        let count = (self.module.bodies.len() + self.edits.functions.len()) as u32;
         if !self.patches_code {
-            return append_items(data, self.edits.functions.len(), &added, true);
+            let (_, items) = split_count(data);
+            write_padded_u32(out, count, data.len() - items.len());
+            out.extend_from_slice(items);
+        } else {
+            count.encode(out);
+            for body in &self.module.bodies {
+                let bytes = self.splice_body(body);
+                (bytes.len() as u32).encode(out);
+                out.extend_from_slice(&bytes);
+            }
         }
-        let mut bodies = Vec::with_capacity(data.len() + added.len());
-        for body in &self.module.bodies {
-            let bytes = self.splice_body(body);
-            (bytes.len() as u32).encode(&mut bodies);
-            bodies.extend_from_slice(&bytes);
-        }
-        bodies.extend_from_slice(&added);
-        let count = self.module.bodies.len() + self.edits.functions.len();
-        let mut out = Vec::with_capacity(bodies.len() + 5);
-        (count as u32).encode(&mut out);
-        out.extend_from_slice(&bodies);
-        out
+        out.extend_from_slice(&added);
     }
 
     /// A body's bytes with its function uses rewritten, and each `call_indirect` the guard
@@ -745,10 +758,22 @@ fn write_section(out: &mut Vec<u8>, id: u8, payload: &[u8]) {
 }
 
 fn write_custom(out: &mut Vec<u8>, name: &str, data: &[u8]) {
-    let mut payload = Vec::with_capacity(name.len() + 5 + data.len());
-    name.encode(&mut payload);
-    payload.extend_from_slice(data);
-    write_section(out, 0, &payload);
+    write_section_with(out, 0, |out| {
+        name.encode(out);
+        out.extend_from_slice(data);
+    });
+}
+
+/// Writes section `id` whose payload `payload` appends to `out`, then puts the payload's size
+/// in front of it: the bytes move once within `out` rather than being built apart and copied,
+/// which would hold a large section twice.
+fn write_section_with(out: &mut Vec<u8>, id: u8, payload: impl FnOnce(&mut Vec<u8>)) {
+    out.push(id);
+    let start = out.len();
+    payload(out);
+    let mut size = Vec::with_capacity(5);
+    ((out.len() - start) as u32).encode(&mut size);
+    out.splice(start..start, size);
 }
 
 #[cfg(test)]

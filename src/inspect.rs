@@ -140,9 +140,9 @@ fn export_rows(
                 name: e.name.to_string(),
                 kind: kind_name(e.kind),
                 signature: is_func.then(|| signature(module.function_type(e.index))),
-                can_unwind: unwinds.contains(&e.index) && panic == Some(OnPanic::Unwinds),
+                can_unwind: unwinds.contains(e.index) && panic == Some(OnPanic::Unwinds),
                 aborts_on_panic: panic == Some(OnPanic::Aborts),
-                can_trap: is_func && traps.contains(&e.index),
+                can_trap: is_func && traps.contains(e.index),
                 wrapped: is_func
                     && e.name != STATE_EXPORT
                     && ours.is_some_and(|o| o.wraps(module, e.index)),

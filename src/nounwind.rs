@@ -18,11 +18,12 @@
 //! helper reads as unwinding, and the analysis stays one decode of each entry point.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use wasmparser::{Operator, ValType};
 
 use crate::load::Module;
+use crate::reach::{Functions, reaches};
 use crate::shape::is_move;
 
 /// What a panic inside a function does at its boundary, as far as its own body tells.
@@ -41,7 +42,7 @@ pub struct Nounwind<'m, 'a> {
     module: &'m Module<'a>,
     /// Every function that may throw when called: those that throw or rethrow, imports (the
     /// host may throw), and everything that calls one of them, directly or through a table.
-    may_throw: HashSet<u32>,
+    may_throw: Functions,
     /// The Rust unwind tag when known: a `catch` of it is `catch_unwind`, not a terminate pad.
     tag: Option<u32>,
     /// Answers so far, and functions being looked at (taken to unwind meanwhile).
@@ -53,7 +54,7 @@ const FORWARDER: usize = 16;
 
 impl<'m, 'a> Nounwind<'m, 'a> {
     pub fn new(module: &'m Module<'a>, tag: Option<u32>) -> Self {
-        let may_throw = crate::reach::reaches(module, |m, f| {
+        let may_throw = reaches(module, |m, f| {
             m.body(f).is_none_or(|b| !b.throws.is_empty() || b.rethrows)
         });
         Nounwind {
@@ -84,7 +85,7 @@ impl<'m, 'a> Nounwind<'m, 'a> {
     /// Whether `op` may throw, and how; `follow`: a call goes by what the callee does.
     fn throws(&self, op: &Operator<'_>, follow: bool) -> Option<Throw> {
         let call = |f: u32, how: Throw| {
-            if !self.may_throw.contains(&f) {
+            if !self.may_throw.contains(f) {
                 return None;
             }
             match follow {

@@ -1,5 +1,6 @@
 //! `wasm-unwind INPUT -o OUTPUT`: process a module (the default command).
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -156,19 +157,18 @@ fn options(cli: &Args) -> Options {
 /// Writes the module (and the JS glue) where asked; `None` is a dry run.
 fn write_module(cli: &Args, output: Option<&Path>, wasm: &[u8]) -> Result<(), Error> {
     let Some(path) = output else { return Ok(()) };
-    let bytes = if cli.emit_text {
-        wasmprinter::print_bytes(wasm)
-            .map_err(|e| Error::Print {
-                file: name(path, "<stdout>"),
-                why: e.to_string(),
-            })?
-            .into_bytes()
+    let bytes: Cow<[u8]> = if cli.emit_text {
+        let text = wasmprinter::print_bytes(wasm).map_err(|e| Error::Print {
+            file: name(path, "<stdout>"),
+            why: e.to_string(),
+        })?;
+        text.into_bytes().into()
     } else if path == Path::new("-") && std::io::stdout().is_terminal() {
         return Err(Error::Refused(
             "cannot write binary WebAssembly to a terminal: pass -S for text, or redirect standard output",
         ));
     } else {
-        wasm.to_vec()
+        wasm.into()
     };
     // The glue first: it is the same for every module of this version, so when it cannot be
     // written the old module output is still the one that matches the old glue.

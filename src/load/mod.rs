@@ -15,6 +15,10 @@ use wasmparser::{
     ValType, ValidPayload, Validator, WasmFeatures,
 };
 
+mod scan;
+
+pub use scan::function_uses;
+
 use crate::abi::MARKER_SECTION;
 use crate::error::{Error, Result};
 use crate::validate;
@@ -104,7 +108,7 @@ pub struct Body {
     /// Tables the body changes (`table.set`, `grow`, `fill`, `init`, the target of `copy`),
     /// with the first instruction that does.
     pub table_writes: Vec<(u32, &'static str)>,
-    /// Opens with LLVM's stack-frame prologue on global 0 (see [`FramePrologue`]).
+    /// Opens with LLVM's stack-frame prologue on global 0 (see [`scan::FramePrologue`]).
     pub llvm_frame: bool,
 }
 
@@ -157,20 +161,6 @@ impl EhUse {
         self.exnref |= other.exnref;
         self.legacy |= other.legacy;
         self.throw |= other.throw;
-    }
-
-    /// Which encoding `op` belongs to, if it is an exception-handling instruction.
-    fn note(&mut self, op: &Operator<'_>) {
-        match op {
-            Operator::Throw { .. } => self.throw = true,
-            Operator::TryTable { .. } | Operator::ThrowRef => self.exnref = true,
-            Operator::Try { .. }
-            | Operator::Catch { .. }
-            | Operator::CatchAll
-            | Operator::Delegate { .. }
-            | Operator::Rethrow { .. } => self.legacy = true,
-            _ => {}
-        }
     }
 }
 
@@ -397,7 +387,7 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
     let rest = index.sections(bytes, &mut validator, &mut bodies);
     // Every body collected comes before whatever stopped the sections, so its error comes first,
     // as in a single pass.
-    for (facts, eh) in validate::bodies(bodies, scan_body)? {
+    for (facts, eh) in validate::bodies(bodies, scan::scan_body)? {
         index.module.bodies.push(facts);
         index.module.eh.merge(eh);
     }
@@ -599,128 +589,6 @@ impl<'a> Indexer<'a> {
     }
 }
 
-/// Validates one body and records its calls, throws and EH encoding in the same pass.
-fn scan_body(
-    func: &mut wasmparser::FuncValidator<wasmparser::ValidatorResources>,
-    body: &FunctionBody<'_>,
-) -> Result<(Body, EhUse), wasmparser::BinaryReaderError> {
-    let mut facts = Body {
-        range: body.range(),
-        ..Body::default()
-    };
-    let mut eh = EhUse::default();
-    let mut reader = body.get_binary_reader();
-    func.read_locals(&mut reader)?;
-    let mut ops = wasmparser::OperatorsReader::new(reader);
-    let mut prologue = FramePrologue::default();
-    while !ops.eof() {
-        let (op, at) = ops.read_with_offset()?;
-        func.op(at, &op)?;
-        // The one decode serves three readers: the validator, the body's facts, its EH encoding.
-        if let Some((function, kind)) = named_function(&op) {
-            // The index follows the one-byte opcode.
-            facts.uses.push(FunctionUse {
-                function,
-                index_bytes: at + 1..ops.original_position(),
-                kind,
-            });
-        }
-        if let Some(call) = indirect_call(&op, at..ops.original_position()) {
-            facts.indirect_calls.push(call);
-        }
-        facts.note(&op);
-        facts.llvm_frame |= prologue.step(&op);
-        eh.note(&op);
-    }
-    ops.finish()?;
-    Ok((facts, eh))
-}
-
-/// Recognises the prologue LLVM's wasm backend gives a function with a stack frame that calls
-/// others: `global.get 0  i32.const N  i32.sub  local.tee L  global.set 0`, N a positive multiple
-/// of 16 (frames are 16-byte aligned; i64 on wasm64). It survives stripping (`strip = true`
-/// removes the name and producers sections), so it tells LLVM output whose global 0 is the
-/// stack pointer where no section does.
-#[derive(Default)]
-struct FramePrologue {
-    /// How many of the five instructions have been seen in a row.
-    seen: u8,
-}
-
-impl FramePrologue {
-    /// Feeds `op`; true when it completes the prologue.
-    fn step(&mut self, op: &Operator<'_>) -> bool {
-        let aligned = |n: i64| n > 0 && n % 16 == 0;
-        let next = match (self.seen, op) {
-            (0, Operator::GlobalGet { global_index: 0 }) => 1,
-            (1, Operator::I32Const { value }) if aligned((*value).into()) => 2,
-            (1, Operator::I64Const { value }) if aligned(*value) => 2,
-            (2, Operator::I32Sub | Operator::I64Sub) => 3,
-            (3, Operator::LocalTee { .. }) => 4,
-            (4, Operator::GlobalSet { global_index: 0 }) => 5,
-            (_, Operator::GlobalGet { global_index: 0 }) => 1,
-            _ => 0,
-        };
-        self.seen = next % 5;
-        next == 5
-    }
-}
-
-/// The function `op` calls directly or takes the address of, if any.
-fn named_function(op: &Operator<'_>) -> Option<(u32, UseKind)> {
-    match *op {
-        Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-            Some((function_index, UseKind::Call))
-        }
-        Operator::RefFunc { function_index } => Some((function_index, UseKind::RefFunc)),
-        _ => None,
-    }
-}
-
-/// The table call `op` makes, if it is one; `bytes` is where the instruction is.
-fn indirect_call(op: &Operator<'_>, bytes: Range<usize>) -> Option<IndirectCall> {
-    let (type_index, table, tail) = match *op {
-        Operator::CallIndirect {
-            type_index,
-            table_index,
-        } => (type_index, table_index, false),
-        Operator::ReturnCallIndirect {
-            type_index,
-            table_index,
-        } => (type_index, table_index, true),
-        _ => return None,
-    };
-    Some(IndirectCall {
-        table,
-        type_index,
-        tail,
-        bytes,
-    })
-}
-
-impl Body {
-    /// What `op` tells of the body beyond the functions it names (`named_function`).
-    fn note(&mut self, op: &Operator<'_>) {
-        match *op {
-            Operator::CallIndirect { .. }
-            | Operator::ReturnCallIndirect { .. }
-            | Operator::CallRef { .. }
-            | Operator::ReturnCallRef { .. } => self.calls_indirectly = true,
-            Operator::Throw { tag_index } => self.throws.push(tag_index),
-            Operator::ThrowRef | Operator::Rethrow { .. } => self.rethrows = true,
-            Operator::Unreachable => self.has_unreachable = true,
-            Operator::TableSet { table } => self.table_writes.push((table, "table.set")),
-            Operator::TableGrow { table } => self.table_writes.push((table, "table.grow")),
-            Operator::TableFill { table } => self.table_writes.push((table, "table.fill")),
-            Operator::TableInit { table, .. } => self.table_writes.push((table, "table.init")),
-            Operator::TableCopy { dst_table, .. } => {
-                self.table_writes.push((dst_table, "table.copy"))
-            }
-            _ => {}
-        }
-    }
-}
-
 fn read_element_functions(
     bytes: &[u8],
     items: wasmparser::ElementItems<'_>,
@@ -821,26 +689,6 @@ fn read_ref_funcs(
         }
     }
     Ok(())
-}
-
-/// The calls and `ref.func`s of a body the tool built (`bytes`: locals and code), with offsets
-/// into `bytes`. The body is ours, so it decodes.
-pub fn function_uses(bytes: &[u8]) -> Vec<FunctionUse> {
-    let body = FunctionBody::new(BinaryReader::new(bytes, 0));
-    let mut ops = body.get_operators_reader().expect("our bodies decode");
-    let mut uses = Vec::new();
-    while !ops.eof() {
-        let (op, at) = ops.read_with_offset().expect("our bodies decode");
-        let Some((function, kind)) = named_function(&op) else {
-            continue;
-        };
-        uses.push(FunctionUse {
-            function,
-            index_bytes: at + 1..ops.original_position(),
-            kind,
-        });
-    }
-    uses
 }
 
 /// Reads the function, global and tag names. A malformed name section is ignored, as engines do.
