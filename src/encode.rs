@@ -113,42 +113,101 @@ impl FunctionMap {
     }
 }
 
-pub struct Encoded {
-    pub wasm: Vec<u8>,
-    pub warnings: Vec<String>,
-    /// By output function index: the body needs no validation (see `Encoder::trusted`).
-    pub trusted: Vec<bool>,
+/// The bodies of the output that need no validation, by output function index.
+pub fn trusted(module: &Module<'_>, edits: &Edits) -> Vec<bool> {
+    Encoder::new(module, edits).trusted_bodies()
 }
 
-/// Writes `module` with `edits` applied. `add_names` asks for a name section even when the
-/// input has none, so the added functions show up readably in stack traces.
-pub fn encode(module: &Module<'_>, edits: &Edits, add_names: bool) -> Encoded {
+/// Writes the output, handing it to `take` piece by piece, in order (see [`Out`]).
+pub fn encode(
+    module: &Module<'_>,
+    edits: &Edits,
+    add_names: bool,
+    take: &mut dyn FnMut(&[u8]),
+) -> Vec<String> {
     let encoder = Encoder::new(module, edits);
-    let mut out = Vec::with_capacity(encoder.size_estimate());
-    out.extend_from_slice(&module.bytes[..8]);
+    let mut out = Out {
+        buf: Vec::with_capacity(PIECE),
+        take,
+    };
+    out.put(&module.bytes[..8]);
     let mut warnings = Vec::new();
     encoder.write_sections(&mut out, &mut warnings);
     if !module.names.present && add_names {
         let names = encoder.names(&[]).expect("added names encode");
-        write_custom(&mut out, "name", &names);
+        out.custom("name", &names);
     }
     if module
         .sections
         .iter()
         .all(|s| s.custom_name != Some("producers"))
     {
-        write_custom(&mut out, "producers", &producers(None));
+        out.custom("producers", &producers(None));
     }
     if let Some(marker) = &edits.marker {
         let mut marker = marker.clone();
         marker.added_from = encoder.map.first_added();
-        write_custom(&mut out, MARKER_SECTION, marker.to_string().as_bytes());
+        out.custom(MARKER_SECTION, marker.to_string().as_bytes());
     }
-    Encoded {
-        wasm: out,
-        warnings,
-        trusted: encoder.trusted_bodies(),
+    out.flush();
+    warnings
+}
+
+/// How many bytes gather before they are handed on; a larger piece of the input (the code
+/// section's bodies, a data or DWARF section) is handed on as it is, without a copy.
+const PIECE: usize = 64 * 1024;
+
+/// Where the encoder writes: small pieces gather in `buf` and go to `take` once there are
+/// enough of them, so the whole output is never held at once (the caller may keep it).
+pub struct Out<'t> {
+    buf: Vec<u8>,
+    take: &'t mut dyn FnMut(&[u8]),
+}
+
+impl Out<'_> {
+    /// Appends `bytes` to the output.
+    fn put(&mut self, bytes: &[u8]) {
+        if bytes.len() >= PIECE {
+            self.flush();
+            (self.take)(bytes);
+            return;
+        }
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= PIECE {
+            self.flush();
+        }
     }
+
+    /// Appends what `write` encodes (small: a count, a size, an index).
+    fn encode(&mut self, write: impl Encode) {
+        write.encode(&mut self.buf);
+    }
+
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            (self.take)(&self.buf);
+            self.buf.clear();
+        }
+    }
+
+    fn section(&mut self, id: u8, payload: &[u8]) {
+        self.buf.push(id);
+        self.encode(payload.len() as u32);
+        self.put(payload);
+    }
+
+    fn custom(&mut self, name: &str, data: &[u8]) {
+        self.buf.push(0);
+        self.encode((name.len() + leb_width(name.len() as u32) + data.len()) as u32);
+        self.encode(name);
+        self.put(data);
+    }
+}
+
+/// How many bytes the LEB128 of `value` takes.
+fn leb_width(value: u32) -> usize {
+    let bits = 32 - value.leading_zeros() as usize;
+    bits.div_ceil(7).max(1)
 }
 
 struct Encoder<'m, 'a> {
@@ -171,29 +230,22 @@ impl<'m, 'a> Encoder<'m, 'a> {
         encoder
     }
 
-    /// Room for the output, so that it is not moved while written (which would hold it twice):
-    /// the input, the added bodies, a byte for each function index that may grow a byte, and
-    /// the small additions (types, imports, exports, names, the marker).
-    fn size_estimate(&self) -> usize {
-        let module = self.module;
-        let added: usize = self.edits.functions.iter().map(|f| f.body.byte_len() + 5).sum();
-        let uses: usize = module.bodies.iter().map(|b| b.uses.len()).sum();
-        module.bytes.len() + added + uses + module.uses_outside_code.len() + 64 * 1024
-    }
-
     /// The function a use names in the edits' space: redirected, except the start function
     /// (the guard shims calls made by the module's code, not the host's instantiation).
     fn redirected(&self, use_: &FunctionUse) -> u32 {
         let edits = self.edits;
-        match use_.kind {
-            UseKind::Start => use_.function,
-            _ => edits
-                .redirected_entries
-                .get(&use_.index_bytes.start)
-                .or_else(|| edits.redirected_calls.get(&use_.function))
-                .copied()
-                .unwrap_or(use_.function),
-        }
+        let entry = match use_.kind {
+            UseKind::Start => return use_.function,
+            // Only element segments' entries are repointed one by one (`tables`).
+            UseKind::Call => None,
+            UseKind::Element | UseKind::RefFunc => {
+                edits.redirected_entries.get(&use_.index_bytes().start)
+            }
+        };
+        entry
+            .or_else(|| edits.redirected_calls.get(&use_.function))
+            .copied()
+            .unwrap_or(use_.function)
     }
 
     /// The output index a use names.
@@ -215,7 +267,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
         Some(self.map.function(*shim))
     }
 
-    fn write_sections(&self, out: &mut Vec<u8>, warnings: &mut Vec<String>) {
+    fn write_sections(&self, out: &mut Out<'_>, warnings: &mut Vec<String>) {
         let module = self.module;
         // Sections the edits need that the input lacks, in binary order.
         let mut missing: Vec<u8> = [TYPE, IMPORT, FUNCTION, GLOBAL, EXPORT, ELEMENT, CODE]
@@ -241,19 +293,15 @@ impl<'m, 'a> Encoder<'m, 'a> {
             let data = &module.bytes[section.range.clone()];
             match section.custom_name.unwrap_or_default() {
                 "name" => match self.names(data) {
-                    Some(names) => write_custom(out, "name", &names),
+                    Some(names) => out.custom("name", &names),
                     None => warnings.push(
                         "dropped the name section: it is malformed, so its function indices cannot be renumbered"
                             .into(),
                     ),
                 },
-                "producers" => write_custom(
-                    out,
-                    "producers",
-                    &producers(Some((data, section.range.start))),
-                ),
+                "producers" => out.custom("producers", &producers(Some((data, section.range.start)))),
                 name if name.starts_with(".debug_") && self.patches_code => dropped_dwarf = true,
-                name => write_custom(out, name, data),
+                name => out.custom(name, data),
             }
         }
         for id in missing {
@@ -281,12 +329,11 @@ impl<'m, 'a> Encoder<'m, 'a> {
     }
 
     /// Writes a non-custom section, applying the edits that concern it.
-    fn write_known(&self, out: &mut Vec<u8>, section: &Section<'_>) {
+    fn write_known(&self, out: &mut Out<'_>, section: &Section<'_>) {
         let (module, edits) = (self.module, self.edits);
         let data = &module.bytes[section.range.clone()];
         if section.id == CODE {
-            // The largest section by far: written in place, not built apart and copied.
-            return write_section_with(out, CODE, |out| self.code(out, data));
+            return self.code(out, data);
         }
         let mut added = Vec::new();
         let payload = match section.id {
@@ -297,7 +344,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
                     params.encode(&mut added);
                     results.encode(&mut added);
                 }
-                append_items(data, edits.types.len(), &added, false)
+                append_items(data, edits.types.len(), &added, false).into()
             }
             IMPORT => {
                 for import in &edits.imports {
@@ -305,13 +352,13 @@ impl<'m, 'a> Encoder<'m, 'a> {
                     import.name.encode(&mut added);
                     wasm_encoder::EntityType::Function(import.type_index).encode(&mut added);
                 }
-                append_items(data, edits.imports.len(), &added, false)
+                append_items(data, edits.imports.len(), &added, false).into()
             }
             FUNCTION => {
                 for f in &edits.functions {
                     f.type_index.encode(&mut added);
                 }
-                append_items(data, edits.functions.len(), &added, false)
+                append_items(data, edits.functions.len(), &added, false).into()
             }
             GLOBAL => {
                 for g in &edits.globals {
@@ -319,16 +366,15 @@ impl<'m, 'a> Encoder<'m, 'a> {
                     g.init.encode(&mut added);
                 }
                 let globals = self.splice(section.range.clone(), &module.uses_outside_code);
-                append_items(&globals, edits.globals.len(), &added, false)
+                append_items(&globals, edits.globals.len(), &added, false).into()
             }
-            EXPORT => self.exports(),
-            ELEMENT => self.elements(section.range.clone()),
-            // Tables (initialisers) and start: the input's bytes with function indices rewritten.
-            _ => self
-                .splice(section.range.clone(), &module.uses_outside_code)
-                .into_owned(),
+            EXPORT => self.exports().into(),
+            ELEMENT => self.elements(section.range.clone()).into(),
+            // Tables (initialisers), start, data...: the input's bytes with function indices
+            // rewritten (when there are any).
+            _ => self.splice(section.range.clone(), &module.uses_outside_code),
         };
-        write_section(out, section.id, &payload);
+        out.section(section.id, &payload);
     }
 
     fn elements(&self, range: Range<usize>) -> Vec<u8> {
@@ -374,8 +420,39 @@ impl<'m, 'a> Encoder<'m, 'a> {
         rest.to_vec()
     }
 
-    /// The code section's payload, appended to `out`.
-    fn code(&self, out: &mut Vec<u8>, data: &[u8]) {
+    /// The code section. Its size comes first: what the changed bodies will measure is worked
+    /// out before they are spliced (`spliced_len`), rather than holding them all until the end.
+    fn code(&self, out: &mut Out<'_>, data: &[u8]) {
+        let added = self.added_bodies();
+        let count = (self.module.bodies.len() + self.edits.functions.len()) as u32;
+        let mut head = Vec::new();
+        if !self.patches_code {
+            let (_, items) = split_count(data);
+            write_padded_u32(&mut head, count, data.len() - items.len());
+            out.buf.push(CODE);
+            out.encode((head.len() + items.len() + added.len()) as u32);
+            out.put(&head);
+            out.put(items);
+        } else {
+            count.encode(&mut head);
+            let bodies: usize = (self.module.bodies.iter())
+                .map(|body| self.spliced_len(body))
+                .map(|len| leb_width(len as u32) + len)
+                .sum();
+            out.buf.push(CODE);
+            out.encode((head.len() + bodies + added.len()) as u32);
+            out.put(&head);
+            for body in &self.module.bodies {
+                let bytes = self.splice_body(body);
+                out.encode(bytes.len() as u32);
+                out.put(&bytes);
+            }
+        }
+        out.put(&added);
+    }
+
+    /// The added functions' bodies, each with its size, as the code section has them.
+    fn added_bodies(&self) -> Vec<u8> {
         let mut added = Vec::new();
         for f in &self.edits.functions {
             let mut body = Vec::new();
@@ -392,20 +469,25 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 added.extend_from_slice(&bytes);
             }
         }
-        let count = (self.module.bodies.len() + self.edits.functions.len()) as u32;
-        if !self.patches_code {
-            let (_, items) = split_count(data);
-            write_padded_u32(out, count, data.len() - items.len());
-            out.extend_from_slice(items);
-        } else {
-            count.encode(out);
-            for body in &self.module.bodies {
-                let bytes = self.splice_body(body);
-                (bytes.len() as u32).encode(out);
-                out.extend_from_slice(&bytes);
+        added
+    }
+
+    /// How long `splice_body` makes `body`, worked out without splicing it: each rewritten
+    /// index takes its new LEB128's width, each redirected `call_indirect` becomes a call.
+    fn spliced_len(&self, body: &Body) -> usize {
+        let mut len = body.range.len();
+        for use_ in &body.uses {
+            let to = self.target(use_);
+            if to != use_.function {
+                len = len + leb_width(to) - use_.index_bytes().len();
             }
         }
-        out.extend_from_slice(&added);
+        for call in &body.indirect_calls {
+            if let Some(shim) = self.shim(call) {
+                len = len + 1 + leb_width(shim) - call.bytes.len();
+            }
+        }
+        len
     }
 
     /// A body's bytes with its function uses rewritten, and each `call_indirect` the guard
@@ -427,7 +509,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
         let (mut copied, mut first) = (body.range.start, 0);
         for (call, shim) in calls {
             let uses = &body.uses[first..];
-            let before = uses.partition_point(|u| u.index_bytes.start < call.bytes.start);
+            let before = uses.partition_point(|u| u.index_bytes().start < call.bytes.start);
             let range = copied..call.bytes.start;
             out.extend_from_slice(&splice_with(bytes, range, &uses[..before], target));
             out.push(if call.tail { RETURN_CALL } else { CALL });
@@ -655,13 +737,16 @@ fn splice_with<'b>(
 ) -> Cow<'b, [u8]> {
     let mut out: Option<Vec<u8>> = None;
     let mut copied = range.start;
-    for use_ in uses.iter().filter(|u| range.contains(&u.index_bytes.start)) {
+    for use_ in uses
+        .iter()
+        .filter(|u| range.contains(&u.index_bytes().start))
+    {
         let to = target(use_);
         if to != use_.function {
             let out = out.get_or_insert_with(|| Vec::with_capacity(range.len() + 16));
-            out.extend_from_slice(&bytes[copied..use_.index_bytes.start]);
+            out.extend_from_slice(&bytes[copied..use_.index_bytes().start]);
             to.encode(out);
-            copied = use_.index_bytes.end;
+            copied = use_.index_bytes().end;
         }
     }
     match out {
@@ -755,25 +840,6 @@ fn write_section(out: &mut Vec<u8>, id: u8, payload: &[u8]) {
     out.push(id);
     (payload.len() as u32).encode(out);
     out.extend_from_slice(payload);
-}
-
-fn write_custom(out: &mut Vec<u8>, name: &str, data: &[u8]) {
-    write_section_with(out, 0, |out| {
-        name.encode(out);
-        out.extend_from_slice(data);
-    });
-}
-
-/// Writes section `id` whose payload `payload` appends to `out`, then puts the payload's size
-/// in front of it: the bytes move once within `out` rather than being built apart and copied,
-/// which would hold a large section twice.
-fn write_section_with(out: &mut Vec<u8>, id: u8, payload: impl FnOnce(&mut Vec<u8>)) {
-    out.push(id);
-    let start = out.len();
-    payload(out);
-    let mut size = Vec::with_capacity(5);
-    ((out.len() - start) as u32).encode(&mut size);
-    out.splice(start..start, size);
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //! encoding, unwind tag and stack pointer; `nounwind` finds the entries whose panics abort (an
 //! `extern "C"` terminate pad), which the report names; `plan` decides what to do (which
 //! exports to wrap, guard or not, where caught panics go); `apply` runs the `passes` that build
-//! it as `edits`; `encode` splices those into the original bytes; `validate` checks the output.
+//! it as `edits`; `encode` splices those into the original bytes and `validate` checks the
+//! output as it is written.
 //! The `Report` is the plan plus what the encoder said.
 
 mod abi;
@@ -106,31 +107,53 @@ pub struct Processed {
 /// # Ok::<(), wasm_unwind::Error>(())
 /// ```
 pub fn process(input: &[u8], options: &Options) -> Result<Processed> {
+    let mut wasm = Vec::new();
+    let report = process_to(input, options, &mut |piece| {
+        if wasm.is_empty() {
+            // Room for the whole module (about the input's size plus what is added), so that
+            // it is not moved while it grows: that would hold it twice.
+            wasm.reserve(piece.len().max(input.len() + input.len() / 16));
+        }
+        wasm.extend_from_slice(piece);
+    })?;
+    Ok(Processed { wasm, report })
+}
+
+/// Runs the whole pipeline on `input`, handing the output to `take` piece by piece, in order,
+/// as it is written and validated: a large module is never held whole. On an error, what
+/// `take` was given is not a module; discard it (the command line writes to a temporary file
+/// that it renames over the output only when this returns `Ok`).
+pub fn process_to(input: &[u8], options: &Options, take: &mut dyn FnMut(&[u8])) -> Result<Report> {
     let bytes = read_input(input)?;
     let module = load::load(&bytes)?;
     if let Some(marker) = module.marker {
-        let report = Report {
+        take(&bytes);
+        return Ok(Report {
             input_size: input.len(),
             output_size: bytes.len(),
             already_processed: Some(marker.to_string()),
             ..Report::default()
-        };
-        return Ok(Processed {
-            wasm: bytes.into_owned(),
-            report,
         });
     }
     let plan = plan::plan(&module, options)?;
     let edits = apply::apply(&module, &plan);
-    let (wasm, warnings) = if edits.is_empty() {
-        (bytes.into_owned(), Vec::new())
-    } else {
-        let encoded = encode::encode(&module, &edits, options.add_names);
-        validate::output(&encoded.wasm, &encoded.trusted)?;
-        (encoded.wasm, encoded.warnings)
+    let mut written = 0;
+    let mut counted = |piece: &[u8]| {
+        written += piece.len();
+        take(piece);
     };
-    let report = Report::new(&plan, input.len(), wasm.len(), warnings);
-    Ok(Processed { wasm, report })
+    let warnings = if edits.is_empty() {
+        counted(&bytes);
+        Vec::new()
+    } else {
+        let mut check = validate::Checked::new(encode::trusted(&module, &edits), &mut counted);
+        let warnings = encode::encode(&module, &edits, options.add_names, &mut |piece| {
+            check.piece(piece)
+        });
+        check.finish()?;
+        warnings
+    };
+    Ok(Report::new(&plan, input.len(), written, warnings))
 }
 
 impl Report {

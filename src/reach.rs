@@ -28,7 +28,11 @@ pub fn reaches(module: &Module<'_>, seed: impl Fn(&Module<'_>, u32) -> bool) -> 
     let mut callers: Vec<Vec<u32>> = vec![Vec::new(); module.function_count() as usize];
     let mut indirect_callers = Vec::new();
     let mut address_taken = Functions::none(module);
-    for use_ in module.uses_outside_code.iter().filter(|u| u.takes_address()) {
+    for use_ in module
+        .uses_outside_code
+        .iter()
+        .filter(|u| u.takes_address())
+    {
         address_taken.insert(use_.function);
     }
     for (i, body) in module.bodies.iter().enumerate() {

@@ -1,17 +1,18 @@
-//! Validate: the features the tool accepts; the output, checked before anyone sees it (a failure
-//! there is our bug).
+//! Validate: the features the tool accepts; the output, checked as it is written, before
+//! anyone takes it as a module (a failure there is our bug).
 //!
-//! Bodies the encoder vouches for (`Encoded::trusted`, whose one rule is stated in `encode`)
-//! are skipped: they are the input's bytes, validated by `load`, with nothing changed that
-//! could change their validity. Everything else is validated in full.
+//! Output bodies the encoder vouches for (`encode::trusted`, whose one rule is stated on
+//! `Encoder::trusted`) are skipped: they are the input's bytes, validated by `load`, with
+//! nothing changed that could change their validity. Everything else is validated in full.
 //!
-//! Function bodies are validated in parallel (`bodies`), here and in `load`: once the module's
+//! The input's bodies are validated in parallel (`bodies`, used by `load`): once the module's
 //! sections are validated, each body's validator depends on nothing but them.
 
 use rayon::prelude::*;
 use wasmparser::{
-    BinaryReaderError, FuncToValidate, FuncValidator, FuncValidatorAllocations, FunctionBody,
-    Parser, ValidPayload, Validator, ValidatorResources, WasmFeatures,
+    BinaryReader, BinaryReaderError, Chunk, FuncToValidate, FuncValidator,
+    FuncValidatorAllocations, FunctionBody, Parser, Payload, ValidPayload, Validator,
+    ValidatorResources, WasmFeatures,
 };
 
 use crate::error::{Error, Result};
@@ -33,27 +34,125 @@ pub fn supported_features() -> WasmFeatures {
 /// A body waiting for its validation, as the module's validator hands it out.
 pub type Pending<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);
 
-/// Validates a module this tool wrote. `trusted[f]` says body `f` may be skipped.
-pub fn output(bytes: &[u8], trusted: &[bool]) -> Result<()> {
-    validate(bytes, trusted).map_err(|e| Error::OutputInvalid(e.to_string()))
+/// Validates a module this tool writes while it is written, and passes each piece on (`take`)
+/// once it is validated, so that the output need not be held whole. Sections and bodies are
+/// parsed as soon as they are complete; what is not yet waits in `pending`. `trusted[f]` says
+/// body `f` may be skipped; the others (ours, small) are kept and validated in parallel at the
+/// end, before the caller takes the output as a module.
+pub struct Checked<'t> {
+    validator: Validator,
+    parser: Parser,
+    trusted: Vec<bool>,
+    /// Bytes received that do not yet make a whole section or body.
+    pending: Vec<u8>,
+    /// How many more bytes the parser last asked for.
+    wanted: usize,
+    /// Bodies to validate: each one's validator, bytes and offset.
+    untrusted: Vec<(FuncToValidate<ValidatorResources>, Vec<u8>, usize)>,
+    take: &'t mut dyn FnMut(&[u8]),
+    failed: Option<BinaryReaderError>,
 }
 
-fn validate(bytes: &[u8], trusted: &[bool]) -> Result<(), BinaryReaderError> {
-    let mut validator = Validator::new_with_features(supported_features());
-    let mut pending = Vec::new();
-    let rest = (|| {
-        for payload in Parser::new(0).parse_all(bytes) {
-            if let ValidPayload::Func(to_validate, body) = validator.payload(&payload?)?
-                && trusted.get(to_validate.index as usize) != Some(&true)
-            {
-                pending.push((to_validate, body));
+impl<'t> Checked<'t> {
+    pub fn new(trusted: Vec<bool>, take: &'t mut dyn FnMut(&[u8])) -> Self {
+        Checked {
+            validator: Validator::new_with_features(supported_features()),
+            parser: Parser::new(0),
+            trusted,
+            pending: Vec::new(),
+            wanted: 0,
+            untrusted: Vec::new(),
+            take,
+            failed: None,
+        }
+    }
+
+    /// The next piece of the module.
+    pub fn piece(&mut self, mut bytes: &[u8]) {
+        if self.failed.is_some() {
+            return;
+        }
+        // What waits is completed a little at a time, as much as the parser asks for, so that
+        // a large piece is not copied to the end of a small one.
+        while !self.pending.is_empty() && !bytes.is_empty() {
+            let more = self.wanted.clamp(1, bytes.len());
+            self.pending.extend_from_slice(&bytes[..more]);
+            bytes = &bytes[more..];
+            let pending = std::mem::take(&mut self.pending);
+            let used = self.advance(&pending, false);
+            self.pending = pending;
+            self.pending.drain(..used);
+        }
+        if !bytes.is_empty() {
+            let used = self.advance(bytes, false);
+            self.pending.extend_from_slice(&bytes[used..]);
+        }
+    }
+
+    /// Checks the end of the module, once all of it has been written, and the bodies kept.
+    pub fn finish(mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        self.advance(&pending, true);
+        let (funcs, kept): (Vec<_>, Vec<_>) = (self.untrusted.into_iter())
+            .map(|(to_validate, bytes, offset)| (to_validate, (bytes, offset)))
+            .unzip();
+        let pending = funcs
+            .into_iter()
+            .zip(&kept)
+            .map(|(to_validate, (bytes, offset))| {
+                (
+                    to_validate,
+                    FunctionBody::new(BinaryReader::new(bytes, *offset)),
+                )
+            });
+        let bodies = bodies(pending.collect(), |func, body| func.validate(body));
+        match self.failed.map_or(bodies.map(drop), Err) {
+            Err(e) => Err(Error::OutputInvalid(e.to_string())),
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// Validates what `bytes` holds whole, passes it on, and says how much that was.
+    fn advance(&mut self, bytes: &[u8], eof: bool) -> usize {
+        let mut used = 0;
+        while self.failed.is_none() {
+            match self.parser.parse(&bytes[used..], eof) {
+                Ok(Chunk::NeedMoreData(more)) => {
+                    self.wanted = usize::try_from(more).unwrap_or(usize::MAX);
+                    break;
+                }
+                Ok(Chunk::Parsed { consumed, payload }) => {
+                    used += consumed;
+                    match self.check(&payload) {
+                        Ok(end) if !end => continue,
+                        Ok(_) => break,
+                        Err(e) => self.failed = Some(e),
+                    }
+                }
+                Err(e) => self.failed = Some(e),
             }
         }
-        Ok(())
-    })();
-    // The bodies come before whatever stopped the sections: their errors first.
-    bodies(pending, |func, body| func.validate(body))?;
-    rest
+        if self.failed.is_none() {
+            (self.take)(&bytes[..used]);
+        }
+        used
+    }
+
+    /// Validates one payload; true at the module's end.
+    fn check(&mut self, payload: &Payload<'_>) -> Result<bool, BinaryReaderError> {
+        match self.validator.payload(payload)? {
+            ValidPayload::Func(to_validate, body)
+                if self.trusted.get(to_validate.index as usize) != Some(&true) =>
+            {
+                let bytes = body.as_bytes().to_vec();
+                self.untrusted
+                    .push((to_validate, bytes, body.range().start));
+            }
+            ValidPayload::End(_) => return Ok(true),
+            _ => {}
+        }
+        Ok(false)
+    }
 }
 
 /// Runs `work` (which validates the body with the validator it is given) on every body, in

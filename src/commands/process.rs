@@ -1,7 +1,7 @@
 //! `wasm-unwind INPUT -o OUTPUT`: process a module (the default command).
 
 use std::borrow::Cow;
-use std::io::{IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -110,6 +110,18 @@ pub fn run(cli: &Args) -> Result<(), Error> {
     let path = cli.input.as_deref().expect("clap requires INPUT");
     let input = super::read(path)?;
     let options = options(cli);
+    if let Some(output) = streams_to(cli) {
+        if let Some(glue) = &cli.emit_js {
+            write(glue, wasm_unwind::JS_GLUE.as_bytes())?;
+        }
+        let report = replace(output, |file| {
+            process_into(file, path, output, &input, &options)
+        })?;
+        if !cli.quiet {
+            eprint!("{}", describe(&report, false));
+        }
+        return Ok(());
+    }
     let processed = wasm_unwind::process(&input, &options).map_err(about(path))?;
     let report = &processed.report;
     if cli.check {
@@ -139,6 +151,40 @@ pub fn run(cli: &Args) -> Result<(), Error> {
         eprint!("{}", describe(report, false));
     }
     Ok(())
+}
+
+/// The file the module goes to when it is written as it is processed: the usual run, with
+/// nothing asked of the whole output first (a check, a summary of it, text, standard output).
+fn streams_to(cli: &Args) -> Option<&Path> {
+    let plain = !(cli.check || cli.json || cli.dry_run || cli.emit_text);
+    cli.output
+        .as_deref()
+        .filter(|&path| plain && path != Path::new("-"))
+}
+
+/// Processes `input` into `file` as the output is written and validated: a large module is
+/// never held whole. `file` becomes the output only when this returns `Ok` (see `replace`).
+fn process_into(
+    file: &mut dyn Write,
+    input_path: &Path,
+    output: &Path,
+    input: &[u8],
+    options: &Options,
+) -> Result<Report, Error> {
+    let mut failed = None;
+    let report = wasm_unwind::process_to(input, options, &mut |piece| {
+        if failed.is_none() {
+            failed = file.write_all(piece).err();
+        }
+    })
+    .map_err(about(input_path))?;
+    match failed {
+        Some(error) => Err(Error::Write {
+            file: output.display().to_string(),
+            error,
+        }),
+        None => Ok(report),
+    }
 }
 
 fn options(cli: &Args) -> Options {
@@ -178,12 +224,25 @@ fn write_module(cli: &Args, output: Option<&Path>, wasm: &[u8]) -> Result<(), Er
     write(path, &bytes)
 }
 
-/// Writes through a temporary file in the same folder and renames it over `path`, so that a
-/// failure never leaves a half-written or clobbered output.
+/// Writes `bytes` to `path`, or to standard output for `-`.
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     if path == Path::new("-") {
         return super::to_stdout(bytes);
     }
+    replace(path, |file| {
+        file.write_all(bytes).map_err(|error| Error::Write {
+            file: path.display().to_string(),
+            error,
+        })
+    })
+}
+
+/// Has `fill` write a temporary file in the same folder and renames it over `path` once all of
+/// it is written, so that a failure never leaves a half-written or clobbered output.
+fn replace<T>(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> Result<T, Error>,
+) -> Result<T, Error> {
     let error = |error| Error::Write {
         file: path.display().to_string(),
         error,
@@ -193,9 +252,12 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         _ => Path::new("."),
     };
     let mut file = temp_file(folder, path).map_err(error)?;
-    file.write_all(bytes).map_err(error)?;
+    let mut buffered = BufWriter::new(&mut file);
+    let value = fill(&mut buffered)?;
+    buffered.flush().map_err(error)?;
+    drop(buffered);
     file.persist(path).map_err(|e| error(e.error))?;
-    Ok(())
+    Ok(value)
 }
 
 /// The temporary file that becomes `output`, with the mode `output` should have: an existing

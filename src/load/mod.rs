@@ -57,14 +57,16 @@ pub struct Export<'a> {
     pub index: u32,
 }
 
-/// A place where the input names a function by index, with the byte range of that index so the
-/// encoder can repoint or renumber it.
+/// A place where the input names a function by index, with where that index's bytes are so
+/// the encoder can repoint or renumber it. Kept to 16 bytes: a module has one for every call.
 #[derive(Debug, Clone)]
 pub struct FunctionUse {
     pub function: u32,
-    /// Offsets into the module of the function's LEB128 index.
-    pub index_bytes: Range<usize>,
     pub kind: UseKind,
+    /// The width of the function's LEB128 index (at most 5 bytes).
+    width: u8,
+    /// The offset into the module of the index.
+    at: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +83,21 @@ pub enum UseKind {
 }
 
 impl FunctionUse {
+    /// A use of `function` whose LEB128 index occupies `index_bytes` of the module.
+    pub fn new(function: u32, index_bytes: Range<usize>, kind: UseKind) -> FunctionUse {
+        FunctionUse {
+            function,
+            kind,
+            width: index_bytes.len() as u8,
+            at: index_bytes.start,
+        }
+    }
+
+    /// Offsets into the module of the function's LEB128 index.
+    pub fn index_bytes(&self) -> Range<usize> {
+        self.at..self.at + usize::from(self.width)
+    }
+
     /// Whether the function's address is taken here (it may then be called through a table or
     /// a reference), rather than called directly.
     pub fn takes_address(&self) -> bool {
@@ -110,6 +127,8 @@ pub struct Body {
     pub table_writes: Vec<(u32, &'static str)>,
     /// Opens with LLVM's stack-frame prologue on global 0 (see [`scan::FramePrologue`]).
     pub llvm_frame: bool,
+    /// The exception-handling instructions it uses.
+    pub eh: EhUse,
 }
 
 /// A `call_indirect` (or `return_call_indirect`) in code: the whole instruction's bytes, so the
@@ -387,11 +406,11 @@ fn index(bytes: &[u8], features: WasmFeatures) -> Result<Module<'_>, LoadError> 
     let rest = index.sections(bytes, &mut validator, &mut bodies);
     // Every body collected comes before whatever stopped the sections, so its error comes first,
     // as in a single pass.
-    for (facts, eh) in validate::bodies(bodies, scan::scan_body)? {
-        index.module.bodies.push(facts);
-        index.module.eh.merge(eh);
-    }
+    index.module.bodies = validate::bodies(bodies, scan::scan_body)?;
     rest?;
+    for body in &index.module.bodies {
+        index.module.eh.merge(body.eh);
+    }
     index.module.forget_stray_names();
     Ok(index.module)
 }
@@ -486,11 +505,9 @@ impl<'a> Indexer<'a> {
                     self.table(table?)?;
                 }
             }
-            Payload::StartSection { func, range } => uses.push(FunctionUse {
-                function: func,
-                index_bytes: range,
-                kind: UseKind::Start,
-            }),
+            Payload::StartSection { func, range } => {
+                uses.push(FunctionUse::new(func, range, UseKind::Start))
+            }
             Payload::CustomSection(reader) => match reader.name() {
                 "name" => module.names = read_names(reader.data(), reader.data_offset()),
                 MARKER_SECTION => module.marker = std::str::from_utf8(reader.data()).ok(),
@@ -603,11 +620,7 @@ fn read_element_functions(
                     .iter()
                     .position(|b| b & 0x80 == 0)
                     .map_or(1, |p| p + 1);
-                into.push(FunctionUse {
-                    function: callee,
-                    index_bytes: at..at + width,
-                    kind: UseKind::Element,
-                });
+                into.push(FunctionUse::new(callee, at..at + width, UseKind::Element));
             }
         }
         wasmparser::ElementItems::Expressions(_, exprs) => {
@@ -681,11 +694,12 @@ fn read_ref_funcs(
     while !ops.eof() {
         let (op, at) = ops.read_with_offset()?;
         if let Operator::RefFunc { function_index } = op {
-            into.push(FunctionUse {
-                function: function_index,
-                index_bytes: at + 1..ops.original_position(),
-                kind: UseKind::RefFunc,
-            });
+            let index_bytes = at + 1..ops.original_position();
+            into.push(FunctionUse::new(
+                function_index,
+                index_bytes,
+                UseKind::RefFunc,
+            ));
         }
     }
     Ok(())

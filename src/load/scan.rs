@@ -21,7 +21,7 @@ use super::{Body, EhUse, FunctionUse, IndirectCall, UseKind};
 pub fn scan_body(
     func: &mut FuncValidator<ValidatorResources>,
     body: &FunctionBody<'_>,
-) -> Result<(Body, EhUse), wasmparser::BinaryReaderError> {
+) -> Result<Body, wasmparser::BinaryReaderError> {
     let mut facts = Facts::new(body.range());
     let mut reader = body.get_binary_reader();
     func.read_locals(&mut reader)?;
@@ -40,13 +40,14 @@ pub fn scan_body(
         }
     }
     reader.finish_expression(&func.visitor(reader.original_position()))?;
-    Ok((facts.body, facts.eh))
+    // The module keeps these until the output is written: no room to spare.
+    facts.body.uses.shrink_to_fit();
+    Ok(facts.body)
 }
 
 /// The facts of a body so far.
 struct Facts {
     body: Body,
-    eh: EhUse,
     prologue: FramePrologue,
 }
 
@@ -57,7 +58,6 @@ impl Facts {
                 range,
                 ..Body::default()
             },
-            eh: EhUse::default(),
             prologue: FramePrologue::default(),
         }
     }
@@ -66,18 +66,17 @@ impl Facts {
     fn observe(&mut self, op: &Operator<'_>, bytes: Range<usize>) {
         if let Some((function, kind)) = named_function(op) {
             // The index follows the one-byte opcode.
-            self.body.uses.push(FunctionUse {
-                function,
-                index_bytes: bytes.start + 1..bytes.end,
-                kind,
-            });
+            let index_bytes = bytes.start + 1..bytes.end;
+            self.body
+                .uses
+                .push(FunctionUse::new(function, index_bytes, kind));
         }
         if let Some(call) = indirect_call(op, bytes) {
             self.body.indirect_calls.push(call);
         }
         self.body.note(op);
         self.body.llvm_frame |= self.prologue.step(op);
-        self.eh.note(op);
+        self.body.eh.note(op);
     }
 }
 
@@ -267,11 +266,11 @@ pub fn function_uses(bytes: &[u8]) -> Vec<FunctionUse> {
         let Some((function, kind)) = named_function(&op) else {
             continue;
         };
-        uses.push(FunctionUse {
+        uses.push(FunctionUse::new(
             function,
-            index_bytes: at + 1..ops.original_position(),
+            at + 1..ops.original_position(),
             kind,
-        });
+        ));
     }
     uses
 }

@@ -24,7 +24,9 @@ pub fn wrap_tables(wrapping: &mut Wrapping<'_, '_, '_>, tables: &[TablePlan], ed
     for segment in plan::wrapped_segments(module, tables) {
         for entry in &module.uses_outside_code[segment.uses.clone()] {
             let to = self::entry(wrapping, entry.function, edits);
-            edits.redirected_entries.insert(entry.index_bytes.start, to);
+            edits
+                .redirected_entries
+                .insert(entry.index_bytes().start, to);
         }
     }
 }
