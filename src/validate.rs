@@ -181,3 +181,52 @@ pub fn bodies<'a, T: Send>(
     // Collected first: rayon's own collection into a `Result` keeps any error, not the first.
     results.into_iter().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `Checked` makes of `bytes` handed over in pieces of `size` bytes: its verdict and
+    /// what it passed on.
+    fn check(bytes: &[u8], trusted: Vec<bool>, size: usize) -> (Result<()>, Vec<u8>) {
+        let mut passed = Vec::new();
+        let mut check = Checked::new(trusted, &mut |piece| passed.extend_from_slice(piece));
+        for piece in bytes.chunks(size) {
+            check.piece(piece);
+        }
+        let verdict = check.finish();
+        (verdict, passed)
+    }
+
+    #[test]
+    fn a_module_in_pieces_of_any_size_is_validated_and_passed_on_unchanged() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/wasm");
+        for name in ["panics.exnref", "panics.legacy", "first-c.exnref"] {
+            let bytes = std::fs::read(dir.join(format!("{name}.wasm"))).unwrap();
+            for size in [1, 3, 64, 4096, bytes.len()] {
+                let (verdict, passed) = check(&bytes, Vec::new(), size);
+                assert!(verdict.is_ok(), "{name} in pieces of {size}: {verdict:?}");
+                assert!(passed == bytes, "{name} in pieces of {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_body_that_does_not_validate_fails_unless_it_is_trusted() {
+        let bytes = wat::parse_str("(module (func) (func (result i32)))").unwrap();
+        for size in [1, bytes.len()] {
+            let (verdict, _) = check(&bytes, Vec::new(), size);
+            assert!(matches!(verdict, Err(Error::OutputInvalid(_))), "{verdict:?}");
+            assert!(check(&bytes, vec![false, true], size).0.is_ok());
+        }
+    }
+
+    #[test]
+    fn a_module_cut_short_fails() {
+        let bytes = wat::parse_str("(module (func (export \"f\")))").unwrap();
+        for end in [4, 9, bytes.len() - 1] {
+            let (verdict, _) = check(&bytes[..end], Vec::new(), 2);
+            assert!(matches!(verdict, Err(Error::OutputInvalid(_))), "{end}: {verdict:?}");
+        }
+    }
+}
