@@ -860,17 +860,27 @@ mod tests {
         edits.add_function(ty, "stub".into(), body)
     }
 
+    fn encoded(module: &Module<'_>, edits: &Edits, add_names: bool) -> Vec<u8> {
+        let mut wasm = Vec::new();
+        encode(module, edits, add_names, &mut |piece| wasm.extend_from_slice(piece));
+        wasm
+    }
+
+    /// Whether `wasm` validates, with no body trusted.
+    fn validates(wasm: &[u8]) -> bool {
+        let mut ignore = |_: &[u8]| {};
+        let mut check = crate::validate::Checked::new(Vec::new(), &mut ignore);
+        check.piece(wasm);
+        check.finish().is_ok()
+    }
+
     /// Whether the body of output function `f` is trusted, and whether the output validates.
     fn outcome(bytes: &[u8], edits: impl FnOnce(&Module<'_>, &mut Edits), f: u32) -> (bool, bool) {
         let module = load(bytes).unwrap();
         let mut e = Edits::new(&module);
         edits(&module, &mut e);
-        let mut wasm = Vec::new();
-        encode(&module, &e, false, &mut |piece| wasm.extend_from_slice(piece));
-        // Validated with nothing trusted: whether the output is valid, not what we vouch for.
-        let mut check = crate::validate::Checked::new(Vec::new(), &mut |_| {});
-        check.piece(&wasm);
-        (trusted(&module, &e)[f as usize], check.finish().is_ok())
+        let wasm = encoded(&module, &e, false);
+        (trusted(&module, &e)[f as usize], validates(&wasm))
     }
 
     const REF_IMPORT: &str = r#"(module
@@ -962,14 +972,14 @@ mod tests {
         edits
             .exports
             .push(("calls_h".into(), wasm_encoder::ExportKind::Func, calls_h));
-        let encoded = encode(&module, &edits, true);
-        crate::validate::output(&encoded.wasm, &[]).unwrap();
+        let encoded = encoded(&module, &edits, true);
+        assert!(validates(&encoded));
         let map = FunctionMap::new(&module, &edits);
         assert_eq!(
             (map.function(import), map.function(1), map.function(calls_h)),
             (1, 2, 4)
         );
-        let text = wasmprinter::print_bytes(&encoded.wasm).unwrap();
+        let text = wasmprinter::print_bytes(&encoded).unwrap();
         for expected in [
             r#"(import "host" "h" (func $host.h"#,
             "(table $t (;0;) 2 funcref ref.func $g)",

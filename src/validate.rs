@@ -190,7 +190,8 @@ mod tests {
     /// what it passed on.
     fn check(bytes: &[u8], trusted: Vec<bool>, size: usize) -> (Result<()>, Vec<u8>) {
         let mut passed = Vec::new();
-        let mut check = Checked::new(trusted, &mut |piece| passed.extend_from_slice(piece));
+        let mut take = |piece: &[u8]| passed.extend_from_slice(piece);
+        let mut check = Checked::new(trusted, &mut take);
         for piece in bytes.chunks(size) {
             check.piece(piece);
         }

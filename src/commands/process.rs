@@ -111,11 +111,13 @@ pub fn run(cli: &Args) -> Result<(), Error> {
     let input = super::read(path)?;
     let options = options(cli);
     if let Some(output) = streams_to(cli) {
-        if let Some(glue) = &cli.emit_js {
-            write(glue, wasm_unwind::JS_GLUE.as_bytes())?;
-        }
         let report = replace(output, |file| {
-            process_into(file, path, output, &input, &options)
+            let report = process_into(file, path, output, &input, &options)?;
+            // The glue before the module becomes the output, as `write_module` has it.
+            if let Some(glue) = &cli.emit_js {
+                write(glue, wasm_unwind::JS_GLUE.as_bytes())?;
+            }
+            Ok(report)
         })?;
         if !cli.quiet {
             eprint!("{}", describe(&report, false));
