@@ -21,11 +21,18 @@
 //!   (g) `wasm-tools validate --features all IN` with `RAYON_NUM_THREADS` (wasm-tools validates
 //!       the module's sections, then the bodies in parallel with rayon): the goal is (f) within
 //!       1.5x of it. wasm-tools from `.engines/wasm-tools` (see BENCHMARKS.md), or `$WASM_TOOLS`;
-//!   (h) the same validation in process: wasmparser as wasm-tools drives it, in the pool.
-//! Figures are medians over BENCH_RUNS rounds (default 9), after one warm-up round.
+//!   (h) the same validation in process: wasmparser as wasm-tools drives it, in the pool;
+//!   (i) with `BENCH_BEFORE=/path/to/an/older/wasm-unwind`, that binary as (f), for before and
+//!       after figures from one run.
+//! The subprocess lanes (f, g, i) take CPU time (user + system, all threads) as well as wall
+//! time. Figures are medians over BENCH_RUNS rounds (default 9), after one warm-up round.
 //!
 //! Peak memory: the maximum resident set size of the same subprocesses, from GNU time
-//! (`/usr/bin/time -f %M`), in separate, untimed runs.
+//! (`/usr/bin/time -f %M`), in separate, untimed runs, per thread count.
+//!
+//! Inputs: the fixtures, and two real modules from the corpus (`tests/corpus/install.sh`):
+//! wasm-vips' HEIF module (3.8 MB, C++ from Emscripten, legacy EH, a large table) and
+//! esbuild (14 MB, Go). A missing input is skipped with a note.
 //!
 //! The first row is an empty module (8 bytes): its times are the start-up floors of the two tools.
 
@@ -37,7 +44,7 @@ use std::time::Instant;
 use wasmparser::{Validator, WasmFeatures};
 
 mod common;
-use common::{cores, env_count, loadavg, median, ms, run_timed};
+use common::{cores, env_count, loadavg, median, ms, run_timed, run_timed_cpu};
 
 const FIXTURES: &[&str] = &[
     "panics.exnref",
@@ -47,6 +54,12 @@ const FIXTURES: &[&str] = &[
     "medium.legacy",
     "large.exnref",
     "large.legacy",
+];
+
+/// Real modules, by name and path under the corpus's install (`tests/corpus/install.sh`).
+const REAL: &[(&str, &str)] = &[
+    ("vips-heif (real, C++)", "wasm-vips/lib/vips-heif.wasm"),
+    ("esbuild (real, Go)", "esbuild-wasm/esbuild.wasm"),
 ];
 
 const GNU_TIME: &str = "/usr/bin/time";
@@ -75,13 +88,21 @@ struct Samples {
     parallel: [Parallel<Vec<f64>>; THREADS.len()],
 }
 
-/// Lanes (e) to (h) at one thread count: samples, then medians.
+/// Lanes (e) to (i) at one thread count: samples, then medians.
 #[derive(Default, Clone)]
 struct Parallel<T> {
     process: T,
     cli: T,
+    cli_cpu: T,
     wasm_tools: Option<T>,
+    wasm_tools_cpu: Option<T>,
     validate: T,
+    before: Option<T>,
+    before_cpu: Option<T>,
+    /// Peak memory (KiB) of the subprocesses.
+    cli_rss: Option<T>,
+    wasm_tools_rss: Option<T>,
+    before_rss: Option<T>,
 }
 
 struct Row {
@@ -101,6 +122,7 @@ struct Row {
 
 struct Tools<'a> {
     cli: &'a Path,
+    before: Option<&'a Path>,
     wasm_opt: Option<&'a Path>,
     wasm_tools: Option<&'a Path>,
     gnu_time: Option<&'a Path>,
@@ -117,6 +139,7 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let cli = PathBuf::from(env!("CARGO_BIN_EXE_wasm-unwind"));
     let wasm_opt = find_wasm_opt(&root);
+    let before = std::env::var_os("BENCH_BEFORE").map(PathBuf::from);
     let wasm_tools = find_tool(
         "WASM_TOOLS",
         &root.join(".engines/wasm-tools/bin/wasm-tools"),
@@ -142,6 +165,9 @@ fn main() {
         loadavg()
     );
     println!("wasm-unwind: {}", cli.display());
+    if let Some(path) = &before {
+        println!("before:      {} ({})", path.display(), tool_version(path));
+    }
     match &wasm_opt {
         Some(path) => println!("wasm-opt:    {} ({})", path.display(), tool_version(path)),
         None => println!(
@@ -183,6 +209,21 @@ fn main() {
             Err(_) => println!("skipped {name}: fixtures/wasm/{name}.wasm is missing"),
         }
     }
+    let corpus = root.join(".engines/corpus/node_modules");
+    for (name, path) in REAL {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let path = corpus.join(path);
+        match std::fs::read(&path) {
+            Ok(bytes) => inputs.push(Input {
+                name: name.to_string(),
+                path,
+                bytes,
+            }),
+            Err(_) => println!("skipped {name}: run `bash tests/corpus/install.sh` first"),
+        }
+    }
     println!();
 
     let mut rows = Vec::new();
@@ -190,6 +231,7 @@ fn main() {
         eprint!("measuring {} ({} bytes) ...", input.name, input.bytes.len());
         let tools = Tools {
             cli: &cli,
+            before: before.as_deref(),
             wasm_opt: wasm_opt.as_deref(),
             wasm_tools: wasm_tools.as_deref(),
             gnu_time: gnu_time.as_deref(),
@@ -208,12 +250,15 @@ fn main() {
     println!();
     print_goals(&rows);
     println!();
+    print_floor(&rows);
+    println!();
     println!("load average at end {}", loadavg());
 }
 
 fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
     let Tools {
         cli,
+        before,
         wasm_opt,
         wasm_tools,
         gnu_time,
@@ -229,11 +274,12 @@ fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
         .unwrap_or_else(|e| panic!("{}: wasm_unwind::process failed: {e}", input.name));
     let output_size = processed.wasm.len();
 
-    let cli_cmd = || {
+    let cli_cmd_of = |cli: &Path| {
         let mut c = Command::new(cli);
         c.arg(&input.path).arg("-o").arg(&cli_out).arg("-q");
         c
     };
+    let cli_cmd = || cli_cmd_of(cli);
     let wasm_tools_cmd = |path: &Path| {
         let mut c = Command::new(path);
         c.args(["validate", "--features", "all"]).arg(&input.path);
@@ -303,13 +349,18 @@ fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
             let e = t.elapsed();
             black_box(out.expect("processed once already"));
             // (f) the command line
-            let f = run_timed(cli_cmd().env("RAYON_NUM_THREADS", &threads), "wasm-unwind");
+            let f = run_timed_cpu(cli_cmd().env("RAYON_NUM_THREADS", &threads), "wasm-unwind");
             // (g) wasm-tools validate
             let g = wasm_tools.map(|path| {
-                run_timed(
+                run_timed_cpu(
                     wasm_tools_cmd(path).env("RAYON_NUM_THREADS", &threads),
                     "wasm-tools validate",
                 )
+            });
+            // (i) the older command line
+            let i = before.map(|path| {
+                let mut cmd = cli_cmd_of(path);
+                run_timed_cpu(cmd.env("RAYON_NUM_THREADS", &threads), "BENCH_BEFORE")
             });
             // (h) the same in process
             let t = Instant::now();
@@ -320,9 +371,15 @@ fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
                 continue;
             }
             lanes.process.push(ms(e));
-            lanes.cli.push(ms(f));
-            if let Some(g) = g {
-                lanes.wasm_tools.get_or_insert_default().push(ms(g));
+            lanes.cli.push(ms(f.0));
+            lanes.cli_cpu.push(ms(f.1));
+            if let Some((wall, cpu)) = g {
+                lanes.wasm_tools.get_or_insert_default().push(ms(wall));
+                lanes.wasm_tools_cpu.get_or_insert_default().push(ms(cpu));
+            }
+            if let Some((wall, cpu)) = i {
+                lanes.before.get_or_insert_default().push(ms(wall));
+                lanes.before_cpu.get_or_insert_default().push(ms(cpu));
             }
             lanes.validate.push(ms(h));
         }
@@ -333,6 +390,20 @@ fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
             s.cli_rss.push(max_rss_kib(time, &mut cli_cmd()));
             if let Some(path) = wasm_opt {
                 s.wasm_opt_rss.push(max_rss_kib(time, &mut opt_cmd(path)));
+            }
+            for (lanes, threads) in s.parallel.iter_mut().zip(THREADS) {
+                let threads = threads.to_string();
+                let mut rss = |cmd: &mut Command| max_rss_kib(time, cmd.env("RAYON_NUM_THREADS", &threads));
+                let cli_rss = rss(&mut cli_cmd());
+                lanes.cli_rss.get_or_insert_default().push(cli_rss);
+                if let Some(path) = wasm_tools {
+                    let wt = rss(&mut wasm_tools_cmd(path));
+                    lanes.wasm_tools_rss.get_or_insert_default().push(wt);
+                }
+                if let Some(path) = before {
+                    let old = rss(&mut cli_cmd_of(path));
+                    lanes.before_rss.get_or_insert_default().push(old);
+                }
             }
         }
     }
@@ -355,8 +426,15 @@ fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
             .map(|p| Parallel {
                 process: median(&p.process),
                 cli: median(&p.cli),
+                cli_cpu: median(&p.cli_cpu),
                 wasm_tools: p.wasm_tools.as_deref().map(median),
+                wasm_tools_cpu: p.wasm_tools_cpu.as_deref().map(median),
                 validate: median(&p.validate),
+                before: p.before.as_deref().map(median),
+                before_cpu: p.before_cpu.as_deref().map(median),
+                cli_rss: p.cli_rss.as_deref().map(median),
+                wasm_tools_rss: p.wasm_tools_rss.as_deref().map(median),
+                before_rss: p.before_rss.as_deref().map(median),
             })
             .collect(),
     }
@@ -480,7 +558,7 @@ fn print_memory(rows: &[Row]) {
 
 fn print_goals(rows: &[Row]) {
     let Some(empty) = rows.first() else { return };
-    println!("## goals (fixtures only)");
+    println!("## goals (every input)");
     println!();
     for r in rows.iter().skip(1) {
         let mut parts = vec![];
@@ -522,6 +600,52 @@ fn print_goals(rows: &[Row]) {
             ));
         }
         println!("- {}: {}", r.name, parts.join("; "));
+    }
+}
+
+/// Issue 22's goals: the command line within 1.5x of `wasm-tools validate` in wall time, CPU
+/// time and peak memory, per input and thread count; and the same ratios for `BENCH_BEFORE`.
+fn print_floor(rows: &[Row]) {
+    println!("## the command line against the validation floor (`wasm-tools validate`), goal <= 1.5x");
+    println!();
+    println!(
+        "| input | size | threads | wall ms | CPU ms | peak | wall / floor | CPU / floor | peak / floor | before: wall, CPU, peak / floor |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let ratio = |ours: Option<f64>, floor: Option<f64>| match (ours, floor) {
+        (Some(ours), Some(floor)) => {
+            let r = ours / floor;
+            format!("{r:.2}x {}", verdict(r <= 1.5))
+        }
+        _ => "-".into(),
+    };
+    let plain = |ours: Option<f64>, floor: Option<f64>| match (ours, floor) {
+        (Some(ours), Some(floor)) => format!("{:.2}x", ours / floor),
+        _ => "-".into(),
+    };
+    for r in rows {
+        for (p, threads) in r.parallel.iter().zip(THREADS) {
+            let before = match p.before {
+                Some(_) => format!(
+                    "{}, {}, {}",
+                    plain(p.before, p.wasm_tools),
+                    plain(p.before_cpu, p.wasm_tools_cpu),
+                    plain(p.before_rss, p.wasm_tools_rss)
+                ),
+                None => "-".into(),
+            };
+            println!(
+                "| {} | {} | {threads} | {} | {} | {} | {} | {} | {} | {before} |",
+                r.name,
+                bytes(r.size),
+                fmt_ms(p.cli),
+                fmt_ms(p.cli_cpu),
+                p.cli_rss.map_or("-".into(), kib),
+                ratio(Some(p.cli), p.wasm_tools),
+                ratio(Some(p.cli_cpu), p.wasm_tools_cpu),
+                ratio(p.cli_rss, p.wasm_tools_rss),
+            );
+        }
     }
 }
 

@@ -63,6 +63,25 @@ pub fn run_timed(cmd: &mut Command, what: &str) -> Duration {
     elapsed
 }
 
+/// Runs `cmd` as `run_timed` does, and says how much CPU time (user and system, every thread)
+/// it took: the kernel's account of this process's finished children, before and after.
+pub fn run_timed_cpu(cmd: &mut Command, what: &str) -> (Duration, Duration) {
+    let before = children_cpu();
+    let wall = run_timed(cmd, what);
+    (wall, children_cpu() - before)
+}
+
+fn children_cpu() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is always valid.
+    let usage = unsafe {
+        assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()), 0);
+        usage.assume_init()
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
 /// Variant order for a round: forwards on even rounds, backwards on odd ones.
 pub fn order(n: usize, round: usize) -> Vec<usize> {
     if round.is_multiple_of(2) {
