@@ -8,6 +8,7 @@
 //! instruction goes on to the validator untouched. Building an `Operator` for every
 //! instruction and matching it back into the validator cost half of processing a module.
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use wasmparser::{
@@ -22,7 +23,10 @@ pub fn scan_body(
     func: &mut FuncValidator<ValidatorResources>,
     body: &FunctionBody<'_>,
 ) -> Result<Body, wasmparser::BinaryReaderError> {
+    // The uses gather in this thread's scratch list, then move to a list of their exact size:
+    // growing each body's own list would reallocate it again and again.
     let mut facts = Facts::new(body.range());
+    facts.body.uses = USES.take();
     let mut reader = body.get_binary_reader();
     func.read_locals(&mut reader)?;
     reader.set_features(*func.features());
@@ -40,9 +44,14 @@ pub fn scan_body(
         }
     }
     reader.finish_expression(&func.visitor(reader.original_position()))?;
-    // The module keeps these until the output is written: no room to spare.
-    facts.body.uses.shrink_to_fit();
+    let mut scratch = std::mem::take(&mut facts.body.uses);
+    facts.body.uses = scratch.drain(..).collect();
+    USES.set(scratch);
     Ok(facts.body)
+}
+
+thread_local! {
+    static USES: Cell<Vec<FunctionUse>> = const { Cell::new(Vec::new()) };
 }
 
 /// The facts of a body so far.
