@@ -393,7 +393,8 @@ fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
             }
             for (lanes, threads) in s.parallel.iter_mut().zip(THREADS) {
                 let threads = threads.to_string();
-                let mut rss = |cmd: &mut Command| max_rss_kib(time, cmd.env("RAYON_NUM_THREADS", &threads));
+                let mut rss =
+                    |cmd: &mut Command| max_rss_kib(time, cmd.env("RAYON_NUM_THREADS", &threads));
                 let cli_rss = rss(&mut cli_cmd());
                 lanes.cli_rss.get_or_insert_default().push(cli_rss);
                 if let Some(path) = wasm_tools {
@@ -606,7 +607,9 @@ fn print_goals(rows: &[Row]) {
 /// Issue 22's goals: the command line within 1.5x of `wasm-tools validate` in wall time, CPU
 /// time and peak memory, per input and thread count; and the same ratios for `BENCH_BEFORE`.
 fn print_floor(rows: &[Row]) {
-    println!("## the command line against the validation floor (`wasm-tools validate`), goal <= 1.5x");
+    println!(
+        "## the command line against the validation floor (`wasm-tools validate`), goal <= 1.5x"
+    );
     println!();
     println!(
         "| input | size | threads | wall ms | CPU ms | peak | wall / floor | CPU / floor | peak / floor | before: wall, CPU, peak / floor |"

@@ -135,7 +135,7 @@ pub fn encode(
     encoder.write_sections(&mut out, &mut warnings);
     if !module.names.present && add_names {
         let names = encoder.names(&[]).expect("added names encode");
-        out.custom("name", &names);
+        out.names(&names);
     }
     if module
         .sections
@@ -194,6 +194,21 @@ impl Out<'_> {
         self.buf.push(id);
         self.encode(payload.len() as u32);
         self.put(payload);
+    }
+
+    /// The name section, from its subsections (not joined first: it can be megabytes).
+    fn names(&mut self, subsections: &[(u8, Cow<'_, [u8]>)]) {
+        let size: usize = (subsections.iter())
+            .map(|(_, payload)| 1 + leb_width(payload.len() as u32) + payload.len())
+            .sum();
+        self.buf.push(0);
+        self.encode((1 + "name".len() + size) as u32);
+        self.encode("name");
+        for (id, payload) in subsections {
+            self.buf.push(*id);
+            self.encode(payload.len() as u32);
+            self.put(payload);
+        }
     }
 
     fn custom(&mut self, name: &str, data: &[u8]) {
@@ -293,7 +308,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
             let data = &module.bytes[section.range.clone()];
             match section.custom_name.unwrap_or_default() {
                 "name" => match self.names(data) {
-                    Some(names) => out.custom("name", &names),
+                    Some(names) => out.names(&names),
                     None => warnings.push(
                         "dropped the name section: it is malformed, so its function indices cannot be renumbered"
                             .into(),
@@ -591,10 +606,11 @@ impl<'m, 'a> Encoder<'m, 'a> {
             .collect()
     }
 
-    /// The name section with function indices renumbered and the added functions and globals
-    /// named; other subsections are copied. `None` when it must be renumbered but is malformed.
-    fn names(&self, data: &[u8]) -> Option<Vec<u8>> {
-        let mut subsections: Vec<(u8, Vec<u8>)> = Vec::new();
+    /// The name section's subsections, with function indices renumbered and the added functions
+    /// and globals named; the others as they are. `None` when it must be renumbered but is
+    /// malformed.
+    fn names(&self, data: &'a [u8]) -> Option<Vec<(u8, Cow<'a, [u8]>)>> {
+        let mut subsections: Vec<(u8, Cow<'a, [u8]>)> = Vec::new();
         let mut reader = BinaryReader::new(data, 0);
         while !reader.eof() {
             let read = (reader.read_u8(), reader.read_var_u32());
@@ -619,15 +635,11 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 }
             }
         }
-        let mut out = Vec::with_capacity(data.len() + 256);
-        for (id, payload) in subsections {
-            write_section(&mut out, id, &payload);
-        }
-        Some(out)
+        Some(subsections)
     }
 
     /// One name subsection, renumbered and with our names added.
-    fn name_subsection(&self, id: u8, sub: &[u8]) -> Option<Vec<u8>> {
+    fn name_subsection(&self, id: u8, sub: &'a [u8]) -> Option<Cow<'a, [u8]>> {
         let edits = self.edits;
         match id {
             NAME_FUNCTIONS => {
@@ -639,7 +651,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
                     };
                     (index, name)
                 });
-                self.function_names(sub, ours.collect())
+                self.function_names(sub, ours.collect()).map(Cow::Owned)
             }
             NAME_LOCALS | NAME_LABELS if !self.map.is_identity() => {
                 let mut out = wasm_encoder::IndirectNameMap::new();
@@ -650,7 +662,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
                         out.append(self.map.function(entry.index), &name_map(entry.names)?);
                     }
                 }
-                Some(encoded(&out))
+                Some(encoded(&out).into())
             }
             NAME_GLOBALS => {
                 let ours = edits.globals.iter().enumerate().map(|(i, g)| {
@@ -658,9 +670,9 @@ impl<'m, 'a> Encoder<'m, 'a> {
                     (index, g.name.clone())
                 });
                 let (count, bytes) = encode_names(ours);
-                append_names(sub, count, &bytes)
+                append_names(sub, count, &bytes).map(Cow::Owned)
             }
-            _ => Some(sub.to_vec()),
+            _ => Some(sub.into()),
         }
     }
 
@@ -836,12 +848,6 @@ fn producers(existing: Option<(&[u8], usize)>) -> Vec<u8> {
     payload
 }
 
-fn write_section(out: &mut Vec<u8>, id: u8, payload: &[u8]) {
-    out.push(id);
-    (payload.len() as u32).encode(out);
-    out.extend_from_slice(payload);
-}
-
 #[cfg(test)]
 mod tests {
     use wasm_encoder::{Function, ValType};
@@ -862,7 +868,9 @@ mod tests {
 
     fn encoded(module: &Module<'_>, edits: &Edits, add_names: bool) -> Vec<u8> {
         let mut wasm = Vec::new();
-        encode(module, edits, add_names, &mut |piece| wasm.extend_from_slice(piece));
+        encode(module, edits, add_names, &mut |piece| {
+            wasm.extend_from_slice(piece)
+        });
         wasm
     }
 

@@ -217,7 +217,10 @@ mod tests {
         let bytes = wat::parse_str("(module (func) (func (result i32)))").unwrap();
         for size in [1, bytes.len()] {
             let (verdict, _) = check(&bytes, Vec::new(), size);
-            assert!(matches!(verdict, Err(Error::OutputInvalid(_))), "{verdict:?}");
+            assert!(
+                matches!(verdict, Err(Error::OutputInvalid(_))),
+                "{verdict:?}"
+            );
             assert!(check(&bytes, vec![false, true], size).0.is_ok());
         }
     }
@@ -227,7 +230,10 @@ mod tests {
         let bytes = wat::parse_str("(module (func (export \"f\")))").unwrap();
         for end in [4, 9, bytes.len() - 1] {
             let (verdict, _) = check(&bytes[..end], Vec::new(), 2);
-            assert!(matches!(verdict, Err(Error::OutputInvalid(_))), "{end}: {verdict:?}");
+            assert!(
+                matches!(verdict, Err(Error::OutputInvalid(_))),
+                "{end}: {verdict:?}"
+            );
         }
     }
 }
