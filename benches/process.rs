@@ -393,7 +393,7 @@ fn measure(input: &Input, runs: usize, tools: &Tools<'_>, work: &Path) -> Row {
             }
             for (lanes, threads) in s.parallel.iter_mut().zip(THREADS) {
                 let threads = threads.to_string();
-                let mut rss =
+                let rss =
                     |cmd: &mut Command| max_rss_kib(time, cmd.env("RAYON_NUM_THREADS", &threads));
                 let cli_rss = rss(&mut cli_cmd());
                 lanes.cli_rss.get_or_insert_default().push(cli_rss);
