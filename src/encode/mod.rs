@@ -9,53 +9,48 @@
 //! are copied byte for byte. The code section's count keeps its byte width so that DWARF, whose
 //! addresses are offsets into the code section, stays correct as long as no existing body changes.
 //!
-//! The encoder also says which output bodies need no validation (`Encoded::trusted`); the rule
-//! is stated once, on `Encoder::trusted`.
+//! The output is handed on in pieces as it is written (`Out`), never held whole: small pieces
+//! gather, large runs of the input's bytes go on as they are. A section's size comes before its
+//! bytes, so the code section's is worked out first (`Encoder::spliced_len`). `names` rewrites
+//! the name section. The encoder also says which output bodies need no validation (`trusted`);
+//! the rule is stated once, on `Encoder::trusted`.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 
-use wasm_encoder::{Encode, ExportSection, ProducersField};
+use wasm_encoder::{Encode, ExportSection, ProducersField, SectionId};
 use wasmparser::{BinaryReader, ExternalKind, ProducersSectionReader};
 
 use crate::abi::MARKER_SECTION;
 use crate::edits::{Added, Edits};
 use crate::load::{self, Body, FunctionUse, IndirectCall, Module, Section, UseKind};
 
-const TYPE: u8 = 1;
-const IMPORT: u8 = 2;
-const FUNCTION: u8 = 3;
-const GLOBAL: u8 = 6;
-const EXPORT: u8 = 7;
-const ELEMENT: u8 = 9;
-const CODE: u8 = 10;
+mod names;
+
+const TYPE: u8 = SectionId::Type as u8;
+const IMPORT: u8 = SectionId::Import as u8;
+const FUNCTION: u8 = SectionId::Function as u8;
+const GLOBAL: u8 = SectionId::Global as u8;
+const EXPORT: u8 = SectionId::Export as u8;
+const ELEMENT: u8 = SectionId::Element as u8;
+const CODE: u8 = SectionId::Code as u8;
 /// The opcodes of `call` and `return_call`, which replace redirected `call_indirect`s.
 const CALL: u8 = 0x10;
 const RETURN_CALL: u8 = 0x12;
-const NAME_FUNCTIONS: u8 = 1;
-const NAME_LOCALS: u8 = 2;
-const NAME_LABELS: u8 = 3;
-const NAME_GLOBALS: u8 = 7;
 
-/// The position of a known section in the order the binary format requires.
-fn rank(id: u8) -> u8 {
-    match id {
-        1 => 1,   // type
-        2 => 2,   // import
-        3 => 3,   // function
-        4 => 4,   // table
-        5 => 5,   // memory
-        13 => 6,  // tag
-        6 => 7,   // global
-        7 => 8,   // export
-        8 => 9,   // start
-        9 => 10,  // element
-        12 => 11, // data count
-        10 => 12, // code
-        11 => 13, // data
-        _ => 0,
-    }
+/// The position of a known section in the order the binary format requires (custom sections,
+/// which may come anywhere, 0).
+fn rank(id: u8) -> usize {
+    use SectionId::*;
+    let order = [
+        Type, Import, Function, Table, Memory, Tag, Global, Export, Start, Element, DataCount,
+        Code, Data,
+    ];
+    order
+        .iter()
+        .position(|&s| s as u8 == id)
+        .map_or(0, |at| at + 1)
 }
 
 /// Where each function of the edits' index space lands in the output. Added imports follow the
@@ -605,139 +600,6 @@ impl<'m, 'a> Encoder<'m, 'a> {
             .chain(ours.map(|&f| self.map.function(f)))
             .collect()
     }
-
-    /// The name section's subsections, with function indices renumbered and the added functions
-    /// and globals named; the others as they are. `None` when it must be renumbered but is
-    /// malformed.
-    fn names(&self, data: &'a [u8]) -> Option<Vec<(u8, Cow<'a, [u8]>)>> {
-        let mut subsections: Vec<(u8, Cow<'a, [u8]>)> = Vec::new();
-        let mut reader = BinaryReader::new(data, 0);
-        while !reader.eof() {
-            let read = (reader.read_u8(), reader.read_var_u32());
-            let sub = match read {
-                (Ok(id), Ok(size)) => reader.read_bytes(size as usize).map(|sub| (id, sub)),
-                _ => Err(read.0.err().or(read.1.err()).expect("one failed")),
-            };
-            match sub {
-                Ok((id, sub)) => subsections.push((id, self.name_subsection(id, sub)?)),
-                // Engines ignore what follows a malformed subsection; so do we, unless indices
-                // must move: then nothing of it can be trusted.
-                Err(_) if self.map.is_identity() => break,
-                Err(_) => return None,
-            }
-        }
-        for id in [NAME_FUNCTIONS, NAME_GLOBALS] {
-            if !subsections.iter().any(|(i, _)| *i == id) {
-                let payload = self.name_subsection(id, &[])?;
-                if split_count(&payload).0 > 0 {
-                    let at = subsections.partition_point(|(i, _)| *i < id);
-                    subsections.insert(at, (id, payload));
-                }
-            }
-        }
-        Some(subsections)
-    }
-
-    /// One name subsection, renumbered and with our names added.
-    fn name_subsection(&self, id: u8, sub: &'a [u8]) -> Option<Cow<'a, [u8]>> {
-        let edits = self.edits;
-        match id {
-            NAME_FUNCTIONS => {
-                let ours = edits.added.iter().enumerate().map(|(i, added)| {
-                    let index = self.map.function(edits.first_function() + i as u32);
-                    let name = match *added {
-                        Added::Import(i) => edits.imports[i as usize].qualified_name(),
-                        Added::Function(f) => edits.functions[f as usize].name.clone(),
-                    };
-                    (index, name)
-                });
-                self.function_names(sub, ours.collect()).map(Cow::Owned)
-            }
-            NAME_LOCALS | NAME_LABELS if !self.map.is_identity() => {
-                let mut out = wasm_encoder::IndirectNameMap::new();
-                let map = wasmparser::IndirectNameMap::new(BinaryReader::new(sub, 0)).ok()?;
-                for entry in map {
-                    let entry = entry.ok()?;
-                    if entry.index < self.map.input_functions {
-                        out.append(self.map.function(entry.index), &name_map(entry.names)?);
-                    }
-                }
-                Some(encoded(&out).into())
-            }
-            NAME_GLOBALS => {
-                let ours = edits.globals.iter().enumerate().map(|(i, g)| {
-                    let index = edits.first_global() + i as u32;
-                    (index, g.name.clone())
-                });
-                let (count, bytes) = encode_names(ours);
-                append_names(sub, count, &bytes).map(Cow::Owned)
-            }
-            _ => Some(sub.into()),
-        }
-    }
-
-    /// The function names: the input's, renumbered, and `ours`, in index order. A name of a
-    /// function the input does not have is dropped: it names nothing, and would come out of order.
-    fn function_names(&self, sub: &[u8], ours: Vec<(u32, String)>) -> Option<Vec<u8>> {
-        if self.map.is_identity() && !self.module.names.stray_function {
-            // Ours come after every input function: append them to the input's bytes.
-            let (count, bytes) = encode_names(ours.into_iter());
-            return append_names(sub, count, &bytes);
-        }
-        let mut names = Vec::new();
-        if !sub.is_empty() {
-            for naming in wasmparser::NameMap::new(BinaryReader::new(sub, 0)).ok()? {
-                let naming = naming.ok()?;
-                if naming.index < self.map.input_functions {
-                    names.push((self.map.function(naming.index), naming.name.to_string()));
-                }
-            }
-        }
-        names.extend(ours);
-        names.sort_by_key(|(index, _)| *index);
-        let (_, bytes) = encode_names(names.iter().cloned());
-        Some(append_items(&[], names.len(), &bytes, false))
-    }
-}
-
-/// A name map (empty: none yet) with `count` more entries, or `None` if its count is
-/// malformed. Without entries to add it is copied as it is (engines ignore a malformed one).
-fn append_names(sub: &[u8], count: usize, added: &[u8]) -> Option<Vec<u8>> {
-    if count == 0 {
-        return Some(sub.to_vec());
-    }
-    if !sub.is_empty() {
-        BinaryReader::new(sub, 0).read_var_u32().ok()?;
-    }
-    Some(append_items(sub, count, added, false))
-}
-
-/// A parsed name map in the encoder's form, or `None` if it is malformed.
-fn name_map(map: wasmparser::NameMap<'_>) -> Option<wasm_encoder::NameMap> {
-    let mut out = wasm_encoder::NameMap::new();
-    for naming in map {
-        let naming = naming.ok()?;
-        out.append(naming.index, naming.name);
-    }
-    Some(out)
-}
-
-fn encoded(item: &impl Encode) -> Vec<u8> {
-    let mut out = Vec::new();
-    item.encode(&mut out);
-    out
-}
-
-/// Name-map entries (index, name) in the binary form, and how many there are.
-fn encode_names(entries: impl Iterator<Item = (u32, String)>) -> (usize, Vec<u8>) {
-    let mut count = 0;
-    let mut bytes = Vec::new();
-    for (index, name) in entries {
-        index.encode(&mut bytes);
-        name.as_str().encode(&mut bytes);
-        count += 1;
-    }
-    (count, bytes)
 }
 
 /// The bytes in `range` with the index of each use in `range` replaced by `target(use)`.

@@ -1,0 +1,152 @@
+//! The name section, renumbered: function names follow their functions to their output
+//! indices, ours are added (wrappers, shims, the guard's functions, our globals), and the
+//! subsections with nothing to change are copied as they are. Engines read this section only to
+//! name functions in stack traces; a malformed one is dropped rather than guessed at.
+
+use std::borrow::Cow;
+
+use wasm_encoder::Encode;
+use wasmparser::BinaryReader;
+
+use super::{Encoder, append_items, split_count};
+use crate::edits::Added;
+
+const NAME_FUNCTIONS: u8 = 1;
+const NAME_LOCALS: u8 = 2;
+const NAME_LABELS: u8 = 3;
+const NAME_GLOBALS: u8 = 7;
+
+impl<'a> Encoder<'_, 'a> {
+    /// The name section's subsections, with function indices renumbered and the added functions
+    /// and globals named; the others as they are. `None` when it must be renumbered but is
+    /// malformed.
+    pub(super) fn names(&self, data: &'a [u8]) -> Option<Vec<(u8, Cow<'a, [u8]>)>> {
+        let mut subsections: Vec<(u8, Cow<'a, [u8]>)> = Vec::new();
+        let mut reader = BinaryReader::new(data, 0);
+        while !reader.eof() {
+            let read = (reader.read_u8(), reader.read_var_u32());
+            let sub = match read {
+                (Ok(id), Ok(size)) => reader.read_bytes(size as usize).map(|sub| (id, sub)),
+                _ => Err(read.0.err().or(read.1.err()).expect("one failed")),
+            };
+            match sub {
+                Ok((id, sub)) => subsections.push((id, self.name_subsection(id, sub)?)),
+                // Engines ignore what follows a malformed subsection; so do we, unless indices
+                // must move: then nothing of it can be trusted.
+                Err(_) if self.map.is_identity() => break,
+                Err(_) => return None,
+            }
+        }
+        for id in [NAME_FUNCTIONS, NAME_GLOBALS] {
+            if !subsections.iter().any(|(i, _)| *i == id) {
+                let payload = self.name_subsection(id, &[])?;
+                if split_count(&payload).0 > 0 {
+                    let at = subsections.partition_point(|(i, _)| *i < id);
+                    subsections.insert(at, (id, payload));
+                }
+            }
+        }
+        Some(subsections)
+    }
+
+    /// One name subsection, renumbered and with our names added.
+    fn name_subsection(&self, id: u8, sub: &'a [u8]) -> Option<Cow<'a, [u8]>> {
+        let edits = self.edits;
+        match id {
+            NAME_FUNCTIONS => {
+                let ours = edits.added.iter().enumerate().map(|(i, added)| {
+                    let index = self.map.function(edits.first_function() + i as u32);
+                    let name = match *added {
+                        Added::Import(i) => edits.imports[i as usize].qualified_name(),
+                        Added::Function(f) => edits.functions[f as usize].name.clone(),
+                    };
+                    (index, name)
+                });
+                self.function_names(sub, ours.collect()).map(Cow::Owned)
+            }
+            NAME_LOCALS | NAME_LABELS if !self.map.is_identity() => {
+                let mut out = wasm_encoder::IndirectNameMap::new();
+                let map = wasmparser::IndirectNameMap::new(BinaryReader::new(sub, 0)).ok()?;
+                for entry in map {
+                    let entry = entry.ok()?;
+                    if entry.index < self.map.input_functions {
+                        out.append(self.map.function(entry.index), &name_map(entry.names)?);
+                    }
+                }
+                Some(encoded(&out).into())
+            }
+            NAME_GLOBALS => {
+                let ours = edits.globals.iter().enumerate().map(|(i, g)| {
+                    let index = edits.first_global() + i as u32;
+                    (index, g.name.clone())
+                });
+                let (count, bytes) = encode_names(ours);
+                append_names(sub, count, &bytes).map(Cow::Owned)
+            }
+            _ => Some(sub.into()),
+        }
+    }
+
+    /// The function names: the input's, renumbered, and `ours`, in index order. A name of a
+    /// function the input does not have is dropped: it names nothing, and would come out of order.
+    fn function_names(&self, sub: &[u8], ours: Vec<(u32, String)>) -> Option<Vec<u8>> {
+        if self.map.is_identity() && !self.module.names.stray_function {
+            // Ours come after every input function: append them to the input's bytes.
+            let (count, bytes) = encode_names(ours.into_iter());
+            return append_names(sub, count, &bytes);
+        }
+        let mut names = Vec::new();
+        if !sub.is_empty() {
+            for naming in wasmparser::NameMap::new(BinaryReader::new(sub, 0)).ok()? {
+                let naming = naming.ok()?;
+                if naming.index < self.map.input_functions {
+                    names.push((self.map.function(naming.index), naming.name.to_string()));
+                }
+            }
+        }
+        names.extend(ours);
+        names.sort_by_key(|(index, _)| *index);
+        let (_, bytes) = encode_names(names.iter().cloned());
+        Some(append_items(&[], names.len(), &bytes, false))
+    }
+}
+
+/// A name map (empty: none yet) with `count` more entries, or `None` if its count is
+/// malformed. Without entries to add it is copied as it is (engines ignore a malformed one).
+fn append_names(sub: &[u8], count: usize, added: &[u8]) -> Option<Vec<u8>> {
+    if count == 0 {
+        return Some(sub.to_vec());
+    }
+    if !sub.is_empty() {
+        BinaryReader::new(sub, 0).read_var_u32().ok()?;
+    }
+    Some(append_items(sub, count, added, false))
+}
+
+/// A parsed name map in the encoder's form, or `None` if it is malformed.
+fn name_map(map: wasmparser::NameMap<'_>) -> Option<wasm_encoder::NameMap> {
+    let mut out = wasm_encoder::NameMap::new();
+    for naming in map {
+        let naming = naming.ok()?;
+        out.append(naming.index, naming.name);
+    }
+    Some(out)
+}
+
+fn encoded(item: &impl Encode) -> Vec<u8> {
+    let mut out = Vec::new();
+    item.encode(&mut out);
+    out
+}
+
+/// Name-map entries (index, name) in the binary form, and how many there are.
+fn encode_names(entries: impl Iterator<Item = (u32, String)>) -> (usize, Vec<u8>) {
+    let mut count = 0;
+    let mut bytes = Vec::new();
+    for (index, name) in entries {
+        index.encode(&mut bytes);
+        name.as_str().encode(&mut bytes);
+        count += 1;
+    }
+    (count, bytes)
+}
