@@ -37,17 +37,7 @@ use std::time::Instant;
 use wasmparser::{Validator, WasmFeatures};
 
 mod common;
-use common::{cores, env_count, loadavg, median, ms, run_timed};
-
-const FIXTURES: &[&str] = &[
-    "panics.exnref",
-    "panics.legacy",
-    "abort",
-    "medium.exnref",
-    "medium.legacy",
-    "large.exnref",
-    "large.legacy",
-];
+use common::{FIXTURES, cores, env_count, fixture_path, loadavg, median, ms, run_timed};
 
 const GNU_TIME: &str = "/usr/bin/time";
 /// The thread counts of lanes (e) to (h).
@@ -173,7 +163,7 @@ fn main() {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
-        let path = root.join("fixtures/wasm").join(format!("{name}.wasm"));
+        let path = fixture_path(name);
         match std::fs::read(&path) {
             Ok(bytes) => inputs.push(Input {
                 name: name.to_string(),
