@@ -8,20 +8,13 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+use support::cli::Cli;
 use support::fixture_path as fixture;
 
-const BIN: &str = env!("CARGO_BIN_EXE_wasm-unwind");
+const CLI: Cli = support::wasm_unwind!();
 
 fn s(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run wasm-unwind")
 }
 
 /// Runs the binary under `sh` with `umask` set in the child only: the test process's umask is
@@ -30,7 +23,7 @@ fn run_with_umask(umask: &str, args: &[&str]) -> Output {
     Command::new("sh")
         .arg("-c")
         .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
-        .arg(BIN)
+        .arg(CLI.path())
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -66,7 +59,7 @@ fn a_failed_glue_write_leaves_the_old_output() {
     std::fs::write(&out, b"old output").unwrap();
     let glue = dir.path().join("no-such-folder/wasm-unwind.mjs");
     let input = fixture("panics.exnref.wasm");
-    let output = run(&[s(&input), "-o", s(&out), "--emit-js", s(&glue)]);
+    let output = CLI.run(&[s(&input), "-o", s(&out), "--emit-js", s(&glue)], None);
     assert_exit(&output, 1, "--emit-js into a missing folder");
     assert_eq!(std::fs::read(&out).unwrap(), b"old output");
 }
@@ -104,7 +97,7 @@ fn an_existing_output_keeps_its_mode() {
     let output = run_with_umask("077", &[s(&module), "-q", "-o", s(&module)]);
     assert_exit(&output, 0, "in place");
     assert_eq!(mode(&module), 0o644, "in place: got {:o}", mode(&module));
-    assert!(stderr(&run(&[s(&module), "--dry-run"])).is_empty());
+    assert!(stderr(&CLI.run(&[s(&module), "--dry-run"], None)).is_empty());
 
     let other = dir.path().join("other.wasm");
     std::fs::write(&other, b"previous").unwrap();
@@ -121,7 +114,7 @@ fn an_existing_output_keeps_its_mode() {
 /// `--check` exits 1 with one line naming the file and the difference, prints nothing on stdout
 /// and writes nothing.
 fn assert_check_fails(args: &[&str], file: &Path, needle: &str) {
-    let output = run(&[&[s(file), "--check"], args].concat());
+    let output = CLI.run(&[&[s(file), "--check"], args].concat(), None);
     let err = stderr(&output);
     assert_exit(&output, 1, &format!("--check {args:?}"));
     assert_eq!(err.lines().count(), 1, "one line: {err}");
@@ -133,7 +126,7 @@ fn assert_check_fails(args: &[&str], file: &Path, needle: &str) {
 }
 
 fn assert_check_passes(args: &[&str], file: &Path) {
-    let output = run(&[&[s(file), "--check"], args].concat());
+    let output = CLI.run(&[&[s(file), "--check"], args].concat(), None);
     assert_exit(&output, 0, &format!("--check {args:?}"));
     assert!(output.stdout.is_empty() && output.stderr.is_empty());
 }
@@ -146,12 +139,16 @@ fn check_passes_only_on_a_module_processed_with_the_same_options() {
     assert_check_fails(&[], &built, "not processed");
     assert_eq!(
         std::fs::read(&built).unwrap(),
-        std::fs::read(fixture("panics.exnref.wasm")).unwrap(),
+        support::fixture("panics.exnref.wasm"),
         "--check writes nothing"
     );
 
     let guarded = dir.path().join("guarded.wasm");
-    assert_exit(&run(&[s(&built), "-q", "-o", s(&guarded)]), 0, "process");
+    assert_exit(
+        &CLI.run(&[s(&built), "-q", "-o", s(&guarded)], None),
+        0,
+        "process",
+    );
     assert_check_passes(&[], &guarded);
     assert_check_passes(&["--encoding", "exnref"], &guarded);
     assert_check_fails(&["--no-abort-guard"], &guarded, "abort-guard=on");
@@ -159,7 +156,10 @@ fn check_passes_only_on_a_module_processed_with_the_same_options() {
     assert_check_fails(&["--encoding", "legacy"], &guarded, "encoding=exnref");
 
     let unguarded = dir.path().join("unguarded.wasm");
-    let output = run(&[s(&built), "--no-abort-guard", "-q", "-o", s(&unguarded)]);
+    let output = CLI.run(
+        &[s(&built), "--no-abort-guard", "-q", "-o", s(&unguarded)],
+        None,
+    );
     assert_exit(&output, 0, "process --no-abort-guard");
     assert_check_fails(&[], &unguarded, "abort-guard=off");
     assert_check_passes(&["--no-abort-guard"], &unguarded);
@@ -170,7 +170,7 @@ fn check_passes_only_on_a_module_processed_with_the_same_options() {
     assert_check_passes(&[], &nothing);
 
     // --check writes nothing, so options that write are usage errors.
-    let output = run(&[s(&guarded), "--check", "-o", s(&unguarded)]);
+    let output = CLI.run(&[s(&guarded), "--check", "-o", s(&unguarded)], None);
     assert_exit(&output, 2, "--check -o");
 }
 
@@ -182,7 +182,7 @@ fn errors_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let (app, out) = (dir.path().join("app.wasm"), dir.path().join("out.wasm"));
     std::fs::write(&app, b"not a module").unwrap();
-    let output = run(&[s(&app), "-o", s(&out)]);
+    let output = CLI.run(&[s(&app), "-o", s(&out)], None);
     assert_exit(&output, 1, "not wasm");
     assert_eq!(
         stderr(&output),
@@ -192,30 +192,29 @@ fn errors_name_the_file() {
         )
     );
     // From standard input, and in `inspect`.
-    let output = Command::new(BIN)
-        .args(["-", "-o", s(&out)])
-        .stdin(std::fs::File::open(&app).unwrap())
-        .output()
-        .unwrap();
+    let output = CLI.run(&["-", "-o", s(&out)], Some(&std::fs::read(&app).unwrap()));
     assert!(
         stderr(&output).starts_with("error: <stdin>: input is not WebAssembly"),
         "{}",
         stderr(&output)
     );
-    let output = run(&["inspect", s(&app)]);
+    let output = CLI.run(&["inspect", s(&app)], None);
     assert!(
         stderr(&output).starts_with(&format!("error: {}: input is not", s(&app))),
         "{}",
         stderr(&output)
     );
     // An option that does not fit the module is about that module too.
-    let output = run(&[
-        s(&fixture("abort.wasm")),
-        "--export",
-        "nosuch",
-        "-o",
-        s(&out),
-    ]);
+    let output = CLI.run(
+        &[
+            s(&fixture("abort.wasm")),
+            "--export",
+            "nosuch",
+            "-o",
+            s(&out),
+        ],
+        None,
+    );
     assert!(
         stderr(&output).starts_with(&format!(
             "error: {}: --export nosuch",
@@ -232,7 +231,7 @@ fn a_text_error_keeps_its_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let wat = dir.path().join("app.wat");
     std::fs::write(&wat, "(module\n  (func (export \"f\")\n    i32.bogus))\n").unwrap();
-    let output = run(&[s(&wat), "--dry-run"]);
+    let output = CLI.run(&[s(&wat), "--dry-run"], None);
     assert_exit(&output, 1, "bad text");
     let err = stderr(&output);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -250,13 +249,14 @@ fn a_text_error_keeps_its_line_and_column() {
 /// with wasm-tools' status 1, no panic and no message.
 #[test]
 fn a_closed_stdout_ends_quietly() {
-    let input = std::fs::read(fixture("panics.exnref.wasm")).unwrap();
+    let input = support::fixture("panics.exnref.wasm");
     for args in [
         &["-", "-o", "-"][..],
         &["inspect", "-"],
         &["-", "--dry-run"],
     ] {
-        let mut child = Command::new(BIN)
+        let mut child = CLI
+            .command()
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -283,7 +283,7 @@ fn binary_output_to_a_terminal_is_refused() {
         Command::new("script")
             .args([
                 "-qec",
-                &format!("{BIN} {} -q -o - {extra}", s(&input)),
+                &format!("{} {} -q -o - {extra}", s(CLI.path()), s(&input)),
                 "/dev/null",
             ])
             .stdin(Stdio::null())
@@ -332,15 +332,18 @@ fn json_summarises_the_output_and_what_changed() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
     let input = fixture("panics.exnref.wasm");
-    let (output, changes) = split(json(&run(&[
-        s(&input),
-        "--json",
-        "--skip-export",
-        "panic_*",
-        "-o",
-        s(&out),
-    ])));
-    let inspected = json(&run(&["inspect", "--json", s(&out)]));
+    let (output, changes) = split(json(&CLI.run(
+        &[
+            s(&input),
+            "--json",
+            "--skip-export",
+            "panic_*",
+            "-o",
+            s(&out),
+        ],
+        None,
+    )));
+    let inspected = json(&CLI.run(&["inspect", "--json", s(&out)], None));
     assert_eq!(
         output, inspected,
         "the output as inspect --json describes it"
@@ -385,27 +388,32 @@ fn json_summarises_the_output_and_what_changed() {
 
     // A dry run says the same and writes nothing.
     let dry = dir.path().join("dry.wasm");
-    let (planned, changes) = split(json(&run(&[
-        s(&input),
-        "--json",
-        "--dry-run",
-        "--skip-export",
-        "panic_*",
-        "-o",
-        s(&dry),
-    ])));
+    let (planned, changes) = split(json(&CLI.run(
+        &[
+            s(&input),
+            "--json",
+            "--dry-run",
+            "--skip-export",
+            "panic_*",
+            "-o",
+            s(&dry),
+        ],
+        None,
+    )));
     assert_eq!(planned, output);
     assert_eq!(changes["output"], Value::Null);
     assert!(!dry.exists());
 
     // Its own output: nothing changes, and it says so.
     let again = dir.path().join("again.wasm");
-    let (_, changes) = split(json(&run(&[s(&out), "--json", "-q", "-o", s(&again)])));
+    let (_, changes) = split(json(
+        &CLI.run(&[s(&out), "--json", "-q", "-o", s(&again)], None),
+    ));
     assert_eq!(changes["already_processed"], true);
     assert_eq!(changes["wrapped"], Value::Array(Vec::new()));
 
     // Standard output cannot carry both.
-    let output = run(&[s(&input), "--json", "-o", "-"]);
+    let output = CLI.run(&[s(&input), "--json", "-o", "-"], None);
     assert_exit(&output, 1, "--json -o -");
     assert!(output.stdout.is_empty());
 }
@@ -428,13 +436,16 @@ fn exports_whose_panics_abort_are_named_in_the_summary_inspect_and_json() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("app.wasm");
         let input = fixture(&format!("first-c.{encoding}.wasm"));
-        let output = run(&[
-            s(&input),
-            "-o",
-            s(&out),
-            "--emit-js",
-            s(&dir.path().join("g.mjs")),
-        ]);
+        let output = CLI.run(
+            &[
+                s(&input),
+                "-o",
+                s(&out),
+                "--emit-js",
+                s(&dir.path().join("g.mjs")),
+            ],
+            None,
+        );
         assert_exit(&output, 0, "processing");
         let summary = stderr(&output);
         let line = summary
@@ -446,18 +457,18 @@ fn exports_whose_panics_abort_are_named_in_the_summary_inspect_and_json() {
             "{line}"
         );
 
-        let table = String::from_utf8(run(&["inspect", s(&input)]).stdout).unwrap();
+        let table = String::from_utf8(CLI.run(&["inspect", s(&input)], None).stdout).unwrap();
         let header = table.lines().find(|l| l.starts_with("export ")).unwrap();
         let push = table.lines().find(|l| l.starts_with("push ")).unwrap();
         let column = header.find("on panic").expect("an `on panic` column");
         assert!(push[column..].starts_with("aborts "), "{header}\n{push}");
 
-        let inspected = json(&run(&["inspect", "--json", s(&out)]));
+        let inspected = json(&CLI.run(&["inspect", "--json", s(&out)], None));
         let exports = inspected["exports"].as_array().unwrap();
         let push = exports.iter().find(|e| e["name"] == "push").unwrap();
         assert_eq!(push["on_panic"], "aborts", "{push}");
         assert_eq!(push["can_unwind"], false, "{push}");
-        let (_, changes) = split(json(&run(&[s(&input), "--dry-run", "--json"])));
+        let (_, changes) = split(json(&CLI.run(&[s(&input), "--dry-run", "--json"], None)));
         let warned = changes["warnings"].as_array().unwrap();
         assert!(
             warned
@@ -466,7 +477,10 @@ fn exports_whose_panics_abort_are_named_in_the_summary_inspect_and_json() {
             "{warned:?}"
         );
 
-        let c_unwind = run(&[s(&fixture(&format!("first.{encoding}.wasm"))), "--dry-run"]);
+        let c_unwind = CLI.run(
+            &[s(&fixture(&format!("first.{encoding}.wasm"))), "--dry-run"],
+            None,
+        );
         let said = String::from_utf8(c_unwind.stdout).unwrap();
         assert!(!said.contains("aborts the instance"), "{said}");
         assert!(said.contains("runtime linked"), "{said}");
@@ -476,8 +490,11 @@ fn exports_whose_panics_abort_are_named_in_the_summary_inspect_and_json() {
 /// Without the runtime crate, the summary says what it would add, abort messages included.
 #[test]
 fn the_runtime_note_says_it_keeps_abort_messages() {
-    let said =
-        String::from_utf8(run(&[s(&fixture("panics.exnref.wasm")), "--dry-run"]).stdout).unwrap();
+    let said = String::from_utf8(
+        CLI.run(&[s(&fixture("panics.exnref.wasm")), "--dry-run"], None)
+            .stdout,
+    )
+    .unwrap();
     let note = said
         .lines()
         .find(|l| l.contains("note: linking wasm-unwind-runtime"))

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::Output;
 
-use support::cli::{assert_refused, dir_listing, stderr};
+use support::cli::{Cli, assert_refused, dir_listing, stderr};
 use support::{exports_of, fixture, fixture_path};
 use wasm_unwind::{ADDED_PREFIX, Options};
 use wasmparser::{
@@ -18,10 +18,7 @@ const FIXTURES: [&str; 3] = ["panics.exnref.wasm", "panics.legacy.wasm", "abort.
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// Runs the binary with `args`, feeding `stdin` (empty when `None`).
-fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    support::cli::run(env!("CARGO_BIN_EXE_wasm-unwind"), args, stdin)
-}
+const CLI: Cli = support::wasm_unwind!();
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
@@ -150,7 +147,7 @@ fn processes_each_fixture_and_summarises_on_stderr() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.wasm");
-        let output = run(&[path_str(&fixture_path(name)), "-o", path_str(&out)], None);
+        let output = CLI.run(&[path_str(&fixture_path(name)), "-o", path_str(&out)], None);
         assert_success(&output, name);
         assert!(
             output.stdout.is_empty(),
@@ -188,7 +185,7 @@ fn processes_each_fixture_and_summarises_on_stderr() {
 fn quiet_prints_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
-    let output = run(
+    let output = CLI.run(
         &[
             path_str(&fixture_path("panics.exnref.wasm")),
             "-q",
@@ -206,7 +203,7 @@ fn quiet_prints_nothing() {
 #[test]
 fn stdin_to_stdout() {
     let input = fixture("panics.legacy.wasm");
-    let output = run(&["-", "-o", "-"], Some(&input));
+    let output = CLI.run(&["-", "-o", "-"], Some(&input));
     assert_success(&output, "- -o -");
     validate(&output.stdout);
     // The same bytes as the library gives: stdout carries the module and nothing else.
@@ -226,7 +223,7 @@ fn stdin_to_stdout() {
 #[test]
 fn text_input_on_stdin() {
     let wat = r#"(module (func $f (export "f") (param i32) (result i32) local.get 0))"#;
-    let output = run(&["-", "-o", "-", "-q"], Some(wat.as_bytes()));
+    let output = CLI.run(&["-", "-o", "-", "-q"], Some(wat.as_bytes()));
     assert_success(&output, "wat on stdin");
     validate(&output.stdout);
     assert_eq!(wrapped_exports(&output.stdout), ["f"]);
@@ -239,14 +236,14 @@ fn emit_text_parses_back_with_the_same_exports() {
         let (text_out, binary_out) = (dir.path().join("out.wat"), dir.path().join("out.wasm"));
         let input = fixture_path(name);
         assert_success(
-            &run(
+            &CLI.run(
                 &[path_str(&input), "-S", "-q", "-o", path_str(&text_out)],
                 None,
             ),
             "-S",
         );
         assert_success(
-            &run(&[path_str(&input), "-q", "-o", path_str(&binary_out)], None),
+            &CLI.run(&[path_str(&input), "-q", "-o", path_str(&binary_out)], None),
             name,
         );
 
@@ -272,7 +269,7 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
     let input = fixture_path("panics.exnref.wasm");
-    let output = run(&[path_str(&input), "--dry-run", "-o", path_str(&out)], None);
+    let output = CLI.run(&[path_str(&input), "--dry-run", "-o", path_str(&out)], None);
     assert_success(&output, "--dry-run");
     assert!(!out.exists(), "--dry-run must not write the output");
     assert_eq!(
@@ -297,7 +294,7 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     }
 
     // Without -o too.
-    let output = run(&[path_str(&input), "--dry-run"], None);
+    let output = CLI.run(&[path_str(&input), "--dry-run"], None);
     assert_success(&output, "--dry-run without -o");
     assert_eq!(stdout(&output), plan);
 }
@@ -315,7 +312,7 @@ fn debuginfo_adds_names_to_a_module_without_them() {
 
     let plain = dir.path().join("plain.wasm");
     assert_success(
-        &run(&[path_str(&input), "-q", "-o", path_str(&plain)], None),
+        &CLI.run(&[path_str(&input), "-q", "-o", path_str(&plain)], None),
         "no -g",
     );
     assert!(
@@ -325,7 +322,7 @@ fn debuginfo_adds_names_to_a_module_without_them() {
 
     let named = dir.path().join("named.wasm");
     assert_success(
-        &run(
+        &CLI.run(
             &[path_str(&input), "-g", "-q", "-o", path_str(&named)],
             None,
         ),
@@ -423,12 +420,12 @@ fn bad_input_is_refused_with_one_line_and_nothing_written() {
         let (in_path, out) = (dir.path().join("in"), dir.path().join("out.wasm"));
         std::fs::write(&in_path, &input).unwrap();
         std::fs::write(&out, &before).unwrap();
-        let output = run(&[path_str(&in_path), "-o", path_str(&out)], None);
+        let output = CLI.run(&[path_str(&in_path), "-o", path_str(&out)], None);
         assert_refused(&output, what, needle, dir.path(), &out, &before);
 
         // The same from stdin to stdout, and with --check: still refused, still one line, and
         // nothing on stdout.
-        let output = run(&["-", "-o", "-"], Some(&input));
+        let output = CLI.run(&["-", "-o", "-"], Some(&input));
         assert_refused(
             &output,
             &format!("{what} (stdin)"),
@@ -437,7 +434,7 @@ fn bad_input_is_refused_with_one_line_and_nothing_written() {
             &out,
             &before,
         );
-        let output = run(&[path_str(&in_path), "--check"], None);
+        let output = CLI.run(&[path_str(&in_path), "--check"], None);
         assert_refused(
             &output,
             &format!("{what} (--check)"),
@@ -448,7 +445,7 @@ fn bad_input_is_refused_with_one_line_and_nothing_written() {
         );
         // JS mode writes no glue either (assert_refused checks the folder holds nothing new).
         let glue = dir.path().join("wasm-unwind.mjs");
-        let output = run(
+        let output = CLI.run(
             &[
                 path_str(&in_path),
                 "-o",
@@ -481,7 +478,7 @@ fn emit_js_writes_the_glue_and_imports_from_wasm_unwind() {
         "--emit-js",
         path_str(&glue),
     ];
-    let output = run(&args, None);
+    let output = CLI.run(&args, None);
     assert_success(&output, "--emit-js");
     assert!(stderr(&output).contains("JS mode"), "{}", stderr(&output));
     assert!(
@@ -514,7 +511,7 @@ fn emit_js_writes_the_glue_and_imports_from_wasm_unwind() {
     );
 
     // Without the runtime the tool says what linking it would add.
-    let output = run(
+    let output = CLI.run(
         &[path_str(&fixture_path("panics.legacy.wasm")), "--dry-run"],
         None,
     );
@@ -536,7 +533,7 @@ fn unreadable_input_is_refused() {
         ("missing file", missing.as_path()),
         ("a directory", dir.path()),
     ] {
-        let output = run(&[path_str(input), "-o", path_str(&out)], None);
+        let output = CLI.run(&[path_str(input), "-o", path_str(&out)], None);
         assert_refused(&output, what, "cannot read", dir.path(), &out, &before);
         assert!(
             stderr(&output).contains(path_str(input)),
@@ -549,7 +546,7 @@ fn unreadable_input_is_refused() {
 fn unwritable_output_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("no/such/folder/out.wasm");
-    let output = run(
+    let output = CLI.run(
         &[path_str(&fixture_path("abort.wasm")), "-o", path_str(&out)],
         None,
     );
@@ -577,7 +574,7 @@ fn bad_usage_exits_2() {
             vec![path_str(&input), "--encoding", "new", "-o", path_str(&out)],
         ),
     ] {
-        let output = run(&args, None);
+        let output = CLI.run(&args, None);
         assert_eq!(
             output.status.code(),
             Some(2),
@@ -602,13 +599,13 @@ fn running_on_its_own_output_does_nothing_and_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let (once, twice) = (dir.path().join("once.wasm"), dir.path().join("twice.wasm"));
         assert_success(
-            &run(
+            &CLI.run(
                 &[path_str(&fixture_path(name)), "-q", "-o", path_str(&once)],
                 None,
             ),
             name,
         );
-        let output = run(&[path_str(&once), "-o", path_str(&twice)], None);
+        let output = CLI.run(&[path_str(&once), "-o", path_str(&twice)], None);
         assert_success(&output, &format!("{name} again"));
         assert!(
             stderr(&output).contains("already processed"),
@@ -622,7 +619,7 @@ fn running_on_its_own_output_does_nothing_and_says_so() {
         assert!(once == twice, "{name}: second run changed the module");
 
         // Also in place, and from the text form of the output.
-        let output = run(&["-", "--dry-run"], Some(&once));
+        let output = CLI.run(&["-", "--dry-run"], Some(&once));
         assert_success(&output, "--dry-run on processed input");
         assert!(
             stdout(&output).contains("already processed"),
@@ -630,7 +627,7 @@ fn running_on_its_own_output_does_nothing_and_says_so() {
             stdout(&output)
         );
         let text = wasmprinter::print_bytes(&once).unwrap();
-        let output = run(&["-", "-o", "-"], Some(text.as_bytes()));
+        let output = CLI.run(&["-", "-o", "-"], Some(text.as_bytes()));
         assert_success(&output, "processed text input");
         assert!(
             stderr(&output).contains("already processed"),
@@ -645,7 +642,7 @@ fn processes_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let module = dir.path().join("app.wasm");
     std::fs::write(&module, fixture("panics.exnref.wasm")).unwrap();
-    let output = run(&[path_str(&module), "-q", "-o", path_str(&module)], None);
+    let output = CLI.run(&[path_str(&module), "-q", "-o", path_str(&module)], None);
     assert_success(&output, "in place");
     let bytes = std::fs::read(&module).unwrap();
     validate(&bytes);
@@ -669,7 +666,7 @@ fn export_globs_choose_what_is_wrapped() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
     let input = fixture_path("panics.exnref.wasm");
-    let output = run(
+    let output = CLI.run(
         &[
             path_str(&input),
             "--export",
@@ -695,7 +692,7 @@ fn export_globs_choose_what_is_wrapped() {
         stderr(&output)
     );
 
-    let output = run(
+    let output = CLI.run(
         &[
             path_str(&input),
             "--dry-run",
@@ -720,7 +717,7 @@ fn skip_export_globs_leave_exports_alone() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wasm");
     let input = fixture_path("panics.legacy.wasm");
-    let output = run(
+    let output = CLI.run(
         &[
             path_str(&input),
             "--skip-export",
@@ -756,7 +753,7 @@ fn a_glob_that_matches_nothing_is_an_error() {
     let out = dir.path().join("out.wasm");
     let input = fixture_path("panics.exnref.wasm");
     for option in ["--export", "--skip-export"] {
-        let output = run(
+        let output = CLI.run(
             &[
                 path_str(&input),
                 option,
@@ -962,7 +959,7 @@ fn run_two_tags(args: &[&str]) -> (Output, tempfile::TempDir) {
     std::fs::write(&out, b"previous output").unwrap();
     let mut all = vec![path_str(&in_path), "-o", path_str(&out)];
     all.extend(args);
-    (run(&all, None), dir)
+    (CLI.run(&all, None), dir)
 }
 
 #[test]
