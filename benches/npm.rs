@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 mod common;
-use common::{cores, env_count, loadavg, median, ms, run_timed};
+use common::{cores, env_count, fixture_path, loadavg, median, ms, run_timed};
 
 const FIXTURES: &[&str] = &["medium.exnref", "large.exnref"];
 
@@ -57,10 +57,7 @@ fn main() {
     // The empty module's times: each command's start-up, taken off in the last column.
     let mut floor = None;
     for name in FIXTURES {
-        inputs.push((
-            name.to_string(),
-            root.join("fixtures/wasm").join(format!("{name}.wasm")),
-        ));
+        inputs.push((name.to_string(), fixture_path(name)));
     }
     for (name, input) in &inputs {
         let out = work.path().join("out.wasm");

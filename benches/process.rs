@@ -44,17 +44,9 @@ use std::time::Instant;
 use wasmparser::{Validator, WasmFeatures};
 
 mod common;
-use common::{cores, env_count, loadavg, median, ms, run_timed, run_timed_cpu};
-
-const FIXTURES: &[&str] = &[
-    "panics.exnref",
-    "panics.legacy",
-    "abort",
-    "medium.exnref",
-    "medium.legacy",
-    "large.exnref",
-    "large.legacy",
-];
+use common::{
+    FIXTURES, cores, env_count, fixture_path, loadavg, median, ms, run_timed, run_timed_cpu,
+};
 
 /// Real modules, by name and path under the corpus's install (`tests/corpus/install.sh`).
 const REAL: &[(&str, &str)] = &[
@@ -199,7 +191,7 @@ fn main() {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
-        let path = root.join("fixtures/wasm").join(format!("{name}.wasm"));
+        let path = fixture_path(name);
         match std::fs::read(&path) {
             Ok(bytes) => inputs.push(Input {
                 name: name.to_string(),

@@ -39,21 +39,11 @@ use wasmtime::{
 };
 
 mod common;
-use common::{cores, env_count, loadavg, median, min_max, order};
+use common::{FIXTURES, cores, env_count, fixture_path, loadavg, median, min_max, order};
 
 const FIXTURE: &str = "panics.exnref";
 /// Fresh instance of the unprocessed module after this many escaped panics.
 const UNPROCESSED_PANICS_PER_INSTANCE: usize = 5_000;
-/// Fixtures whose added code is measured (when present).
-const SIZE_FIXTURES: &[&str] = &[
-    "panics.exnref",
-    "panics.legacy",
-    "abort",
-    "medium.exnref",
-    "medium.legacy",
-    "large.exnref",
-    "large.legacy",
-];
 
 fn main() {
     let runs = env_count("BENCH_RUNS", 9);
@@ -71,7 +61,7 @@ fn main() {
     );
     println!();
 
-    let path = root.join("fixtures/wasm").join(format!("{FIXTURE}.wasm"));
+    let path = fixture_path(FIXTURE);
     let original =
         std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let processed = wasm_unwind::process(&original, &wasm_unwind::Options::default())
@@ -129,7 +119,7 @@ fn main() {
         },
     );
     println!();
-    realistic_call(&engine, &root, runs, (calls / 20).max(1));
+    realistic_call(&engine, runs, (calls / 20).max(1));
     println!();
     let table = wat::parse_file(root.join("tests/regressions/exported-table.exnref.wat"))
         .expect("exported-table.exnref.wat parses");
@@ -162,8 +152,8 @@ fn main() {
     println!();
     per_panic(&variants, runs, panics);
     println!();
-    for name in SIZE_FIXTURES {
-        let path = root.join("fixtures/wasm").join(format!("{name}.wasm"));
+    for name in FIXTURES {
+        let path = fixture_path(name);
         match std::fs::read(&path) {
             Ok(bytes) => code_size(name, &bytes),
             Err(_) => println!("code size: skipped {name}: fixtures/wasm/{name}.wasm is missing\n"),
@@ -177,8 +167,8 @@ const JSON_DOCUMENT: &str =
     r#"{"id":1234,"name":"wasm-unwind","tags":["wasm","unwind"],"ok":true}"#;
 
 /// `json_count` on [`JSON_DOCUMENT`] in the three variants of medium.exnref, interleaved.
-fn realistic_call(engine: &Engine, root: &std::path::Path, runs: usize, calls: usize) {
-    let path = root.join("fixtures/wasm/medium.exnref.wasm");
+fn realistic_call(engine: &Engine, runs: usize, calls: usize) {
+    let path = fixture_path("medium.exnref");
     let original =
         std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let options = wasm_unwind::Options::default();

@@ -21,7 +21,7 @@ mod common;
 use std::thread;
 use std::time::Instant;
 
-use common::{cores, env_count, loadavg, median, min_max, order};
+use common::{cores, env_count, fixture_path, loadavg, median, min_max, order};
 use support::threads::{Thread, program};
 use wasmtime::TypedFunc;
 
@@ -37,11 +37,8 @@ struct Variant {
 fn main() {
     let runs = env_count("BENCH_RUNS", 9);
     let calls = env_count("BENCH_CALLS", 2_000_000);
-    let fixture = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/wasm/threads.exnref.wasm"
-    ))
-    .expect("fixtures/wasm/threads.exnref.wasm");
+    let fixture =
+        std::fs::read(fixture_path("threads.exnref")).expect("fixtures/wasm/threads.exnref.wasm");
     let process = |wasm: &[u8]| support::host::process(wasm);
     let variants = [
         Variant {

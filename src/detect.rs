@@ -21,61 +21,6 @@ pub use crate::encoding::Encoding;
 use crate::error::{Error, Result};
 use crate::load::{Import, Module};
 
-/// What wasm-bindgen left in a module (raw cargo output using it, or its CLI's output) that
-/// the tool must cooperate with. Its glue keeps its own termination flag, a u32 in memory 0 at
-/// the address the global `__instance_terminated` holds, and calls the abort hook whose table
-/// slot is stored at the address `__abort_handler` holds (wasm-bindgen 0.2.114 and later).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Bindgen {
-    /// The global holding the address of wasm-bindgen's terminated flag.
-    pub terminated: Option<u32>,
-    /// The global holding the address of the abort hook's table slot.
-    pub abort_handler: Option<u32>,
-    /// wasm-bindgen's CLI has not run on the module yet: the describe functions it reads and
-    /// then removes are still there (see [`describes`]).
-    pub before_cli: bool,
-}
-
-/// Import modules of wasm-bindgen's toolchain: before its CLI, imports it reads and replaces;
-/// after it, `--target nodejs` keeps the first for the functions its glue provides.
-pub const BINDGEN_IMPORT_MODULES: [&str; 2] =
-    ["__wbindgen_placeholder__", "__wbindgen_externref_xform__"];
-
-/// Whether `module` is wasm-bindgen output, and what of its abort machinery it has.
-pub fn bindgen(module: &Module<'_>) -> Option<Bindgen> {
-    let ours = |name: &str| name.starts_with("__wbindgen_") || name.starts_with("__wbg_");
-    let imports = module
-        .function_imports
-        .iter()
-        .any(|i| BINDGEN_IMPORT_MODULES.contains(&i.module) || ours(i.name));
-    let exports = module
-        .exports
-        .iter()
-        .any(|e| e.name.starts_with("__wbindgen_"));
-    if !imports && !exports {
-        return None;
-    }
-    Some(Bindgen {
-        terminated: exported_address(module, "__instance_terminated"),
-        abort_handler: exported_address(module, "__abort_handler"),
-        before_cli: describes(module),
-    })
-}
-
-/// Whether the module has wasm-bindgen's describe functions: the imports
-/// `__wbindgen_describe*` its macro's code calls and the `__wbindgen_describe_*` exports it
-/// emits, which the CLI interprets to write its glue and then removes. This, not the import
-/// modules' names, tells a module before the CLI from one after it: the CLI's `--target nodejs`
-/// output still imports from `__wbindgen_placeholder__`.
-fn describes(module: &Module<'_>) -> bool {
-    let describe = |name: &str| name.starts_with("__wbindgen_describe");
-    module.function_imports.iter().any(|i| describe(i.name))
-        || module
-            .exports
-            .iter()
-            .any(|e| e.kind == ExternalKind::Func && describe(e.name))
-}
-
 /// A choice made where the module does not settle a question; its text says what was chosen
 /// and which option makes another choice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +55,7 @@ pub fn shared_word(module: &Module<'_>) -> Option<u32> {
 
 /// An immutable i32 global of the module's own, exported under `name`: the address of a static
 /// in memory 0, as the linker exports a data symbol.
-fn exported_address(module: &Module<'_>, name: &str) -> Option<u32> {
+pub(crate) fn exported_address(module: &Module<'_>, name: &str) -> Option<u32> {
     let export = module
         .exports
         .iter()
@@ -687,26 +632,6 @@ mod tests {
                     assert_eq!(found.map(|f| f.index), sp, "{fields}");
                 });
             }
-        }
-    }
-
-    #[test]
-    fn the_describe_functions_tell_wasm_bindgen_output_before_its_cli() {
-        let import = r#"(import "__wbindgen_placeholder__" "__wbg_log_1" (func (param i32)))"#;
-        let cases = [
-            ("", false),
-            (
-                r#"(import "__wbindgen_placeholder__" "__wbindgen_describe" (func (param i32)))"#,
-                true,
-            ),
-            (r#"(func (export "__wbindgen_describe_greet"))"#, true),
-        ];
-        for (fields, before) in cases {
-            let bytes = wat::parse_str(format!("(module {import} {fields})")).unwrap();
-            with(&bytes, |m| {
-                let found = bindgen(m).expect("wasm-bindgen output");
-                assert_eq!(found.before_cli, before, "{fields}");
-            });
         }
     }
 }

@@ -14,6 +14,7 @@ use std::fmt::Write;
 use wasmparser::{ExternalKind, FuncType};
 
 use crate::abi::STATE_EXPORT;
+use crate::bindgen;
 use crate::detect::{self, Encoding, Found, UnwindTag};
 use crate::error::Result;
 use crate::load::{self, Module};
@@ -86,7 +87,7 @@ pub fn inspect(input: &[u8]) -> Result<Inspection> {
         runtime: detect::runtime(&module).is_some(),
         exports,
         tables,
-        reach: plan::reach(&module, detect::bindgen(&module)),
+        reach: plan::reach(&module, bindgen::detect(&module)),
     })
 }
 

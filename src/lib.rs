@@ -5,15 +5,16 @@
 //! after any trap, every later entry into the instance is refused.
 //!
 //! The pipeline, one module each: `load` validates and indexes the input; `detect` finds the EH
-//! encoding, unwind tag and stack pointer; `nounwind` finds the entries whose panics abort (an
-//! `extern "C"` terminate pad), which the report names; `plan` decides what to do (which
-//! exports to wrap, guard or not, where caught panics go); `apply` runs the `passes` that build
-//! it as `edits`; `encode` splices those into the original bytes and `validate` checks the
-//! output as it is written.
+//! encoding, unwind tag and stack pointer, and `bindgen` what wasm-bindgen left; `nounwind` finds
+//! the entries whose panics abort (an `extern "C"` terminate pad), which the report names; `plan`
+//! decides what to do (which exports to wrap, guard or not, where caught panics go); `apply` runs
+//! the `passes` that build it as `edits`; `encode` splices those into the original bytes and
+//! `validate` checks the output as it is written.
 //! The `Report` is the plan plus what the encoder said.
 
 mod abi;
 mod apply;
+mod bindgen;
 mod detect;
 mod edits;
 mod encode;

@@ -13,7 +13,8 @@ use wasmparser::ExternalKind;
 
 use crate::Options;
 use crate::abi::{MESSAGE_EXPORT, RUNTIME_EXPORT, STATE_EXPORT, TAG_EXPORT};
-use crate::detect::{self, Bindgen, Encoding, Found, Note, UnwindTag};
+use crate::bindgen::{self, Bindgen, OwnExports};
+use crate::detect::{self, Encoding, Found, Note, UnwindTag};
 use crate::error::{Error, Result};
 use crate::load::{Export, Module, UseKind};
 use crate::nounwind::Nounwind;
@@ -229,7 +230,7 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
         notes.push(Note::UndecidedTag(candidates.clone()));
     }
     let unwind_tag = unwind_tag.found();
-    let bindgen = detect::bindgen(module);
+    let bindgen = bindgen::detect(module);
     if options.js && bindgen.is_some() {
         return Err(Error::JsWithBindgen);
     }
@@ -399,10 +400,8 @@ fn abort_hook_candidates(module: &Module<'_>, tables: &[TablePlan]) -> HashMap<u
         };
         for (i, item) in items.iter().enumerate() {
             let Some(function) = *item else { continue };
-            let ty = module.function_type(function);
-            let hook_type = ty.params().is_empty() && ty.results().is_empty();
-            let defined = function >= module.imported_functions();
-            if let (true, true, Ok(slot)) = (hook_type, defined, u32::try_from(offset + i as u64)) {
+            let hook = bindgen::may_be_abort_hook(module, function);
+            if let (true, Ok(slot)) = (hook, u32::try_from(offset + i as u64)) {
                 slots.entry(function).or_default().push(slot);
             }
         }
@@ -599,34 +598,7 @@ fn table_segments<'m, 'a>(
 struct Selection {
     include: Vec<(String, GlobMatcher)>,
     exclude: Vec<(String, GlobMatcher)>,
-    bindgen: Vec<GlobMatcher>,
-    classes: Vec<GlobMatcher>,
-}
-
-/// Exports wasm-bindgen generates for its own glue (allocator, externref table, exception
-/// store, upcasts): left alone unless an `--export` glob names them.
-const BINDGEN_INTERNALS: [&str; 3] = ["__wbindgen_*", "__wbg_*", "__externref_*"];
-
-/// wasm-bindgen's class exports that run the user's code, so can unwind or trap: the
-/// destructor (`Drop`), and field accessors (the getter's `Clone`, the `Drop` of the value a
-/// setter replaces). Its macro makes them `extern "C-unwind"` and leaves them out of its
-/// `catch_unwind`. Before its CLI, names end in a crate hash (`_` and 16 hex digits).
-const BINDGEN_CLASS_EXPORTS: [&str; 3] = ["__wbg_*_free", "__wbg_get_*", "__wbg_set_*"];
-
-/// Whether `name` is a wasm-bindgen class destructor, `__wbg_<class>_free[_<hash>]`.
-fn class_destructor(name: &str) -> bool {
-    let name = strip_crate_hash(name);
-    name.starts_with("__wbg_") && name.ends_with("_free")
-}
-
-/// `name` without the crate hash wasm-bindgen's macro appends to export names.
-fn strip_crate_hash(name: &str) -> &str {
-    match name.rsplit_once('_') {
-        Some((base, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            base
-        }
-        _ => name,
-    }
+    bindgen: OwnExports,
 }
 
 fn matchers(option: &'static str, globs: &[String]) -> Result<Vec<(String, GlobMatcher)>, Error> {
@@ -643,20 +615,12 @@ fn matchers(option: &'static str, globs: &[String]) -> Result<Vec<(String, GlobM
         .collect()
 }
 
-fn ours(globs: &[&str]) -> Vec<GlobMatcher> {
-    globs
-        .iter()
-        .map(|g| Glob::new(g).expect("our globs parse").compile_matcher())
-        .collect()
-}
-
 impl Selection {
     fn new(options: &Options) -> Result<Selection> {
         Ok(Selection {
             include: matchers("export", &options.exports)?,
             exclude: matchers("skip-export", &options.skip_exports)?,
-            bindgen: ours(&BINDGEN_INTERNALS),
-            classes: ours(&BINDGEN_CLASS_EXPORTS),
+            bindgen: OwnExports::new(),
         })
     }
 
@@ -687,13 +651,7 @@ impl Selection {
         let included = any(&self.include);
         if (!self.include.is_empty() && !included) || any(&self.exclude) {
             Some("not selected")
-        } else if !included
-            && self.bindgen.iter().any(|m| m.is_match(name))
-            && !self
-                .classes
-                .iter()
-                .any(|m| m.is_match(strip_crate_hash(name)))
-        {
+        } else if !included && self.bindgen.contains(name) {
             Some("wasm-bindgen internal")
         } else {
             None
@@ -725,7 +683,7 @@ fn choose_exports(
             // A refused destructor has nothing to return, and its object dies with the instance.
             let refused_quietly = guard
                 && reason.is_none()
-                && class_destructor(export.name)
+                && bindgen::class_destructor(export.name)
                 && module.function_type(export.index).results().is_empty();
             ExportPlan {
                 position,
@@ -758,13 +716,6 @@ fn function_exports<'m, 'a>(
         .filter(|(_, e)| e.kind == ExternalKind::Func)
 }
 
-/// Import modules that are not the host before wasm-bindgen's CLI has run: the CLI reads the
-/// functions that call these (its describe protocol) and replaces the imports, so their call
-/// sites must stay as they are for the module to go through wasm-bindgen after us. After the
-/// CLI they are real imports like any other (its `--target nodejs` output keeps
-/// `__wbindgen_placeholder__` as the module name of the JS functions it provides).
-const TOOLCHAIN_IMPORT_MODULES: [&str; 2] = detect::BINDGEN_IMPORT_MODULES;
-
 /// The imports the guard shims: those the module's code calls, or takes with `ref.func`, a
 /// table entry or a global initialiser, except, in a module `before_bindgen_cli`, the
 /// toolchain's.
@@ -787,7 +738,7 @@ fn shimmed_imports(module: &Module<'_>, before_bindgen_cli: bool) -> Vec<Shim> {
     }
     let toolchain = |s: &Shim| {
         let module_name = module.function_imports[s.import as usize].module;
-        before_bindgen_cli && TOOLCHAIN_IMPORT_MODULES.contains(&module_name)
+        before_bindgen_cli && bindgen::replaced_by_cli(module_name)
     };
     shims
         .into_iter()

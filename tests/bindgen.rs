@@ -141,7 +141,7 @@ fn legacy() {
 /// runs on a fresh instance; also when the host has read `__wasm_unwind_state()` first, and when
 /// the trap happened where the glue did not see it. Both orders of the pipeline.
 fn abort_hook_and_reinit(fixture: &str, encoding: Encoding) {
-    let raw = std::fs::read(repo().join("fixtures/wasm").join(fixture)).expect(fixture);
+    let raw = support::fixture(fixture);
     let tmp = tempfile::tempdir().expect("temp dir");
     for order in ["after", "before"] {
         let dir = tmp.path().join(order);
@@ -194,16 +194,19 @@ fn refuses_js(bytes: &[u8]) {
 fn js_mode_is_refused_on_wasm_bindgen_output_with_one_line() {
     let tmp = tempfile::tempdir().unwrap();
     for fixture in ["bindgen.exnref.wasm", "bindgen.legacy.wasm"] {
-        let input = repo().join("fixtures/wasm").join(fixture);
-        refuses_js(&std::fs::read(&input).unwrap());
+        let input = support::fixture_path(fixture);
+        refuses_js(&support::fixture(fixture));
         let out = tmp.path().join("out.wasm");
         std::fs::write(&out, b"left as it was").unwrap();
-        let output = Command::new(env!("CARGO_BIN_EXE_wasm-unwind"))
-            .arg(&input)
-            .args(["--js", "-o"])
-            .arg(&out)
-            .output()
-            .expect("run wasm-unwind");
+        let output = support::wasm_unwind!().run(
+            &[
+                input.as_os_str(),
+                "--js".as_ref(),
+                "-o".as_ref(),
+                out.as_os_str(),
+            ],
+            None,
+        );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");

@@ -73,7 +73,7 @@ fn write_bindgen(dir: &Path) {
         processed.wasm
     };
     for (encoding, name) in [(Encoding::Exnref, "exnref"), (Encoding::Legacy, "legacy")] {
-        let raw = std::fs::read(repo().join(format!("fixtures/wasm/bindgen.{name}.wasm"))).unwrap();
+        let raw = support::fixture(&format!("bindgen.{name}.wasm"));
         // wasm-bindgen names its output after the input's stem.
         let before = dir.join(format!("{name}-before"));
         std::fs::create_dir_all(&before).unwrap();

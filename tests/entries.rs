@@ -9,8 +9,6 @@
 
 mod engines;
 
-use std::process::Command;
-
 use support::Failure;
 use support::host::{Host, Run, compile, failure, process};
 use wasmtime::{Caller, Func, Trap};
@@ -364,10 +362,7 @@ fn another_module_writes_the_table_through_its_element_segment() {
 // Tables the tool cannot cover: said in one line, in the summary and in `inspect`.
 
 fn cli(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_wasm-unwind"))
-        .args(args)
-        .output()
-        .expect("run wasm-unwind");
+    let output = support::wasm_unwind!().run(args, None);
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),

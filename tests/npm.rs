@@ -12,14 +12,15 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Instant;
 
 mod engines;
 use engines::{repo, say};
+use support::cli::{Cli, output};
 
-const NATIVE: &str = env!("CARGO_BIN_EXE_wasm-unwind");
+const NATIVE: Cli = support::wasm_unwind!();
 
 /// The installed package: the project it is installed in and its `node_modules/.bin` command.
 struct Installed {
@@ -112,7 +113,7 @@ fn node() -> OsString {
 /// folder of the project (`native/`, `npm/`), so relative outputs land apart under the same name.
 fn both(args: &[&str], stdin: Option<&[u8]>) -> (Output, Output) {
     let installed = installed();
-    let mut native = Command::new(NATIVE);
+    let mut native = NATIVE.command();
     let mut npm = Command::new(node());
     npm.arg(&installed.bin);
     for (cmd, dir) in [(&mut native, "native"), (&mut npm, "npm")] {
@@ -120,7 +121,7 @@ fn both(args: &[&str], stdin: Option<&[u8]>) -> (Output, Output) {
         std::fs::create_dir_all(&dir).unwrap();
         cmd.args(args).current_dir(dir);
     }
-    (run(native, stdin), run(npm, stdin))
+    (output(&mut native, stdin), output(&mut npm, stdin))
 }
 
 /// The file `name` each tool wrote in its folder (None when it wrote none).
@@ -128,25 +129,6 @@ fn written(name: &str) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
     let project = &installed().project;
     let read = |dir: &str| std::fs::read(project.join(dir).join(name)).ok();
     (read("native"), read("npm"))
-}
-
-fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.unwrap_or_default().to_vec();
-    // Fed from a thread: the child may fill its stdout pipe before it has read all of stdin.
-    let feeder = std::thread::spawn(move || {
-        use std::io::Write;
-        let _ = input.write_all(&stdin);
-    });
-    let output = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    output
 }
 
 /// The text of an error as both tools print it. WASI numbers its errors its own way (ENOENT is 2
@@ -178,12 +160,7 @@ fn assert_same(native: &Output, npm: &Output, what: &str) {
 }
 
 fn fixtures() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo().join("fixtures/wasm"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "wasm"))
-        .collect();
-    paths.sort();
+    let paths = support::fixtures();
     assert!(
         paths.len() >= 10,
         "fixtures/wasm/ holds {} modules",
@@ -215,13 +192,13 @@ fn every_fixture_gives_the_native_output_byte_for_byte() {
 /// paths a build script uses besides plain files.
 #[test]
 fn pipes_text_output_js_glue_and_inspect_match_the_native_tool() {
-    let input = repo().join("fixtures/wasm/panics.legacy.wasm");
+    let input = support::fixture_path("panics.legacy.wasm");
     let bytes = std::fs::read(&input).unwrap();
     let (native, npm) = both(&["-", "-o", "-"], Some(&bytes));
     assert!(native.status.success() && !native.stdout.is_empty());
     assert_same(&native, &npm, "- -o -");
 
-    let large = std::fs::read(repo().join("fixtures/wasm/large.exnref.wasm")).unwrap();
+    let large = support::fixture("large.exnref.wasm");
     let (native, npm) = both(&["-", "-o", "-", "-q"], Some(&large));
     assert!(native.status.success() && native.stdout.len() > large.len());
     assert_same(&native, &npm, "large module through pipes");
@@ -254,7 +231,7 @@ fn pipes_text_output_js_glue_and_inspect_match_the_native_tool() {
 #[test]
 fn bad_inputs_fail_with_the_native_messages_and_exit_codes() {
     let project = &installed().project;
-    let panics = std::fs::read(repo().join("fixtures/wasm/panics.exnref.wasm")).unwrap();
+    let panics = support::fixture("panics.exnref.wasm");
     let inputs: [(&str, &[u8]); 3] = [
         ("empty.wasm", b""),
         ("not-wasm.wasm", b"this is not a module\n"),

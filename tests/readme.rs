@@ -113,7 +113,7 @@ impl Sandbox {
             root,
             nightly_output: nightly_output.map(support::fixture_path),
         };
-        sandbox.put_on_path("wasm-unwind", Path::new(env!("CARGO_BIN_EXE_wasm-unwind")));
+        sandbox.put_on_path("wasm-unwind", support::wasm_unwind!().path());
         sandbox
     }
 

@@ -308,17 +308,17 @@ fn wrapped_rows(wasm: &[u8]) -> Vec<(String, bool)> {
 #[test]
 fn inspect_after_wasm_opt() {
     let inputs = ENCODINGS.iter().flat_map(|e| {
-        [
-            ("fixtures/wasm", format!("panics.{e}.wasm")),
-            (
-                "tests/regressions",
-                format!("inspect-after-wasm-opt.{e}.wat"),
-            ),
-            ("tests/regressions", format!("exported-table.{e}.wat")),
-        ]
+        let fixture = format!("panics.{e}.wasm");
+        let regressions = [
+            format!("inspect-after-wasm-opt.{e}.wat"),
+            format!("exported-table.{e}.wat"),
+        ];
+        let regressions = regressions.map(|name| (regression(&name), name));
+        [(support::fixture(&fixture), fixture)]
+            .into_iter()
+            .chain(regressions)
     });
-    for (dir, name) in inputs {
-        let input = std::fs::read(engines::repo().join(dir).join(&name)).unwrap();
+    for (input, name) in inputs {
         let processed = process(&input, &Options::default()).unwrap();
         let expected = wrapped_rows(&processed.wasm);
         assert!(expected.iter().any(|(_, w)| *w), "{name}: {expected:?}");
@@ -339,13 +339,7 @@ fn inspect_after_wasm_opt() {
 #[test]
 fn output_is_byte_identical_run_after_run() {
     let modes = [Options::default(), Options::default().js(true)];
-    let dir = engines::repo().join("fixtures/wasm");
-    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
-        .collect();
-    fixtures.sort();
+    let fixtures = support::fixtures();
     assert!(fixtures.len() >= 7, "{fixtures:?}");
     for path in &fixtures {
         let input = std::fs::read(path).unwrap();

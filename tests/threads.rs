@@ -17,8 +17,7 @@ use wasm_unwind::Options;
 
 /// The fixture as built, in `encoding` (`exnref`, `legacy`).
 fn fixture_in(encoding: &str) -> Vec<u8> {
-    let path = format!("fixtures/wasm/threads.{encoding}.wasm");
-    std::fs::read(engines::repo().join(&path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    support::fixture(&format!("threads.{encoding}.wasm"))
 }
 
 fn processed_in(encoding: &str) -> Vec<u8> {
@@ -239,7 +238,9 @@ mod wasmtime {
 /// the instance that trapped.
 mod no_shared_word {
     use ::wasmtime::{Config, Engine, Linker, MemoryType, Module, SharedMemory, Store};
-    use support::cli::{run, stderr};
+    use support::cli::{Cli, stderr};
+
+    const CLI: Cli = support::wasm_unwind!();
 
     const WAT: &str = r#"(module
         (import "env" "memory" (memory 1 1 shared))
@@ -253,9 +254,7 @@ mod no_shared_word {
         let dir = tempfile::tempdir().unwrap();
         let (input, output) = (dir.path().join("in.wat"), dir.path().join("out.wasm"));
         std::fs::write(&input, WAT).unwrap();
-        let bin = env!("CARGO_BIN_EXE_wasm-unwind");
-        let processed = run(
-            bin,
+        let processed = CLI.run(
             &[input.to_str().unwrap(), "-o", output.to_str().unwrap()],
             None,
         );
@@ -267,7 +266,7 @@ mod no_shared_word {
             .collect();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains(WARNING), "{warnings:?}");
-        let inspected = run(bin, &["inspect", output.to_str().unwrap()], None);
+        let inspected = CLI.run(&["inspect", output.to_str().unwrap()], None);
         let text = String::from_utf8_lossy(&inspected.stdout);
         let line = text
             .lines()

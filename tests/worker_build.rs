@@ -318,12 +318,8 @@ fn write_worker(build: Build, variant: Variant) -> tempfile::TempDir {
 
 /// `wasm-unwind FILE -o FILE`, the command a user adds after worker-build.
 fn process_in_place(wasm: &Path) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wasm-unwind"))
-        .arg(wasm)
-        .arg("-o")
-        .arg(wasm)
-        .output()
-        .expect("running wasm-unwind");
+    let output =
+        support::wasm_unwind!().run(&[wasm.as_os_str(), "-o".as_ref(), wasm.as_os_str()], None);
     assert!(
         output.status.success(),
         "wasm-unwind {} failed:\n{}",

@@ -3,8 +3,28 @@
 // `runtime.rs` times no commands.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The fixtures `process` times and `runtime` sizes: the small ones in both encodings, `abort`,
+/// and the generated medium and large modules.
+pub const FIXTURES: &[&str] = &[
+    "panics.exnref",
+    "panics.legacy",
+    "abort",
+    "medium.exnref",
+    "medium.legacy",
+    "large.exnref",
+    "large.legacy",
+];
+
+/// `fixtures/wasm/NAME.wasm` of the repository.
+pub fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/wasm")
+        .join(format!("{name}.wasm"))
+}
 
 /// A positive count from the environment variable `var` (`_` and `,` allowed as separators),
 /// or `default` when it is unset. Anything else stops the bench.

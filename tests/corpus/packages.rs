@@ -16,8 +16,9 @@ use std::process::{Command, Output};
 use std::sync::Once;
 
 use crate::engines::{self, repo};
+use support::cli::Cli;
 
-const CLI: &str = env!("CARGO_BIN_EXE_wasm-unwind");
+const CLI: Cli = support::wasm_unwind!();
 
 /// The engine a package runs on.
 #[derive(Clone, Copy, Debug)]
@@ -165,7 +166,10 @@ pub fn prepare(package: &Package, work: &Path) -> Result<PathBuf, String> {
     }
     for wasm in package.wasm {
         let (input, output) = (plain.join(wasm), tree.join(wasm));
-        let out = cli(&[input.as_os_str(), "-o".as_ref(), output.as_os_str()]);
+        let out = CLI.run(
+            &[input.as_os_str(), "-o".as_ref(), output.as_os_str()],
+            None,
+        );
         if !out.status.success() {
             let message = String::from_utf8_lossy(&out.stderr);
             let installed = format!("{}/", plain.display());
@@ -179,13 +183,6 @@ pub fn prepare(package: &Package, work: &Path) -> Result<PathBuf, String> {
 pub fn is_processed(wasm: &Path) -> bool {
     let bytes = std::fs::read(wasm).unwrap();
     wasm_unwind::inspect(&bytes).is_ok_and(|i| i.processed.is_some())
-}
-
-fn cli(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(CLI)
-        .args(args)
-        .output()
-        .expect("cannot run wasm-unwind")
 }
 
 /// Links every entry of `from` into `to` (one level into `@scope` folders), except `skip`.

@@ -45,11 +45,7 @@ fn refuse(binary: &Binary) -> Result<(), String> {
     std::fs::write(&input, &binary.wasm).map_err(|e| e.to_string())?;
     std::fs::write(&out, before).map_err(|e| e.to_string())?;
     let (input_str, out_str) = (input.to_str().unwrap(), out.to_str().unwrap());
-    let output = support::cli::run(
-        env!("CARGO_BIN_EXE_wasm-unwind"),
-        &[input_str, "-o", out_str],
-        None,
-    );
+    let output = support::wasm_unwind!().run(&[input_str, "-o", out_str], None);
     // The line names the file: `error: /tmp/.../in: ...`.
     support::cli::refused(&output, &format!("{input_str}:"), dir.path(), &out, before)
 }

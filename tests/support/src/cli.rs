@@ -1,26 +1,63 @@
-//! The command line as the tests run it: the binary launched with arguments and standard
-//! input, and what a refused run must look like.
+//! The command line as the tests run it: the `wasm-unwind` binary ([`wasm_unwind!`]) launched
+//! with arguments and standard input, and what a refused run must look like.
 
+use std::ffi::OsStr;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-/// Runs the binary `bin` (the test's `CARGO_BIN_EXE_wasm-unwind`) with `args`, feeding `stdin` (empty when `None`).
-pub fn run(bin: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(bin)
-        .args(args)
+/// The `wasm-unwind` binary of the test that expands it, as a [`Cli`]. A macro because Cargo
+/// tells only integration tests and benches where the binary is (`CARGO_BIN_EXE_wasm-unwind`).
+#[macro_export]
+macro_rules! wasm_unwind {
+    () => {
+        $crate::cli::Cli::at(env!("CARGO_BIN_EXE_wasm-unwind"))
+    };
+}
+
+/// The binary under test: every test that needs a real process starts it through here.
+#[derive(Clone, Copy, Debug)]
+pub struct Cli {
+    path: &'static str,
+}
+
+impl Cli {
+    /// The binary at `path`; tests write [`wasm_unwind!`] instead.
+    pub const fn at(path: &'static str) -> Self {
+        Cli { path }
+    }
+
+    /// Where the binary is, for a test that hands it to a shell, a PATH or a terminal.
+    pub fn path(&self) -> &'static Path {
+        Path::new(self.path)
+    }
+
+    /// A command for the binary, for a test that sets its folder or environment before [`output`].
+    pub fn command(&self) -> Command {
+        Command::new(self.path)
+    }
+
+    /// Runs the binary with `args`, feeding `stdin` (empty when `None`).
+    pub fn run<S: AsRef<OsStr>>(&self, args: &[S], stdin: Option<&[u8]>) -> Output {
+        output(self.command().args(args), stdin)
+    }
+}
+
+/// Runs `command` with `stdin` fed to it (empty when `None`) and its output captured.
+pub fn output(command: &mut Command, stdin: Option<&[u8]>) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn wasm-unwind");
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     let mut pipe = child.stdin.take().unwrap();
     let input = stdin.unwrap_or_default().to_vec();
     // Feed stdin from a thread so a large input cannot deadlock against a full stdout pipe.
     let feeder = std::thread::spawn(move || {
         let _ = pipe.write_all(&input);
     });
-    let output = child.wait_with_output().expect("wait for wasm-unwind");
+    let output = child.wait_with_output().expect("wait for the command");
     feeder.join().unwrap();
     output
 }

@@ -57,6 +57,18 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
 }
 
+/// Every committed fixture (`fixtures/wasm/*.wasm`), sorted by path.
+pub fn fixtures() -> Vec<PathBuf> {
+    let dir = repo().join("fixtures/wasm");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// One export of a module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Export {
