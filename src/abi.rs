@@ -19,7 +19,8 @@ pub const RUNTIME_EXPORT: &str = "__wasm_unwind_recover";
 pub const MESSAGE_EXPORT: &str = "__wasm_unwind_message";
 
 /// wasm-unwind-runtime's termination word (a static, exported by address), which every instance
-/// over the same memory sees: threads, and modules linked over one memory.
+/// over the same memory sees: threads. A dynamically linked module exports it relative to
+/// `__memory_base` and keeps its own copy.
 pub const SHARED_WORD_EXPORT: &str = "__wasm_unwind_terminated";
 
 /// The import module of JS mode's host functions.

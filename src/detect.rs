@@ -47,10 +47,43 @@ impl fmt::Display for Note {
     }
 }
 
-/// The runtime crate's termination word (the global holding its address), when the module links
-/// it.
-pub fn shared_word(module: &Module<'_>) -> Option<u32> {
-    exported_address(module, SHARED_WORD_EXPORT)
+/// The runtime crate's termination word, when the module links it.
+pub fn shared_word(module: &Module<'_>) -> Option<Word> {
+    Some(Word {
+        global: exported_address(module, SHARED_WORD_EXPORT)?,
+        base: memory_base(module),
+    })
+}
+
+/// A static in memory 0: the global holding its address, and the global it is relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Word {
+    pub global: u32,
+    /// `__memory_base`, in a module of dynamic linking that imports it: the loader puts the
+    /// module's data there, so the addresses it exports are relative to it (Emscripten's
+    /// `relocateExports` adds it).
+    pub base: Option<u32>,
+}
+
+/// The immutable i32 global imported as `env.__memory_base`: in the dynamic-linking ABI, where
+/// the loader placed the module's data.
+fn memory_base(module: &Module<'_>) -> Option<u32> {
+    let found = module.globals.iter().position(|g| {
+        let import = g.import.as_ref().map(|i| (i.module, i.name));
+        import == Some(("env", "__memory_base"))
+            && !g.ty.mutable
+            && g.ty.content_type == ValType::I32
+    })?;
+    u32::try_from(found).ok()
+}
+
+/// The module is a main or side module of dynamic linking (it has a `dylink.0` section, or the
+/// older `dylink`): a loader links it with other modules over one memory and one table.
+pub fn dynamically_linked(module: &Module<'_>) -> bool {
+    module
+        .sections
+        .iter()
+        .any(|s| matches!(s.custom_name, Some("dylink.0" | "dylink")))
 }
 
 /// An immutable i32 global of the module's own, exported under `name`: the address of a static

@@ -67,6 +67,9 @@ pub struct Report {
     /// The guard reads and sets the runtime crate's termination word, which every instance
     /// over memory 0 (threads) shares: an abort ends them all.
     pub shared_word: bool,
+    /// The module is dynamically linked (dylink.0): its word is its own, so an abort ends its
+    /// instances (threads) but not the main and side modules linked with it.
+    pub dynamically_linked: bool,
     /// The module links wasm-unwind-runtime: caught panics are handed back to Rust.
     pub runtime: bool,
     /// The output imports the `wasm_unwind` host functions (JS mode).
@@ -178,6 +181,7 @@ impl Report {
             abort_guard: plan.guard.is_some(),
             import_shims: plan.guard.as_ref().map_or(0, |g| g.shims.len()),
             shared_word: plan.guard.as_ref().is_some_and(|g| g.shared_word.is_some()),
+            dynamically_linked: plan.guard.as_ref().is_some_and(|g| g.dynamically_linked),
             runtime: plan.runtime.is_some(),
             js: plan.js.any(),
             warnings: plan.warnings.iter().cloned().chain(warnings).collect(),

@@ -76,11 +76,12 @@ pub struct GuardPlan {
     /// wasm-bindgen's terminated flag (the global holding its address), which the guard keeps
     /// in agreement with its own state.
     pub bindgen_flag: Option<u32>,
-    /// wasm-unwind-runtime's termination word (the global holding its address), which every
-    /// instance over the same memory sees.
-    pub shared_word: Option<u32>,
+    /// wasm-unwind-runtime's termination word, which every instance over the same memory sees.
+    pub shared_word: Option<detect::Word>,
     /// Memory 0 is shared: the words are read and written with atomic instructions.
     pub atomic: bool,
+    /// A module of dynamic linking: its word (if any) is its own, not the linked modules'.
+    pub dynamically_linked: bool,
     /// The hook wasm-bindgen's glue calls through the table after a termination. Set only with
     /// a wrapped table.
     pub abort_hook: Option<AbortHook>,
@@ -257,8 +258,8 @@ pub fn plan(module: &Module<'_>, options: &Options) -> Result<Plan> {
     // them; without a wrapped export nothing counts activations, so a guard would guard nothing.
     let js = options.js && wraps;
     let guard = (options.abort_guard && wraps).then(|| guard_plan(module, bindgen, &tables));
-    if guard.is_some() && reach(module, bindgen) == Reach::TrappedInstanceOnly {
-        warnings.push(INSTANCE_ONLY.to_string());
+    if let Some(warning) = reach(module, bindgen).warning().filter(|_| guard.is_some()) {
+        warnings.push(warning.to_string());
     }
     let runtime = detect::runtime(module).filter(|_| encoding.is_some());
     // A caught panic goes somewhere only with the runtime crate or in JS mode.
@@ -385,6 +386,7 @@ fn guard_plan(module: &Module<'_>, bindgen: Option<Bindgen>, tables: &[TablePlan
         bindgen_flag: bindgen.terminated,
         shared_word: detect::shared_word(module),
         atomic: module.memory_shared,
+        dynamically_linked: detect::dynamically_linked(module),
         abort_hook,
     }
 }
@@ -417,26 +419,48 @@ pub enum Reach {
     /// Other instances may run over memory 0 (shared or imported), and a termination word in it
     /// (wasm-unwind-runtime's, or wasm-bindgen's flag) tells every guard: the whole program.
     Program,
+    /// A module of dynamic linking with the runtime's word: every instance of this module (one
+    /// a thread) reads it, the modules linked with it do not.
+    LinkedModuleOnly,
     /// Other instances may run over memory 0 and no word is safe to use: only the instance
     /// that trapped.
     TrappedInstanceOnly,
 }
 
+impl Reach {
+    /// The warning (and `inspect`'s line) when an abort does not end the whole program.
+    pub fn warning(self) -> Option<&'static str> {
+        match self {
+            Reach::Instance | Reach::Program => None,
+            Reach::LinkedModuleOnly => Some(LINKED_MODULE_ONLY),
+            Reach::TrappedInstanceOnly => Some(INSTANCE_ONLY),
+        }
+    }
+}
+
 /// Which instances an abort ends. A word is safe only when nothing else can write it: a static
 /// the linker placed for the runtime crate or wasm-bindgen, never bytes the tool would pick, as
-/// the module's allocator may hand out any byte it does not know to be taken.
+/// the module's allocator may hand out any byte it does not know to be taken. A module of
+/// dynamic linking shares no word with the modules linked with it: each links its own copy of
+/// the runtime's static (if any), and the tool can add no import that every loader satisfies
+/// to reach another module's (README "Threads and linked modules").
 pub fn reach(module: &Module<'_>, bindgen: Option<Bindgen>) -> Reach {
     let word =
         detect::shared_word(module).is_some() || bindgen.and_then(|b| b.terminated).is_some();
-    match (module.memory_shared || module.memory_imported, word) {
-        (false, _) => Reach::Instance,
-        (true, true) => Reach::Program,
-        (true, false) => Reach::TrappedInstanceOnly,
+    let shared = module.memory_shared || module.memory_imported;
+    match (shared, word, detect::dynamically_linked(module)) {
+        (false, _, _) => Reach::Instance,
+        (true, true, false) => Reach::Program,
+        (true, true, true) => Reach::LinkedModuleOnly,
+        (true, false, _) => Reach::TrappedInstanceOnly,
     }
 }
 
 /// The warning (and `inspect`'s line) for a module whose abort ends only the trapped instance.
 pub const INSTANCE_ONLY: &str = "memory 0 is shared or imported and the module has no termination word all its instances see (link wasm-unwind-runtime): an abort stops only the instance that trapped, other threads or modules over that memory keep running";
+
+/// The same for a module of dynamic linking with the runtime's word.
+pub const LINKED_MODULE_ONLY: &str = "the module is dynamically linked (dylink.0) and its termination word is its own: an abort ends its instances on every thread, but the main and side modules linked with it keep running";
 
 /// The function tables a host can reach, and whether processing would wrap each (for
 /// `inspect`); `aborts` tells the functions that abort on a panic.
@@ -756,6 +780,30 @@ mod tests {
         let bytes = wat::parse_str(wat).unwrap();
         let module = load::load(&bytes).unwrap();
         plan(&module, options).unwrap()
+    }
+
+    #[test]
+    fn a_dynamically_linked_word_is_relative_to_the_memory_base_and_ends_the_module_only() {
+        let module = |dylink: &str| {
+            format!(
+                r#"(module {dylink}
+                (import "env" "memory" (memory 1))
+                (import "env" "__memory_base" (global $base i32))
+                (global (export "__wasm_unwind_terminated") i32 (i32.const 8))
+                (func (export "f")))"#
+            )
+        };
+        let side = wat::parse_str(module(
+            r#"(@custom "dylink.0" (before first) "\01\04\10\02\00\00")"#,
+        ))
+        .unwrap();
+        let side = load::load(&side).unwrap();
+        let word = detect::shared_word(&side).unwrap();
+        assert_eq!((word.global, word.base), (1, Some(0)));
+        assert_eq!(reach(&side, None), Reach::LinkedModuleOnly);
+        // Without dylink.0 the same module is one of a program over one memory, as before.
+        let plain = wat::parse_str(module("")).unwrap();
+        assert_eq!(reach(&load::load(&plain).unwrap(), None), Reach::Program);
     }
 
     const EXNREF: &str = r#"(module

@@ -441,9 +441,10 @@ fn handling(report: &Report) -> Vec<String> {
         ));
     }
     lines.push(if report.abort_guard {
-        let program = match report.shared_word {
-            true => "; an abort ends every instance over the memory (__wasm_unwind_terminated)",
-            false => "",
+        let program = match (report.shared_word, report.dynamically_linked) {
+            (true, false) => "; an abort ends every instance over the memory (__wasm_unwind_terminated)",
+            (true, true) => "; an abort ends this module's instances (__wasm_unwind_terminated)",
+            (false, _) => "",
         };
         format!(
             "abort guard on: calls refused after a trap, state in {}; {} import call targets guarded{program}",

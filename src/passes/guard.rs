@@ -52,6 +52,11 @@
 //! wasm-bindgen's abort hook may call an import after a termination, so with a hook the word is
 //! read on entry only, not when an import returns.
 //!
+//! A module of dynamic linking (`dylink.0`) exports its data addresses relative to
+//! `__memory_base`, where the loader placed its data: the guard adds it, as the loader does.
+//! Its word is its own copy of the static, so there an abort ends the module's instances (its
+//! threads) but not the modules linked with it, and the warning says so.
+//!
 //! wasm-bindgen's class destructors (`__wbg_<class>_free`) are refused without a trap: its glue
 //! also calls them from a `FinalizationRegistry` callback, outside any `try`, where an error
 //! would be uncaught (Node ends the process). The object dies with the instance anyway.
@@ -62,6 +67,7 @@ use wasm_encoder::{
 
 use super::{Callee, call_in_catch_all, push_params};
 use crate::abi::STATE_EXPORT;
+use crate::detect::Word;
 use crate::edits::{Edits, val_type};
 use crate::encoding::Encoding;
 use crate::load::Module;
@@ -89,26 +95,26 @@ struct Status {
     reentrant: bool,
 }
 
-/// Termination words in memory 0, each given by the global holding its address.
+/// Termination words in memory 0.
 #[derive(Debug, Clone, Copy)]
 struct Words {
     /// wasm-bindgen's terminated flag.
-    bindgen: Option<u32>,
+    bindgen: Option<Word>,
     /// wasm-unwind-runtime's word, which other instances over the same memory set too.
-    shared: Option<u32>,
+    shared: Option<Word>,
     /// Memory 0 is shared: another thread writes the words, so they are accessed atomically
     /// (the access is then ordered with the other thread's, and never torn).
     atomic: bool,
 }
 
 impl Words {
-    fn all(&self) -> impl Iterator<Item = u32> {
+    fn all(&self) -> impl Iterator<Item = Word> {
         self.bindgen.into_iter().chain(self.shared)
     }
 
-    /// Pushes the word whose address `global` holds.
-    fn load(&self, code: &mut InstructionSink<'_>, global: u32) {
-        code.global_get(global);
+    /// Pushes the word.
+    fn load(&self, code: &mut InstructionSink<'_>, word: Word) {
+        address(code, word);
         match self.atomic {
             true => code.i32_atomic_load(MEMORY_U32),
             false => code.i32_load(MEMORY_U32),
@@ -117,8 +123,9 @@ impl Words {
 
     /// Sets every word to 1.
     fn set(&self, code: &mut InstructionSink<'_>) {
-        for global in self.all() {
-            code.global_get(global).i32_const(1);
+        for word in self.all() {
+            address(code, word);
+            code.i32_const(1);
             match self.atomic {
                 true => code.i32_atomic_store(MEMORY_U32),
                 false => code.i32_store(MEMORY_U32),
@@ -145,6 +152,15 @@ impl Status {
     fn latch(&self, code: &mut InstructionSink<'_>) {
         code.i32_const(TERMINATED).global_set(self.global);
         self.words.set(code);
+    }
+}
+
+/// Pushes the word's address: the exported one, plus `__memory_base` in a module of dynamic
+/// linking, whose exported addresses are relative to where the loader placed its data.
+fn address(code: &mut InstructionSink<'_>, word: Word) {
+    code.global_get(word.global);
+    if let Some(base) = word.base {
+        code.global_get(base).i32_add();
     }
 }
 
@@ -245,7 +261,7 @@ pub fn install(
     let status = Status {
         global,
         words: Words {
-            bindgen: plan.bindgen_flag,
+            bindgen: plan.bindgen_flag.map(|global| Word { global, base: None }),
             shared: plan.shared_word,
             atomic: plan.atomic,
         },
@@ -315,7 +331,7 @@ struct HostCall {
     trap: u32,
     /// The shared termination word, read when the host returns: another thread may have
     /// trapped while this one waited in the host.
-    word: Option<u32>,
+    word: Option<Word>,
 }
 
 impl HostCall {
