@@ -13,7 +13,7 @@ use wasmparser::ExternalKind;
 
 use crate::Options;
 use crate::abi::{MESSAGE_EXPORT, RUNTIME_EXPORT, STATE_EXPORT, TAG_EXPORT};
-use crate::bindgen::{self, Bindgen, OwnExports};
+use crate::bindgen::{self, Bindgen};
 use crate::detect::{self, Encoding, Found, Note, UnwindTag};
 use crate::error::{Error, Result};
 use crate::load::{Export, Module, UseKind};
@@ -622,7 +622,6 @@ fn table_segments<'m, 'a>(
 struct Selection {
     include: Vec<(String, GlobMatcher)>,
     exclude: Vec<(String, GlobMatcher)>,
-    bindgen: OwnExports,
 }
 
 fn matchers(option: &'static str, globs: &[String]) -> Result<Vec<(String, GlobMatcher)>, Error> {
@@ -644,7 +643,6 @@ impl Selection {
         Ok(Selection {
             include: matchers("export", &options.exports)?,
             exclude: matchers("skip-export", &options.skip_exports)?,
-            bindgen: OwnExports::new(),
         })
     }
 
@@ -675,7 +673,7 @@ impl Selection {
         let included = any(&self.include);
         if (!self.include.is_empty() && !included) || any(&self.exclude) {
             Some("not selected")
-        } else if !included && self.bindgen.contains(name) {
+        } else if !included && bindgen::own_export(name) {
             Some("wasm-bindgen internal")
         } else {
             None
