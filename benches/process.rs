@@ -187,33 +187,28 @@ fn main() {
         path: empty_path,
         bytes: b"\0asm\x01\0\0\0".to_vec(),
     }];
-    for name in FIXTURES {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        let path = fixture_path(name);
-        match std::fs::read(&path) {
-            Ok(bytes) => inputs.push(Input {
-                name: name.to_string(),
-                path,
-                bytes,
-            }),
-            Err(_) => println!("skipped {name}: fixtures/wasm/{name}.wasm is missing"),
-        }
-    }
     let corpus = root.join(".engines/corpus/node_modules");
-    for (name, path) in REAL {
+    let fixtures = FIXTURES
+        .iter()
+        .map(|name| (*name, fixture_path(name), "the fixture is missing"));
+    let real = (REAL.iter()).map(|(name, path)| {
+        (
+            *name,
+            corpus.join(path),
+            "run `bash tests/corpus/install.sh`",
+        )
+    });
+    for (name, path, fix) in fixtures.chain(real) {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
-        let path = corpus.join(path);
         match std::fs::read(&path) {
             Ok(bytes) => inputs.push(Input {
                 name: name.to_string(),
                 path,
                 bytes,
             }),
-            Err(_) => println!("skipped {name}: run `bash tests/corpus/install.sh` first"),
+            Err(_) => println!("skipped {name}: {}: {fix}", path.display()),
         }
     }
     println!();
