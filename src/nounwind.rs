@@ -77,7 +77,7 @@ impl<'m, 'a> Nounwind<'m, 'a> {
             return known;
         }
         self.known.borrow_mut().insert(f, OnPanic::Unwinds);
-        let answer = self.from_body(f);
+        let answer = self.of_body(f);
         self.known.borrow_mut().insert(f, answer);
         answer
     }
@@ -111,7 +111,7 @@ impl<'m, 'a> Nounwind<'m, 'a> {
         }
     }
 
-    fn from_body(&self, f: u32) -> OnPanic {
+    fn of_body(&self, f: u32) -> OnPanic {
         let Some(ops) = self.module.operators(f) else {
             return OnPanic::Unwinds;
         };

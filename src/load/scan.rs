@@ -45,7 +45,8 @@ pub fn scan_body(
     }
     reader.finish_expression(&func.visitor(reader.original_position()))?;
     let mut scratch = std::mem::take(&mut facts.body.uses);
-    facts.body.uses = scratch.drain(..).collect();
+    facts.body.uses = scratch.as_slice().to_vec();
+    scratch.clear();
     USES.set(scratch);
     Ok(facts.body)
 }
