@@ -226,15 +226,22 @@ struct Encoder<'m, 'a> {
     map: FunctionMap,
     /// Some existing body changes, so the code section is rewritten.
     patches_code: bool,
+    /// Where a call of each input function goes (`Edits::redirected_calls`, looked up once a
+    /// function rather than once a use: a module has a use for every call).
+    calls: Vec<u32>,
 }
 
 impl<'m, 'a> Encoder<'m, 'a> {
     fn new(module: &'m Module<'a>, edits: &'m Edits) -> Self {
+        let calls = (0..module.function_count())
+            .map(|f| edits.redirected_calls.get(&f).copied().unwrap_or(f))
+            .collect();
         let mut encoder = Encoder {
             module,
             edits,
             map: FunctionMap::new(module, edits),
             patches_code: false,
+            calls,
         };
         encoder.patches_code = module.bodies.iter().any(|b| encoder.changes(b));
         encoder
@@ -253,9 +260,8 @@ impl<'m, 'a> Encoder<'m, 'a> {
             }
         };
         entry
-            .or_else(|| edits.redirected_calls.get(&use_.function))
             .copied()
-            .unwrap_or(use_.function)
+            .unwrap_or(self.calls[use_.function as usize])
     }
 
     /// The output index a use names.
