@@ -74,7 +74,7 @@ impl<'t> Checked<'t> {
         }
         // What waits is completed a little at a time, as much as the parser asks for, so that
         // a large piece is not copied to the end of a small one.
-        while !self.pending.is_empty() && !bytes.is_empty() {
+        while !self.pending.is_empty() && !bytes.is_empty() && self.failed.is_none() {
             let more = self.wanted.clamp(1, bytes.len());
             self.pending.extend_from_slice(&bytes[..more]);
             bytes = &bytes[more..];
@@ -83,7 +83,8 @@ impl<'t> Checked<'t> {
             self.pending = pending;
             self.pending.drain(..used);
         }
-        if !bytes.is_empty() {
+        // After a failure nothing more is looked at or kept.
+        if !bytes.is_empty() && self.failed.is_none() {
             let used = self.advance(bytes, false);
             self.pending.extend_from_slice(&bytes[used..]);
         }
