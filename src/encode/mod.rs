@@ -193,24 +193,25 @@ impl Out<'_> {
 
     /// The name section, from its subsections (not joined first: it can be megabytes).
     fn names(&mut self, subsections: &[(u8, Cow<'_, [u8]>)]) {
-        let size: usize = (subsections.iter())
+        let size = (subsections.iter())
             .map(|(_, payload)| 1 + leb_width(payload.len() as u32) + payload.len())
             .sum();
-        self.buf.push(0);
-        self.encode((1 + "name".len() + size) as u32);
-        self.encode("name");
+        self.custom_header("name", size);
         for (id, payload) in subsections {
-            self.buf.push(*id);
-            self.encode(payload.len() as u32);
-            self.put(payload);
+            self.section(*id, payload);
         }
     }
 
     fn custom(&mut self, name: &str, data: &[u8]) {
-        self.buf.push(0);
-        self.encode((name.len() + leb_width(name.len() as u32) + data.len()) as u32);
-        self.encode(name);
+        self.custom_header(name, data.len());
         self.put(data);
+    }
+
+    /// A custom section's id, size and name, for `data_len` bytes of data to follow.
+    fn custom_header(&mut self, name: &str, data_len: usize) {
+        self.buf.push(0);
+        self.encode((leb_width(name.len() as u32) + name.len() + data_len) as u32);
+        self.encode(name);
     }
 }
 
@@ -259,9 +260,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 edits.redirected_entries.get(&use_.index_bytes().start)
             }
         };
-        entry
-            .copied()
-            .unwrap_or(self.calls[use_.function as usize])
+        entry.copied().unwrap_or(self.calls[use_.function as usize])
     }
 
     /// The output index a use names.
