@@ -150,10 +150,9 @@ pub fn process_to(input: &[u8], options: &Options, take: &mut dyn FnMut(&[u8])) 
         counted(&bytes);
         Vec::new()
     } else {
-        let mut check = validate::Checked::new(encode::trusted(&module, &edits), &mut counted);
-        let warnings = encode::encode(&module, &edits, options.add_names, &mut |piece| {
-            check.piece(piece)
-        });
+        let encoder = encode::Encoder::new(&module, &edits);
+        let mut check = validate::Checked::new(encoder.trusted_bodies(), &mut counted);
+        let warnings = encoder.encode(options.add_names, &mut |piece| check.piece(piece));
         check.finish()?;
         warnings
     };

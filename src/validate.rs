@@ -1,7 +1,7 @@
 //! Validate: the features the tool accepts; the output, checked as it is written, before
 //! anyone takes it as a module (a failure there is our bug).
 //!
-//! Output bodies the encoder vouches for (`encode::trusted`, whose one rule is stated on
+//! Output bodies the encoder vouches for (`Encoder::trusted_bodies`, whose one rule is stated on
 //! `Encoder::trusted`) are skipped: they are the input's bytes, validated by `load`, with
 //! nothing changed that could change their validity. Everything else is validated in full.
 //!

@@ -12,8 +12,8 @@
 //! The output is handed on in pieces as it is written (`Out`), never held whole: small pieces
 //! gather, large runs of the input's bytes go on as they are. A section's size comes before its
 //! bytes, so the code section's is worked out first (`Encoder::spliced_len`). `names` rewrites
-//! the name section. The encoder also says which output bodies need no validation (`trusted`);
-//! the rule is stated once, on `Encoder::trusted`.
+//! the name section. The encoder also says which output bodies need no validation
+//! (`trusted_bodies`), before it writes them; the rule is stated once, on `Encoder::trusted`.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -108,46 +108,6 @@ impl FunctionMap {
     }
 }
 
-/// The bodies of the output that need no validation, by output function index.
-pub fn trusted(module: &Module<'_>, edits: &Edits) -> Vec<bool> {
-    Encoder::new(module, edits).trusted_bodies()
-}
-
-/// Writes the output, handing it to `take` piece by piece, in order (see [`Out`]).
-pub fn encode(
-    module: &Module<'_>,
-    edits: &Edits,
-    add_names: bool,
-    take: &mut dyn FnMut(&[u8]),
-) -> Vec<String> {
-    let encoder = Encoder::new(module, edits);
-    let mut out = Out {
-        buf: Vec::with_capacity(PIECE),
-        take,
-    };
-    out.put(&module.bytes[..8]);
-    let mut warnings = Vec::new();
-    encoder.write_sections(&mut out, &mut warnings);
-    if !module.names.present && add_names {
-        let names = encoder.names(&[]).expect("added names encode");
-        out.names(&names);
-    }
-    if module
-        .sections
-        .iter()
-        .all(|s| s.custom_name != Some("producers"))
-    {
-        out.custom("producers", &producers(None));
-    }
-    if let Some(marker) = &edits.marker {
-        let mut marker = marker.clone();
-        marker.added_from = encoder.map.first_added();
-        out.custom(MARKER_SECTION, marker.to_string().as_bytes());
-    }
-    out.flush();
-    warnings
-}
-
 /// How many bytes gather before they are handed on; a larger piece of the input (the code
 /// section's bodies, a data or DWARF section) is handed on as it is, without a copy.
 const PIECE: usize = 64 * 1024;
@@ -221,7 +181,9 @@ fn leb_width(value: u32) -> usize {
     bits.div_ceil(7).max(1)
 }
 
-struct Encoder<'m, 'a> {
+/// The output of one module and its edits: which of its bodies need no validation
+/// (`trusted_bodies`), known before it is written, and the writing itself (`encode`).
+pub struct Encoder<'m, 'a> {
     module: &'m Module<'a>,
     edits: &'m Edits,
     map: FunctionMap,
@@ -233,7 +195,7 @@ struct Encoder<'m, 'a> {
 }
 
 impl<'m, 'a> Encoder<'m, 'a> {
-    fn new(module: &'m Module<'a>, edits: &'m Edits) -> Self {
+    pub fn new(module: &'m Module<'a>, edits: &'m Edits) -> Self {
         let calls = (0..module.function_count())
             .map(|f| edits.redirected_calls.get(&f).copied().unwrap_or(f))
             .collect();
@@ -246,6 +208,36 @@ impl<'m, 'a> Encoder<'m, 'a> {
         };
         encoder.patches_code = module.bodies.iter().any(|b| encoder.changes(b));
         encoder
+    }
+
+    /// Writes the output, handing it to `take` piece by piece, in order (see [`Out`]).
+    pub fn encode(&self, add_names: bool, take: &mut dyn FnMut(&[u8])) -> Vec<String> {
+        let (module, edits) = (self.module, self.edits);
+        let mut out = Out {
+            buf: Vec::with_capacity(PIECE),
+            take,
+        };
+        out.put(&module.bytes[..8]);
+        let mut warnings = Vec::new();
+        self.write_sections(&mut out, &mut warnings);
+        if !module.names.present && add_names {
+            let names = self.names(&[]).expect("added names encode");
+            out.names(&names);
+        }
+        if module
+            .sections
+            .iter()
+            .all(|s| s.custom_name != Some("producers"))
+        {
+            out.custom("producers", &producers(None));
+        }
+        if let Some(marker) = &edits.marker {
+            let mut marker = marker.clone();
+            marker.added_from = self.map.first_added();
+            out.custom(MARKER_SECTION, marker.to_string().as_bytes());
+        }
+        out.flush();
+        warnings
     }
 
     /// The function a use names in the edits' space: redirected, except the start function
@@ -547,7 +539,8 @@ impl<'m, 'a> Encoder<'m, 'a> {
     /// output declares. Its bytes are otherwise the input's, which `load` validated, and every
     /// other index it uses (types, globals, tables, memories, tags, data) kept its meaning,
     /// since edits only append those. Every other body, ours included, is validated.
-    fn trusted_bodies(&self) -> Vec<bool> {
+    /// Which output bodies need no validation, by output function index.
+    pub fn trusted_bodies(&self) -> Vec<bool> {
         let declared = self.declared();
         let total = self.map.input_functions + self.edits.added.len() as u32;
         let mut trusted = vec![false; total as usize];
@@ -735,9 +728,8 @@ mod tests {
 
     fn encoded(module: &Module<'_>, edits: &Edits, add_names: bool) -> Vec<u8> {
         let mut wasm = Vec::new();
-        encode(module, edits, add_names, &mut |piece| {
-            wasm.extend_from_slice(piece)
-        });
+        let mut take = |piece: &[u8]| wasm.extend_from_slice(piece);
+        Encoder::new(module, edits).encode(add_names, &mut take);
         wasm
     }
 
@@ -755,7 +747,10 @@ mod tests {
         let mut e = Edits::new(&module);
         edits(&module, &mut e);
         let wasm = encoded(&module, &e, false);
-        (trusted(&module, &e)[f as usize], validates(&wasm))
+        (
+            Encoder::new(&module, &e).trusted_bodies()[f as usize],
+            validates(&wasm),
+        )
     }
 
     const REF_IMPORT: &str = r#"(module
