@@ -180,13 +180,7 @@ fn process_into(
         }
     })
     .map_err(about(input_path))?;
-    match failed {
-        Some(error) => Err(Error::Write {
-            file: output.display().to_string(),
-            error,
-        }),
-        None => Ok(report),
-    }
+    failed.map_or(Ok(report), |error| Err(cannot_write(output)(error)))
 }
 
 fn options(cli: &Args) -> Options {
@@ -232,10 +226,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         return super::to_stdout(bytes);
     }
     replace(path, |file| {
-        file.write_all(bytes).map_err(|error| Error::Write {
-            file: path.display().to_string(),
-            error,
-        })
+        file.write_all(bytes).map_err(cannot_write(path))
     })
 }
 
@@ -245,10 +236,7 @@ fn replace<T>(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let error = |error| Error::Write {
-        file: path.display().to_string(),
-        error,
-    };
+    let error = cannot_write(path);
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -260,6 +248,14 @@ fn replace<T>(
     drop(buffered);
     file.persist(path).map_err(|e| error(e.error))?;
     Ok(value)
+}
+
+/// The error of a failed write to `path`.
+fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> Error + Copy + '_ {
+    move |error| Error::Write {
+        file: path.display().to_string(),
+        error,
+    }
 }
 
 /// The temporary file that becomes `output`, with the mode `output` should have: an existing
