@@ -53,7 +53,7 @@ pub fn detect(module: &Module<'_>) -> Option<Bindgen> {
     let imports = module
         .function_imports
         .iter()
-        .any(|i| IMPORT_MODULES.contains(&i.module) || ours(i.name));
+        .any(|i| replaced_by_cli(i.module) || ours(i.name));
     let exports = module
         .exports
         .iter()
