@@ -1,10 +1,10 @@
 //! The changes the passes ask for, kept apart from the input so the encoder can splice.
 //!
-//! Everything new is appended in one index space: the input's functions keep their indices,
-//! and every added import or function takes the next index after the input's, in the order it
-//! was added. The encoder maps that space onto the output's (imports come before defined
-//! functions there, so an added import moves every defined function); see `FunctionMap`.
-//! Types and globals are only appended, so their indices never move.
+//! Everything new is appended in one index space per kind: the input's functions (globals) keep
+//! their indices, and every added import or function (global) takes the next index after the
+//! input's, in the order it was added. The encoder maps each space onto the output's (imports
+//! come before definitions there, so an added import moves every defined function or global);
+//! see `IndexMap`. Types are only appended, so their indices never move.
 
 use std::collections::HashMap;
 
@@ -38,13 +38,26 @@ pub struct NewGlobal {
     pub name: String,
 }
 
-/// An added function, in the order of the edits' index space.
+pub struct NewGlobalImport {
+    pub module: &'static str,
+    pub name: &'static str,
+    pub ty: GlobalType,
+}
+
+impl NewGlobalImport {
+    /// `module.name`, the name it gets in the name section.
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", self.module, self.name)
+    }
+}
+
+/// An added function (global), in the order of the edits' index space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Added {
-    /// The import at this position of `Edits::imports`.
+    /// The import at this position of `Edits::imports` (`global_imports`).
     Import(u32),
-    /// The function at this position of `Edits::functions`.
-    Function(u32),
+    /// The function at this position of `Edits::functions` (the global of `globals`).
+    Defined(u32),
 }
 
 /// Additions and changes to one module. Function indices are in the edits' index space.
@@ -58,6 +71,9 @@ pub struct Edits {
     /// Every added import and function, by index from `first_function` on.
     pub added: Vec<Added>,
     pub globals: Vec<NewGlobal>,
+    pub global_imports: Vec<NewGlobalImport>,
+    /// Every added global and global import, by index from `first_global` on.
+    pub added_globals: Vec<Added>,
     /// Function exports (by position in the export section) that now point at another function.
     pub repointed_exports: HashMap<usize, u32>,
     /// Exports added after the input's, all named `__wasm_unwind_*`.
@@ -86,6 +102,8 @@ impl Edits {
             functions: Vec::new(),
             added: Vec::new(),
             globals: Vec::new(),
+            global_imports: Vec::new(),
+            added_globals: Vec::new(),
             repointed_exports: HashMap::new(),
             exports: Vec::new(),
             redirected_calls: HashMap::new(),
@@ -115,7 +133,7 @@ impl Edits {
             name,
             body,
         });
-        self.push_added(Added::Function(self.functions.len() as u32 - 1))
+        self.push_added(Added::Defined(self.functions.len() as u32 - 1))
     }
 
     /// A function import; the output lists it after the input's imports.
@@ -135,7 +153,24 @@ impl Edits {
 
     pub fn add_global(&mut self, ty: GlobalType, init: ConstExpr, name: String) -> u32 {
         self.globals.push(NewGlobal { ty, init, name });
-        self.first_global + self.globals.len() as u32 - 1
+        self.push_added_global(Added::Defined(self.globals.len() as u32 - 1))
+    }
+
+    /// A global import; the output lists it after the input's imports.
+    pub fn add_global_import(
+        &mut self,
+        module: &'static str,
+        name: &'static str,
+        ty: GlobalType,
+    ) -> u32 {
+        self.global_imports
+            .push(NewGlobalImport { module, name, ty });
+        self.push_added_global(Added::Import(self.global_imports.len() as u32 - 1))
+    }
+
+    fn push_added_global(&mut self, added: Added) -> u32 {
+        self.added_globals.push(added);
+        self.first_global + self.added_globals.len() as u32 - 1
     }
 
     pub fn first_function(&self) -> u32 {
@@ -154,7 +189,7 @@ impl Edits {
 
     pub fn is_empty(&self) -> bool {
         self.added.is_empty()
-            && self.globals.is_empty()
+            && self.added_globals.is_empty()
             && self.exports.is_empty()
             && self.redirected_entries.is_empty()
     }

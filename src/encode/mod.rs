@@ -4,9 +4,11 @@
 //! (types, imports, functions, globals, code) keep their original bytes and get the new entries
 //! appended, with the item count rewritten. Every place the input names a function by index
 //! (`load` records each one's bytes) is rewritten where the function is redirected or, when
-//! imports are added, renumbered (`FunctionMap`): code, element segments, global and table
-//! initialisers, exports, the start section and the name section. Bodies without such a change
-//! are copied byte for byte. The code section's count keeps its byte width so that DWARF, whose
+//! imports are added, renumbered (`IndexMap`): code, element segments, global and table
+//! initialisers, exports, the start section and the name section. An added global import
+//! renumbers the defined globals the same way, in code, constant expressions, exports and names
+//! (`load::globals` finds them, only then). Bodies without such a change are copied byte for
+//! byte. The code section's count keeps its byte width so that DWARF, whose
 //! addresses are offsets into the code section, stays correct as long as no existing body changes.
 //!
 //! The output is handed on in pieces as it is written (`Out`), never held whole: small pieces
@@ -24,6 +26,7 @@ use wasmparser::{BinaryReader, ExternalKind, ProducersSectionReader};
 
 use crate::abi::MARKER_SECTION;
 use crate::edits::{Added, Edits};
+use crate::load::globals::GlobalUse;
 use crate::load::{self, Body, FunctionUse, IndirectCall, Module, Section, UseKind};
 
 mod names;
@@ -53,56 +56,66 @@ fn rank(id: u8) -> usize {
         .map_or(0, |at| at + 1)
 }
 
-/// Where each function of the edits' index space lands in the output. Added imports follow the
-/// input's imports, so they push every defined function up by their number; added functions
-/// follow the input's functions.
+/// Where each function (global) of the edits' index space lands in the output. Added imports
+/// follow the input's imports, so they push every defined function (global) up by their number;
+/// added definitions follow the input's.
 #[derive(Debug, Clone)]
-pub struct FunctionMap {
+pub struct IndexMap {
     imported: u32,
-    input_functions: u32,
+    input: u32,
     added_imports: u32,
-    /// Output index of each added import or function, in the order they were added.
+    /// Output index of each added import or definition, in the order they were added.
     added: Vec<u32>,
 }
 
-impl FunctionMap {
-    pub fn new(module: &Module<'_>, edits: &Edits) -> FunctionMap {
-        let imported = module.imported_functions();
-        let input_functions = module.function_count();
-        let added_imports = edits.imports.len() as u32;
-        let added = edits
-            .added
+impl IndexMap {
+    pub fn functions(module: &Module<'_>, edits: &Edits) -> IndexMap {
+        let input = module.function_count();
+        IndexMap::new(module.imported_functions(), input, &edits.added)
+    }
+
+    pub fn globals(module: &Module<'_>, edits: &Edits) -> IndexMap {
+        let input = module.globals.len() as u32;
+        IndexMap::new(module.imported_globals(), input, &edits.added_globals)
+    }
+
+    fn new(imported: u32, input: u32, added: &[Added]) -> IndexMap {
+        let added_imports = added
+            .iter()
+            .filter(|a| matches!(a, Added::Import(_)))
+            .count() as u32;
+        let added = added
             .iter()
             .map(|added| match *added {
                 Added::Import(i) => imported + i,
-                Added::Function(f) => input_functions + added_imports + f,
+                Added::Defined(d) => input + added_imports + d,
             })
             .collect();
-        FunctionMap {
+        IndexMap {
             imported,
-            input_functions,
+            input,
             added_imports,
             added,
         }
     }
 
-    /// The output index of function `index` (in the edits' index space).
-    pub fn function(&self, index: u32) -> u32 {
+    /// The output index of `index` (in the edits' index space).
+    pub fn output(&self, index: u32) -> u32 {
         if index < self.imported {
             index
-        } else if index < self.input_functions {
+        } else if index < self.input {
             index + self.added_imports
         } else {
-            self.added[(index - self.input_functions) as usize]
+            self.added[(index - self.input) as usize]
         }
     }
 
-    /// The output index of the first added function that is not an import.
+    /// The output index of the first added definition.
     pub fn first_added(&self) -> u32 {
-        self.input_functions + self.added_imports
+        self.input + self.added_imports
     }
 
-    /// No function moves: the output's numbering is the edits'.
+    /// Nothing moves: the output's numbering is the edits'.
     pub fn is_identity(&self) -> bool {
         self.added_imports == 0
     }
@@ -186,7 +199,12 @@ fn leb_width(value: u32) -> usize {
 pub struct Encoder<'m, 'a> {
     module: &'m Module<'a>,
     edits: &'m Edits,
-    map: FunctionMap,
+    functions: IndexMap,
+    globals: IndexMap,
+    /// Where the input names a defined global, when globals move (else empty): in each body,
+    /// and outside code.
+    global_uses: Vec<Vec<GlobalUse>>,
+    global_uses_outside_code: Vec<GlobalUse>,
     /// Some existing body changes, so the code section is rewritten.
     patches_code: bool,
     /// Where a call of each input function goes (`Edits::redirected_calls`, looked up once a
@@ -199,14 +217,30 @@ impl<'m, 'a> Encoder<'m, 'a> {
         let calls = (0..module.function_count())
             .map(|f| edits.redirected_calls.get(&f).copied().unwrap_or(f))
             .collect();
+        let globals = IndexMap::globals(module, edits);
+        let (global_uses, global_uses_outside_code) = match globals.is_identity() {
+            true => (Vec::new(), Vec::new()),
+            false => {
+                let first = module.imported_globals();
+                let bodies = (module.bodies.iter())
+                    .map(|b| {
+                        load::globals::in_body(&module.bytes[b.range.clone()], b.range.start, first)
+                    })
+                    .collect();
+                (bodies, load::globals::outside_code(module))
+            }
+        };
         let mut encoder = Encoder {
             module,
             edits,
-            map: FunctionMap::new(module, edits),
+            functions: IndexMap::functions(module, edits),
+            globals,
+            global_uses,
+            global_uses_outside_code,
             patches_code: false,
             calls,
         };
-        encoder.patches_code = module.bodies.iter().any(|b| encoder.changes(b));
+        encoder.patches_code = (0..module.bodies.len()).any(|b| encoder.changes(b));
         encoder
     }
 
@@ -233,7 +267,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
         }
         if let Some(marker) = &edits.marker {
             let mut marker = marker.clone();
-            marker.added_from = self.map.first_added();
+            marker.added_from = self.functions.first_added();
             out.custom(MARKER_SECTION, marker.to_string().as_bytes());
         }
         out.flush();
@@ -257,12 +291,57 @@ impl<'m, 'a> Encoder<'m, 'a> {
 
     /// The output index a use names.
     fn target(&self, use_: &FunctionUse) -> u32 {
-        self.map.function(self.redirected(use_))
+        self.functions.output(self.redirected(use_))
     }
 
-    fn changes(&self, body: &Body) -> bool {
-        body.uses.iter().any(|u| self.target(u) != u.function)
-            || body.indirect_calls.iter().any(|c| self.shim(c).is_some())
+    /// Whether the body at `position` of the code section changes.
+    fn changes(&self, position: usize) -> bool {
+        self.body_patches(position).next().is_some()
+    }
+
+    /// The changes to the body at `position`: its function uses redirected or renumbered, its
+    /// globals renumbered, and each `call_indirect` the guard redirects replaced by a call of its
+    /// shim (`call` or `return_call`: the shim takes the same arguments and slot and gives the
+    /// same results, so the stack effect is the same). Not in order.
+    fn body_patches(&self, position: usize) -> impl Iterator<Item = Patch> {
+        let body = &self.module.bodies[position];
+        let globals = self.global_uses.get(position).map_or(&[][..], |g| &g[..]);
+        let calls = body.indirect_calls.iter().filter_map(|call| {
+            Some(Patch {
+                bytes: call.bytes.clone(),
+                opcode: Some(if call.tail { RETURN_CALL } else { CALL }),
+                index: self.shim(call)?,
+            })
+        });
+        let target = |u: &FunctionUse| self.target(u);
+        self.index_patches(&body.uses, target, globals).chain(calls)
+    }
+
+    /// The function indices among `uses` (which go to `target`) and the global indices among
+    /// `globals` that change. Not in order.
+    fn index_patches(
+        &self,
+        uses: &[FunctionUse],
+        target: impl Fn(&FunctionUse) -> u32,
+        globals: &[GlobalUse],
+    ) -> impl Iterator<Item = Patch> {
+        let functions = uses
+            .iter()
+            .map(move |u| (u.index_bytes(), u.function, target(u)));
+        let globals = globals.iter().map(|g| {
+            (
+                g.index_bytes.clone(),
+                g.global,
+                self.globals.output(g.global),
+            )
+        });
+        (functions.chain(globals))
+            .filter(|(_, from, to)| from != to)
+            .map(|(bytes, _, index)| Patch {
+                bytes,
+                opcode: None,
+                index,
+            })
     }
 
     /// The shim an indirect call goes through now, in the output's index space.
@@ -271,7 +350,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
             .edits
             .redirected_indirect
             .get(&(call.table, call.type_index))?;
-        Some(self.map.function(*shim))
+        Some(self.functions.output(*shim))
     }
 
     fn write_sections(&self, out: &mut Out<'_>, warnings: &mut Vec<String>) {
@@ -326,7 +405,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
         let edits = self.edits;
         match id {
             TYPE => !edits.types.is_empty(),
-            IMPORT => !edits.imports.is_empty(),
+            IMPORT => !edits.imports.is_empty() || !edits.global_imports.is_empty(),
             FUNCTION | CODE => !edits.functions.is_empty(),
             GLOBAL => !edits.globals.is_empty(),
             EXPORT => !edits.exports.is_empty(),
@@ -359,7 +438,13 @@ impl<'m, 'a> Encoder<'m, 'a> {
                     import.name.encode(&mut added);
                     wasm_encoder::EntityType::Function(import.type_index).encode(&mut added);
                 }
-                append_items(data, edits.imports.len(), &added, false).into()
+                for import in &edits.global_imports {
+                    import.module.encode(&mut added);
+                    import.name.encode(&mut added);
+                    wasm_encoder::EntityType::Global(import.ty).encode(&mut added);
+                }
+                let count = edits.imports.len() + edits.global_imports.len();
+                append_items(data, count, &added, false).into()
             }
             FUNCTION => {
                 for f in &edits.functions {
@@ -372,20 +457,20 @@ impl<'m, 'a> Encoder<'m, 'a> {
                     g.ty.encode(&mut added);
                     g.init.encode(&mut added);
                 }
-                let globals = self.splice(section.range.clone(), &module.uses_outside_code);
+                let globals = self.splice(section.range.clone());
                 append_items(&globals, edits.globals.len(), &added, false).into()
             }
             EXPORT => self.exports().into(),
             ELEMENT => self.elements(section.range.clone()).into(),
             // Tables (initialisers), start, data...: the input's bytes with function indices
             // rewritten (when there are any).
-            _ => self.splice(section.range.clone(), &module.uses_outside_code),
+            _ => self.splice(section.range.clone()),
         };
         out.section(section.id, &payload);
     }
 
     fn elements(&self, range: Range<usize>) -> Vec<u8> {
-        let segments = self.splice(range, &self.module.uses_outside_code);
+        let segments = self.splice(range);
         if self.edits.declared_functions.is_empty() {
             return segments.into_owned();
         }
@@ -395,7 +480,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
             .edits
             .declared_functions
             .iter()
-            .map(|&f| self.map.function(f))
+            .map(|&f| self.functions.output(f))
             .collect();
         declared.encode(&mut added);
         append_items(&segments, 1, &added, false)
@@ -407,15 +492,17 @@ impl<'m, 'a> Encoder<'m, 'a> {
             let index = match export.kind {
                 ExternalKind::Func | ExternalKind::FuncExact => {
                     let to = self.edits.repointed_exports.get(&position);
-                    self.map.function(to.copied().unwrap_or(export.index))
+                    self.functions.output(to.copied().unwrap_or(export.index))
                 }
+                ExternalKind::Global => self.globals.output(export.index),
                 _ => export.index,
             };
             section.export(export.name, export.kind.into(), index);
         }
         for (name, kind, index) in &self.edits.exports {
             let index = match kind {
-                wasm_encoder::ExportKind::Func => self.map.function(*index),
+                wasm_encoder::ExportKind::Func => self.functions.output(*index),
+                wasm_encoder::ExportKind::Global => self.globals.output(*index),
                 _ => *index,
             };
             section.export(name, *kind, index);
@@ -442,15 +529,15 @@ impl<'m, 'a> Encoder<'m, 'a> {
             out.put(items);
         } else {
             count.encode(&mut head);
-            let bodies: usize = (self.module.bodies.iter())
-                .map(|body| self.spliced_len(body))
+            let bodies: usize = (0..self.module.bodies.len())
+                .map(|position| self.spliced_len(position))
                 .map(|len| leb_width(len as u32) + len)
                 .sum();
             out.buf.push(CODE);
             out.encode((head.len() + bodies + added.len()) as u32);
             out.put(&head);
-            for body in &self.module.bodies {
-                let bytes = self.splice_body(body);
+            for position in 0..self.module.bodies.len() {
+                let bytes = self.splice_body(position);
                 out.encode(bytes.len() as u32);
                 out.put(&bytes);
             }
@@ -458,20 +545,26 @@ impl<'m, 'a> Encoder<'m, 'a> {
         out.put(&added);
     }
 
-    /// The added functions' bodies, each with its size, as the code section has them.
+    /// The added functions' bodies, each with its size, as the code section has them, with the
+    /// function and global indices they name renumbered.
     fn added_bodies(&self) -> Vec<u8> {
         let mut added = Vec::new();
         for f in &self.edits.functions {
             let mut body = Vec::new();
             f.body.encode(&mut body);
-            if self.map.is_identity() {
+            if self.functions.is_identity() && self.globals.is_identity() {
                 added.extend_from_slice(&body);
             } else {
                 let (_, bytes) = split_count(&body);
                 let uses = load::function_uses(bytes);
-                let bytes = splice_with(bytes, 0..bytes.len(), &uses, |u| {
-                    self.map.function(u.function)
-                });
+                let globals = match self.globals.is_identity() {
+                    true => Vec::new(),
+                    false => load::globals::in_body(bytes, 0, self.module.imported_globals()),
+                };
+                // Ours name functions in the edits' space, never redirected.
+                let target = |u: &FunctionUse| self.functions.output(u.function);
+                let patches = in_order(self.index_patches(&uses, target, &globals));
+                let bytes = splice_with(bytes, 0..bytes.len(), patches);
                 (bytes.len() as u32).encode(&mut added);
                 added.extend_from_slice(&bytes);
             }
@@ -479,58 +572,41 @@ impl<'m, 'a> Encoder<'m, 'a> {
         added
     }
 
-    /// How long `splice_body` makes `body`, worked out without splicing it: each rewritten
-    /// index takes its new LEB128's width, each redirected `call_indirect` becomes a call.
-    fn spliced_len(&self, body: &Body) -> usize {
-        let mut len = body.range.len();
-        for use_ in &body.uses {
-            let to = self.target(use_);
-            if to != use_.function {
-                len = len + leb_width(to) - use_.index_bytes().len();
-            }
-        }
-        for call in &body.indirect_calls {
-            if let Some(shim) = self.shim(call) {
-                len = len + 1 + leb_width(shim) - call.bytes.len();
-            }
-        }
-        len
+    /// How long `splice_body` makes the body at `position`, worked out without splicing it.
+    fn spliced_len(&self, position: usize) -> usize {
+        let len = self.module.bodies[position].range.len();
+        self.body_patches(position)
+            .fold(len, |len, patch| len + patch.len() - patch.bytes.len())
     }
 
-    /// A body's bytes with its function uses rewritten, and each `call_indirect` the guard
-    /// redirects replaced by a call of its shim (`call` or `return_call`: the shim takes the
-    /// same arguments and slot and gives the same results, so the stack effect is the same).
-    fn splice_body(&self, body: &Body) -> Cow<'a, [u8]> {
-        let calls: Vec<(&IndirectCall, u32)> = body
-            .indirect_calls
+    /// The bytes of the body at `position`, with its changes (`body_patches`).
+    fn splice_body(&self, position: usize) -> Cow<'a, [u8]> {
+        let range = self.module.bodies[position].range.clone();
+        splice_with(
+            self.module.bytes,
+            range,
+            in_order(self.body_patches(position)),
+        )
+    }
+
+    /// The input's bytes in `range`, outside code, with each function and global index in it
+    /// rewritten to its target.
+    fn splice(&self, range: Range<usize>) -> Cow<'a, [u8]> {
+        let module = self.module;
+        let inside = |at: &Range<usize>| range.contains(&at.start);
+        let uses = module
+            .uses_outside_code
             .iter()
-            .filter_map(|c| Some((c, self.shim(c)?)))
-            .collect();
-        if calls.is_empty() {
-            return self.splice(body.range.clone(), &body.uses);
-        }
-        let bytes = self.module.bytes;
-        let mut out = Vec::with_capacity(body.range.len() + 16);
+            .filter(|u| inside(&u.index_bytes()));
+        let globals = self
+            .global_uses_outside_code
+            .iter()
+            .filter(|g| inside(&g.index_bytes));
+        let uses: Vec<FunctionUse> = uses.cloned().collect();
+        let globals: Vec<GlobalUse> = globals.cloned().collect();
         let target = |u: &FunctionUse| self.target(u);
-        // The uses are in code order: those before each call, then the call itself.
-        let (mut copied, mut first) = (body.range.start, 0);
-        for (call, shim) in calls {
-            let uses = &body.uses[first..];
-            let before = uses.partition_point(|u| u.index_bytes().start < call.bytes.start);
-            let range = copied..call.bytes.start;
-            out.extend_from_slice(&splice_with(bytes, range, &uses[..before], target));
-            out.push(if call.tail { RETURN_CALL } else { CALL });
-            shim.encode(&mut out);
-            (copied, first) = (call.bytes.end, first + before);
-        }
-        let rest = &body.uses[first..];
-        out.extend_from_slice(&splice_with(bytes, copied..body.range.end, rest, target));
-        Cow::Owned(out)
-    }
-
-    /// The input's bytes in `range` with each function index in `uses` rewritten to its target.
-    fn splice(&self, range: Range<usize>, uses: &[FunctionUse]) -> Cow<'a, [u8]> {
-        splice_with(self.module.bytes, range, uses, |u| self.target(u))
+        let patches = self.index_patches(&uses, target, &globals);
+        splice_with(module.bytes, range, in_order(patches))
     }
 
     /// Which output bodies need no validation. The rule: an input body whose every function use
@@ -542,10 +618,12 @@ impl<'m, 'a> Encoder<'m, 'a> {
     /// Which output bodies need no validation, by output function index.
     pub fn trusted_bodies(&self) -> Vec<bool> {
         let declared = self.declared();
-        let total = self.map.input_functions + self.edits.added.len() as u32;
+        let total = self.module.function_count() + self.edits.added.len() as u32;
         let mut trusted = vec![false; total as usize];
         for (position, body) in self.module.bodies.iter().enumerate() {
-            let index = self.map.function(self.map.imported + position as u32);
+            let index = self
+                .functions
+                .output(self.module.imported_functions() + position as u32);
             trusted[index as usize] = self.trusted(body, &declared);
         }
         trusted
@@ -555,7 +633,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
         body.uses.iter().all(|u| {
             let to = self.redirected(u);
             self.type_of(to) == self.module.function_types[u.function as usize]
-                && (u.kind != UseKind::RefFunc || declared.contains(&self.map.function(to)))
+                && (u.kind != UseKind::RefFunc || declared.contains(&self.functions.output(to)))
         })
     }
 
@@ -564,7 +642,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
         match self.edits.added(index) {
             None => self.module.function_types[index as usize],
             Some(Added::Import(i)) => self.edits.imports[i as usize].type_index,
-            Some(Added::Function(f)) => self.edits.functions[f as usize].type_index,
+            Some(Added::Defined(f)) => self.edits.functions[f as usize].type_index,
         }
     }
 
@@ -584,7 +662,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
             .filter(|(_, e)| matches!(e.kind, ExternalKind::Func | ExternalKind::FuncExact))
             .map(|(position, e)| {
                 let to = self.edits.repointed_exports.get(&position);
-                self.map.function(to.copied().unwrap_or(e.index))
+                self.functions.output(to.copied().unwrap_or(e.index))
             });
         let ours = self.edits.declared_functions.iter().chain(
             self.edits
@@ -595,39 +673,48 @@ impl<'m, 'a> Encoder<'m, 'a> {
         );
         outside
             .chain(exported)
-            .chain(ours.map(|&f| self.map.function(f)))
+            .chain(ours.map(|&f| self.functions.output(f)))
             .collect()
     }
 }
 
-/// The bytes in `range` with the index of each use in `range` replaced by `target(use)`.
-fn splice_with<'b>(
-    bytes: &'b [u8],
-    range: Range<usize>,
-    uses: &[FunctionUse],
-    target: impl Fn(&FunctionUse) -> u32,
-) -> Cow<'b, [u8]> {
-    let mut out: Option<Vec<u8>> = None;
+/// A change to the input's bytes: `bytes` become `opcode` (when there is one) and the LEB128 of
+/// `index`.
+struct Patch {
+    bytes: Range<usize>,
+    opcode: Option<u8>,
+    index: u32,
+}
+
+impl Patch {
+    /// How many bytes it writes.
+    fn len(&self) -> usize {
+        usize::from(self.opcode.is_some()) + leb_width(self.index)
+    }
+}
+
+/// The patches in the order of the bytes they change.
+fn in_order(patches: impl Iterator<Item = Patch>) -> Vec<Patch> {
+    let mut patches: Vec<Patch> = patches.collect();
+    patches.sort_unstable_by_key(|p| p.bytes.start);
+    patches
+}
+
+/// The bytes in `range` with `patches` (in order, inside `range`) applied.
+fn splice_with(bytes: &[u8], range: Range<usize>, patches: Vec<Patch>) -> Cow<'_, [u8]> {
+    if patches.is_empty() {
+        return Cow::Borrowed(&bytes[range]);
+    }
+    let mut out = Vec::with_capacity(range.len() + 16);
     let mut copied = range.start;
-    for use_ in uses
-        .iter()
-        .filter(|u| range.contains(&u.index_bytes().start))
-    {
-        let to = target(use_);
-        if to != use_.function {
-            let out = out.get_or_insert_with(|| Vec::with_capacity(range.len() + 16));
-            out.extend_from_slice(&bytes[copied..use_.index_bytes().start]);
-            to.encode(out);
-            copied = use_.index_bytes().end;
-        }
+    for patch in patches {
+        out.extend_from_slice(&bytes[copied..patch.bytes.start]);
+        out.extend(patch.opcode);
+        patch.index.encode(&mut out);
+        copied = patch.bytes.end;
     }
-    match out {
-        None => Cow::Borrowed(&bytes[range]),
-        Some(mut out) => {
-            out.extend_from_slice(&bytes[copied..range.end]);
-            Cow::Owned(out)
-        }
-    }
+    out.extend_from_slice(&bytes[copied..range.end]);
+    Cow::Owned(out)
 }
 
 /// A vector section with `count` more items whose bytes are `added`. `keep_width` pads the new
@@ -844,9 +931,9 @@ mod tests {
             .push(("calls_h".into(), wasm_encoder::ExportKind::Func, calls_h));
         let encoded = encoded(&module, &edits, true);
         assert!(validates(&encoded));
-        let map = FunctionMap::new(&module, &edits);
+        let map = IndexMap::functions(&module, &edits);
         assert_eq!(
-            (map.function(import), map.function(1), map.function(calls_h)),
+            (map.output(import), map.output(1), map.output(calls_h)),
             (1, 2, 4)
         );
         let text = wasmprinter::print_bytes(&encoded).unwrap();
@@ -864,6 +951,85 @@ mod tests {
             "(local $x i32)",
             "br $l",
             "(func $calls_h (;4;) (type 1)\n    call $h\n",
+        ] {
+            assert!(text.contains(expected), "{expected} not in\n{text}");
+        }
+    }
+
+    #[test]
+    fn an_added_global_import_renumbers_every_global_index() {
+        let bytes = module(
+            r#"(module
+                (import "env" "base" (global $base i32))
+                (global $sp (export "sp") (mut i32) (i32.const 64))
+                (global $at i32 (global.get $base))
+                (global $ref funcref (ref.func $f))
+                (memory 1)
+                (table $t 2 funcref)
+                (elem (table $t) (offset (global.get $base)) func $f)
+                (data (offset (global.get $at)) "x")
+                (func $f (export "f") (result i32)
+                    (global.set $sp (i32.sub (global.get $sp) (global.get $at)))
+                    (global.get $sp)))"#,
+        );
+        let module = load(&bytes).unwrap();
+        let mut edits = Edits::new(&module);
+        let ty = wasm_encoder::GlobalType {
+            val_type: ValType::I32,
+            mutable: true,
+            shared: false,
+        };
+        let ours = edits.add_global(ty, wasm_encoder::ConstExpr::i32_const(0), "ours".into());
+        let import = edits.add_global_import("GOT.mem", "word", ty);
+        let reads = {
+            let result = edits.add_type(&[], &[ValType::I32]);
+            let mut body = Function::new([]);
+            body.instructions()
+                .global_get(import)
+                .global_get(ours)
+                .i32_add()
+                .global_get(1)
+                .i32_add()
+                .end();
+            edits.add_function(result, "reads".into(), body)
+        };
+        edits
+            .exports
+            .push(("reads".into(), wasm_encoder::ExportKind::Func, reads));
+        let encoded = encoded(&module, &edits, true);
+        assert!(validates(&encoded));
+        let map = IndexMap::globals(&module, &edits);
+        assert_eq!(
+            (
+                map.output(0),
+                map.output(import),
+                map.output(1),
+                map.output(3),
+                map.output(ours)
+            ),
+            (0, 1, 2, 4, 5)
+        );
+        let text = wasmprinter::print_bytes(&encoded).unwrap();
+        for expected in [
+            r#"(import "env" "base" (global $base (;0;) i32))"#,
+            r#"(import "GOT.mem" "word" (global $GOT.mem.word (;1;) (mut i32)))"#,
+            "(global $sp (;2;) (mut i32) i32.const 64)",
+            "(global $at (;3;) i32 global.get $base)",
+            "(global $ours (;5;) (mut i32) i32.const 0)",
+            r#"(export "sp" (global $sp))"#,
+            "(elem (;0;) (table $t) (global.get $base) func $f)",
+            r#"(data (;0;) (global.get $at) "x")"#,
+            "global.get $sp
+    global.get $at
+    i32.sub
+    global.set $sp
+    global.get $sp
+",
+            "global.get $GOT.mem.word
+    global.get $ours
+    i32.add
+    global.get $sp
+",
         ] {
             assert!(text.contains(expected), "{expected} not in\n{text}");
         }

@@ -1,5 +1,5 @@
-//! The name section, renumbered: function names follow their functions to their output
-//! indices, ours are added (wrappers, shims, the guard's functions, our globals), and the
+//! The name section, renumbered: function and global names follow their entities to their
+//! output indices, ours are added (wrappers, shims, the guard's functions, our globals), and the
 //! subsections with nothing to change are copied as they are. Engines read this section only to
 //! name functions in stack traces; a malformed one is dropped rather than guessed at.
 
@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use wasm_encoder::Encode;
 use wasmparser::BinaryReader;
 
-use super::{Encoder, append_items, split_count};
+use super::{Encoder, IndexMap, append_items, split_count};
 use crate::edits::Added;
 
 const NAME_FUNCTIONS: u8 = 1;
@@ -33,7 +33,7 @@ impl<'a> Encoder<'_, 'a> {
                 Ok((id, sub)) => subsections.push((id, self.name_subsection(id, sub)?)),
                 // Engines ignore what follows a malformed subsection; so do we, unless indices
                 // must move: then nothing of it can be trusted.
-                Err(_) if self.map.is_identity() => break,
+                Err(_) if self.functions.is_identity() && self.globals.is_identity() => break,
                 Err(_) => return None,
             }
         }
@@ -55,43 +55,56 @@ impl<'a> Encoder<'_, 'a> {
         match id {
             NAME_FUNCTIONS => {
                 let ours = edits.added.iter().enumerate().map(|(i, added)| {
-                    let index = self.map.function(edits.first_function() + i as u32);
+                    let index = self.functions.output(edits.first_function() + i as u32);
                     let name = match *added {
                         Added::Import(i) => edits.imports[i as usize].qualified_name(),
-                        Added::Function(f) => edits.functions[f as usize].name.clone(),
+                        Added::Defined(f) => edits.functions[f as usize].name.clone(),
                     };
                     (index, name)
                 });
-                self.function_names(sub, ours.collect()).map(Cow::Owned)
+                let stray = self.module.names.stray_function;
+                self.names_of(sub, &self.functions, stray, ours.collect())
+                    .map(Cow::Owned)
             }
-            NAME_LOCALS | NAME_LABELS if !self.map.is_identity() => {
+            NAME_LOCALS | NAME_LABELS if !self.functions.is_identity() => {
                 let mut out = wasm_encoder::IndirectNameMap::new();
                 let map = wasmparser::IndirectNameMap::new(BinaryReader::new(sub, 0)).ok()?;
                 for entry in map {
                     let entry = entry.ok()?;
-                    if entry.index < self.map.input_functions {
-                        out.append(self.map.function(entry.index), &name_map(entry.names)?);
+                    if entry.index < self.functions.input {
+                        out.append(self.functions.output(entry.index), &name_map(entry.names)?);
                     }
                 }
                 Some(encoded(&out).into())
             }
             NAME_GLOBALS => {
-                let ours = edits.globals.iter().enumerate().map(|(i, g)| {
-                    let index = edits.first_global() + i as u32;
-                    (index, g.name.clone())
+                let ours = edits.added_globals.iter().enumerate().map(|(i, added)| {
+                    let index = self.globals.output(edits.first_global() + i as u32);
+                    let name = match *added {
+                        Added::Import(i) => edits.global_imports[i as usize].qualified_name(),
+                        Added::Defined(g) => edits.globals[g as usize].name.clone(),
+                    };
+                    (index, name)
                 });
-                let (count, bytes) = encode_names(ours);
-                append_names(sub, count, &bytes).map(Cow::Owned)
+                self.names_of(sub, &self.globals, false, ours.collect())
+                    .map(Cow::Owned)
             }
             _ => Some(sub.into()),
         }
     }
 
-    /// The function names: the input's, renumbered, and `ours`, in index order. A name of a
-    /// function the input does not have is dropped: it names nothing, and would come out of order.
-    fn function_names(&self, sub: &[u8], ours: Vec<(u32, String)>) -> Option<Vec<u8>> {
-        if self.map.is_identity() && !self.module.names.stray_function {
-            // Ours come after every input function: append them to the input's bytes.
+    /// The names of functions or globals (`map` says where each goes): the input's, renumbered,
+    /// and `ours`, in index order. A name of an entity the input does not have (`stray`) is
+    /// dropped: it names nothing, and would come out of order.
+    fn names_of(
+        &self,
+        sub: &[u8],
+        map: &IndexMap,
+        stray: bool,
+        ours: Vec<(u32, String)>,
+    ) -> Option<Vec<u8>> {
+        if map.is_identity() && !stray {
+            // Ours come after every input entity: append them to the input's bytes.
             let (count, bytes) = encode_names(ours.into_iter());
             return append_names(sub, count, &bytes);
         }
@@ -99,8 +112,8 @@ impl<'a> Encoder<'_, 'a> {
         if !sub.is_empty() {
             for naming in wasmparser::NameMap::new(BinaryReader::new(sub, 0)).ok()? {
                 let naming = naming.ok()?;
-                if naming.index < self.map.input_functions {
-                    names.push((self.map.function(naming.index), naming.name.to_string()));
+                if naming.index < map.input {
+                    names.push((map.output(naming.index), naming.name.to_string()));
                 }
             }
         }

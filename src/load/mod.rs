@@ -14,6 +14,7 @@ use wasmparser::{
     WasmFeatures,
 };
 
+pub mod globals;
 mod index;
 mod scan;
 
@@ -232,6 +233,10 @@ pub struct Module<'a> {
 impl<'a> Module<'a> {
     pub fn imported_functions(&self) -> u32 {
         self.function_imports.len() as u32
+    }
+
+    pub fn imported_globals(&self) -> u32 {
+        self.globals.iter().filter(|g| g.import.is_some()).count() as u32
     }
 
     pub fn function_count(&self) -> u32 {
