@@ -20,8 +20,12 @@ pub const MESSAGE_EXPORT: &str = "__wasm_unwind_message";
 
 /// wasm-unwind-runtime's termination word (a static, exported by address), which every instance
 /// over the same memory sees: threads. A dynamically linked module exports it relative to
-/// `__memory_base` and keeps its own copy.
+/// `__memory_base`, and imports the program's under the same name from `GOT.mem`.
 pub const SHARED_WORD_EXPORT: &str = "__wasm_unwind_terminated";
+
+/// The import module through which a loader of dynamic linking gives a module the address of a
+/// data symbol, wherever it is defined (Emscripten's; the tool-conventions' `DynamicLinking.md`).
+pub const GOT_MEM: &str = "GOT.mem";
 
 /// The import module of JS mode's host functions.
 pub const JS_IMPORT_MODULE: &str = "wasm_unwind";

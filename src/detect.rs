@@ -52,6 +52,7 @@ pub fn shared_word(module: &Module<'_>) -> Option<Word> {
     Some(Word {
         global: exported_address(module, SHARED_WORD_EXPORT)?,
         base: memory_base(module),
+        linked: None,
     })
 }
 
@@ -63,6 +64,9 @@ pub struct Word {
     /// module's data there, so the addresses it exports are relative to it (Emscripten's
     /// `relocateExports` adds it).
     pub base: Option<u32>,
+    /// The `GOT.mem` global through which a loader of dynamic linking gives this module the
+    /// program's word (the first module's to export it), when the guard imports one.
+    pub linked: Option<u32>,
 }
 
 /// The immutable i32 global imported as `env.__memory_base`: in the dynamic-linking ABI, where

@@ -340,7 +340,7 @@ mod json {
                 abort_ends: match self.reach {
                     Reach::Instance => "instance",
                     Reach::Program => "program",
-                    Reach::LinkedModuleOnly => "linked module only",
+                    Reach::LinkedWithRuntime => "modules with the runtime",
                     Reach::TrappedInstanceOnly => "trapped instance only",
                 },
                 exports: self.exports.iter().map(export).collect(),
@@ -360,9 +360,9 @@ mod json {
         abort_guard: Option<bool>,
         runtime: bool,
         /// Which instances an abort ends: `instance` (memory 0 is its own), `program` (every
-        /// instance over a shared or imported memory 0), `linked module only` (dynamic linking:
-        /// every instance of this module, not the modules linked with it), `trapped instance
-        /// only` (no safe word).
+        /// instance over a shared or imported memory 0), `modules with the runtime` (dynamic
+        /// linking: every instance of the modules linked together that link the runtime),
+        /// `trapped instance only` (no safe word).
         abort_ends: &'static str,
         exports: Vec<ExportJson<'a>>,
         tables: Vec<TableJson<'a>>,

@@ -67,8 +67,9 @@ pub struct Report {
     /// The guard reads and sets the runtime crate's termination word, which every instance
     /// over memory 0 (threads) shares: an abort ends them all.
     pub shared_word: bool,
-    /// The module is dynamically linked (dylink.0): its word is its own, so an abort ends its
-    /// instances (threads) but not the main and side modules linked with it.
+    /// The module is dynamically linked (dylink.0): its word is the program's, through the
+    /// loader's `GOT.mem`, so an abort ends the modules linked with it that link the runtime
+    /// too, not those without it.
     pub dynamically_linked: bool,
     /// The module links wasm-unwind-runtime: caught panics are handed back to Rust.
     pub runtime: bool,

@@ -80,7 +80,8 @@ pub struct GuardPlan {
     pub shared_word: Option<detect::Word>,
     /// Memory 0 is shared: the words are read and written with atomic instructions.
     pub atomic: bool,
-    /// A module of dynamic linking: its word (if any) is its own, not the linked modules'.
+    /// A module of dynamic linking: its word (if any) is reached through the loader's `GOT.mem`,
+    /// which gives every linked module the first definition's.
     pub dynamically_linked: bool,
     /// The hook wasm-bindgen's glue calls through the table after a termination. Set only with
     /// a wrapped table.
@@ -419,9 +420,10 @@ pub enum Reach {
     /// Other instances may run over memory 0 (shared or imported), and a termination word in it
     /// (wasm-unwind-runtime's, or wasm-bindgen's flag) tells every guard: the whole program.
     Program,
-    /// A module of dynamic linking with the runtime's word: every instance of this module (one
-    /// a thread) reads it, the modules linked with it do not.
-    LinkedModuleOnly,
+    /// A module of dynamic linking with the runtime's word: every instance of every module
+    /// linked with it that links the runtime too reads one word (the loader gives them the first
+    /// definition's through `GOT.mem`); modules without the runtime do not.
+    LinkedWithRuntime,
     /// Other instances may run over memory 0 and no word is safe to use: only the instance
     /// that trapped.
     TrappedInstanceOnly,
@@ -432,7 +434,7 @@ impl Reach {
     pub fn warning(self) -> Option<&'static str> {
         match self {
             Reach::Instance | Reach::Program => None,
-            Reach::LinkedModuleOnly => Some(LINKED_MODULE_ONLY),
+            Reach::LinkedWithRuntime => Some(LINKED_WITH_RUNTIME),
             Reach::TrappedInstanceOnly => Some(INSTANCE_ONLY),
         }
     }
@@ -441,9 +443,10 @@ impl Reach {
 /// Which instances an abort ends. A word is safe only when nothing else can write it: a static
 /// the linker placed for the runtime crate or wasm-bindgen, never bytes the tool would pick, as
 /// the module's allocator may hand out any byte it does not know to be taken. A module of
-/// dynamic linking shares no word with the modules linked with it: each links its own copy of
-/// the runtime's static (if any), and the tool can add no import that every loader satisfies
-/// to reach another module's (README "Threads and linked modules").
+/// dynamic linking shares the word with the modules linked with it that link the runtime too,
+/// through the loader's `GOT.mem` (`passes::guard`); a module without the runtime has no word,
+/// and the loader gives no module an import it does not declare (README "Threads and linked
+/// modules").
 pub fn reach(module: &Module<'_>, bindgen: Option<Bindgen>) -> Reach {
     let word =
         detect::shared_word(module).is_some() || bindgen.and_then(|b| b.terminated).is_some();
@@ -451,7 +454,7 @@ pub fn reach(module: &Module<'_>, bindgen: Option<Bindgen>) -> Reach {
     match (shared, word, detect::dynamically_linked(module)) {
         (false, _, _) => Reach::Instance,
         (true, true, false) => Reach::Program,
-        (true, true, true) => Reach::LinkedModuleOnly,
+        (true, true, true) => Reach::LinkedWithRuntime,
         (true, false, _) => Reach::TrappedInstanceOnly,
     }
 }
@@ -460,7 +463,7 @@ pub fn reach(module: &Module<'_>, bindgen: Option<Bindgen>) -> Reach {
 pub const INSTANCE_ONLY: &str = "memory 0 is shared or imported and the module has no termination word all its instances see (link wasm-unwind-runtime): an abort stops only the instance that trapped, other threads or modules over that memory keep running";
 
 /// The same for a module of dynamic linking with the runtime's word.
-pub const LINKED_MODULE_ONLY: &str = "the module is dynamically linked (dylink.0) and its termination word is its own: an abort ends its instances on every thread, but the main and side modules linked with it keep running";
+pub const LINKED_WITH_RUNTIME: &str = "the module is dynamically linked (dylink.0): an abort ends every module linked with it that links wasm-unwind-runtime too (they share one termination word through GOT.mem.__wasm_unwind_terminated), but main and side modules without the runtime keep running";
 
 /// The function tables a host can reach, and whether processing would wrap each (for
 /// `inspect`); `aborts` tells the functions that abort on a panic.
@@ -781,7 +784,8 @@ mod tests {
     }
 
     #[test]
-    fn a_dynamically_linked_word_is_relative_to_the_memory_base_and_ends_the_module_only() {
+    fn a_dynamically_linked_word_is_relative_to_the_memory_base_and_ends_the_linked_modules_with_it()
+     {
         let module = |dylink: &str| {
             format!(
                 r#"(module {dylink}
@@ -798,7 +802,7 @@ mod tests {
         let side = load::load(&side).unwrap();
         let word = detect::shared_word(&side).unwrap();
         assert_eq!((word.global, word.base), (1, Some(0)));
-        assert_eq!(reach(&side, None), Reach::LinkedModuleOnly);
+        assert_eq!(reach(&side, None), Reach::LinkedWithRuntime);
         // Without dylink.0 the same module is one of a program over one memory, as before.
         let plain = wat::parse_str(module("")).unwrap();
         assert_eq!(reach(&load::load(&plain).unwrap(), None), Reach::Program);

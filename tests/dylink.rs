@@ -2,10 +2,10 @@
 //! web-tree-sitter (from the corpus, `tests/corpus/install.sh`), whose main module loads side
 //! modules with `loadWebAssemblyModule` at a base it allocates. Processed and unprocessed main
 //! and side modules mix and compute the same (the tree-sitter JavaScript grammar, a real side
-//! module); a side module linking the runtime's word keeps it at its relocated address, so a
-//! trap ends that module and leaves the main's memory and the other side modules alone, as
-//! `inspect` and the warning say (an abort does not cross modules: README "Threads and linked
-//! modules").
+//! module). Side modules linking the runtime's word share one through the loader's `GOT.mem`
+//! (the first loaded one's, at its relocated address): a trap in any of them ends all of them,
+//! either way round and for one loaded later, and leaves alone the main's memory and the modules
+//! without the runtime, as `inspect` and the warning say (README "Threads and linked modules").
 
 mod engines;
 
@@ -37,7 +37,7 @@ fn processed(wasm: &[u8]) -> (Vec<u8>, Vec<String>) {
 }
 
 #[test]
-fn side_with_its_own_word_says_an_abort_ends_only_it() {
+fn side_with_a_word_says_an_abort_ends_the_modules_with_the_runtime() {
     let (_, warnings) = processed(&side());
     let linked = warnings.iter().filter(|w| w.contains("dynamically linked"));
     assert_eq!(linked.count(), 1, "{warnings:?}");
@@ -45,7 +45,7 @@ fn side_with_its_own_word_says_an_abort_ends_only_it() {
     assert!(
         facts
             .to_table()
-            .contains("main and side modules linked with it keep running")
+            .contains("main and side modules without the runtime keep running")
     );
 }
 
@@ -83,4 +83,47 @@ fn emscripten_loader() {
             write("side.processed.wasm", &processed(&side()).0);
         },
     );
+}
+
+/// A loader that has not filled the `GOT.mem` import yet (it is 0 while a module is being
+/// instantiated, before the loader reads its exports): the guard uses the module's own word, at
+/// its relocated address, rather than address 0. In Wasmtime, the side module's imports given by
+/// hand, as a loader would.
+#[test]
+fn before_the_loader_fills_the_import_the_module_uses_its_own_word() {
+    use wasmtime::{Global, GlobalType, Memory, MemoryType, Mutability, Store, Val, ValType};
+    let module = support::host::compile(&processed(&side()).0);
+    let mut store = Store::new(support::host::engine(), ());
+    let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+    let global = |store: &mut Store<()>, mutability, value| {
+        let ty = GlobalType::new(ValType::I32, mutability);
+        Global::new(store, ty, Val::I32(value)).unwrap().into()
+    };
+    const BASE: i32 = 1024;
+    let imports: Vec<wasmtime::Extern> = wasmtime::Module::imports(&module)
+        .map(|import| match (import.module(), import.name()) {
+            ("env", "memory") => memory.into(),
+            ("env", "__memory_base") => global(&mut store, Mutability::Const, BASE),
+            ("GOT.mem", "__wasm_unwind_terminated") => global(&mut store, Mutability::Var, 0),
+            other => panic!("unexpected import {other:?}"),
+        })
+        .collect();
+    let instance = wasmtime::Instance::new(&mut store, &module, &imports).unwrap();
+    let bump = instance
+        .get_typed_func::<(), i32>(&mut store, "bump")
+        .unwrap();
+    let boom = instance
+        .get_typed_func::<(), ()>(&mut store, "boom")
+        .unwrap();
+    let state = (instance.get_typed_func::<(), i32>(&mut store, "__wasm_unwind_state")).unwrap();
+    assert_eq!(bump.call(&mut store, ()).unwrap(), 1);
+    assert!(boom.call(&mut store, ()).is_err());
+    assert_eq!(state.call(&mut store, ()).unwrap(), 1);
+    let word = |store: &Store<()>, at: usize| memory.data(store)[at];
+    assert_eq!(
+        word(&store, BASE as usize + 8),
+        1,
+        "its own word, relocated, is set"
+    );
+    assert_eq!(word(&store, 0), 0, "address 0 is left alone");
 }

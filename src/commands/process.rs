@@ -439,7 +439,7 @@ fn handling(report: &Report) -> Vec<String> {
     lines.push(if report.abort_guard {
         let program = match (report.shared_word, report.dynamically_linked) {
             (true, false) => "; an abort ends every instance over the memory (__wasm_unwind_terminated)",
-            (true, true) => "; an abort ends this module's instances (__wasm_unwind_terminated)",
+            (true, true) => "; an abort ends every linked module with the runtime (GOT.mem.__wasm_unwind_terminated)",
             (false, _) => "",
         };
         format!(

@@ -66,7 +66,7 @@ use wasm_encoder::{
 };
 
 use super::{Callee, call_in_catch_all, push_params};
-use crate::abi::STATE_EXPORT;
+use crate::abi::{GOT_MEM, SHARED_WORD_EXPORT, STATE_EXPORT};
 use crate::detect::Word;
 use crate::edits::{Edits, val_type};
 use crate::encoding::Encoding;
@@ -156,11 +156,39 @@ impl Status {
 }
 
 /// Pushes the word's address: the exported one, plus `__memory_base` in a module of dynamic
-/// linking, whose exported addresses are relative to where the loader placed its data.
+/// linking, whose exported addresses are relative to where the loader placed its data. There,
+/// the program's word, once the loader has filled the `GOT.mem` import (it is 0 until then:
+/// while the module is instantiated, and before this module's own export fills it).
 fn address(code: &mut InstructionSink<'_>, word: Word) {
     code.global_get(word.global);
     if let Some(base) = word.base {
         code.global_get(base).i32_add();
+    }
+    if let Some(linked) = word.linked {
+        code.global_get(linked)
+            .global_get(linked)
+            .i32_eqz()
+            .select();
+    }
+}
+
+/// The runtime's word, and in a module of dynamic linking (which exports it relative to
+/// `__memory_base`), the import of the program's word that makes it one for every module that
+/// links the runtime: `GOT.mem.__wasm_unwind_terminated`, a mutable i32 that the loader fills with
+/// the address of the first definition of that symbol (the main module's, when it has one).
+/// Every module that imports it also defines it, so it is never unresolved.
+fn linked(word: Word, plan: &GuardPlan, edits: &mut Edits) -> Word {
+    if !plan.dynamically_linked || word.base.is_none() {
+        return word;
+    }
+    let got = GlobalType {
+        val_type: ValType::I32,
+        mutable: true,
+        shared: false,
+    };
+    Word {
+        linked: Some(edits.add_global_import(GOT_MEM, SHARED_WORD_EXPORT, got)),
+        ..word
     }
 }
 
@@ -261,8 +289,12 @@ pub fn install(
     let status = Status {
         global,
         words: Words {
-            bindgen: plan.bindgen_flag.map(|global| Word { global, base: None }),
-            shared: plan.shared_word,
+            bindgen: (plan.bindgen_flag).map(|global| Word {
+                global,
+                base: None,
+                linked: None,
+            }),
+            shared: plan.shared_word.map(|word| linked(word, plan, edits)),
             atomic: plan.atomic,
         },
         reentrant: !plan.indirect.is_empty(),
@@ -277,7 +309,7 @@ pub fn install(
         };
         // wasm-bindgen's abort hook, run after a termination, may call an import (to schedule
         // its reinit): its return must not be refused, so then only entries read the word.
-        let word = plan.shared_word.filter(|_| plan.abort_hook.is_none());
+        let word = status.words.shared.filter(|_| plan.abort_hook.is_none());
         let host = HostCall { status, trap, word };
         for shim in &plan.shims {
             add_shim(module, encoding, shim, &host, edits);

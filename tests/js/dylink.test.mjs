@@ -5,7 +5,8 @@
 //                              (each copy of the glue is a program of its own)
 //   grammar.{plain,processed}.wasm  tree-sitter-javascript, a real side module
 //   side.{plain,processed}.wasm     fixtures/dylink/side.wat: a side module with the runtime's
-//                              word at a relative address, `bump` and `boom`
+//                              word at a relative address, `bump` and `boom`; processed, it
+//                              imports GOT.mem.__wasm_unwind_terminated, the program's word
 
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -56,29 +57,55 @@ for (const main of ['plain', 'processed']) {
   });
 }
 
-test('a side module with its own word: a trap ends it, not the main or another side module', async () => {
-  const p = await program('processed');
-  const [a, b, plain] = [
+/** Side modules `a` and `b` loaded in that order into program `p`, both processed, and an
+ * unprocessed one. */
+async function sides(p) {
+  return [
     await p.side('side.processed.wasm'),
     await p.side('side.processed.wasm'),
     await p.side('side.plain.wasm'),
   ];
-  // The loader relocated the word's address: it lies in the side module's own data.
-  const word = a.__wasm_unwind_terminated;
-  assert.ok(word > 8, `relocated word at ${word}`);
+}
+
+test('side modules with the runtime share one word: a trap in the later one ends both', async () => {
+  const p = await program('processed');
+  const [a, b, plain] = await sides(p);
+  // The loader relocated each one's word: it lies in that module's own data.
+  const [word, own] = [a.__wasm_unwind_terminated, b.__wasm_unwind_terminated];
+  assert.ok(word > 8 && own > word, `relocated words at ${word}, ${own}`);
   const low = p.opts.getValue(8, 'i32');
   // Without a trap, processed computes as unprocessed.
   assert.deepEqual([a.bump(), a.bump()], [plain.bump(), plain.bump()]);
+  assert.equal(b.bump(), 1, 'each counts in its own data');
   assert.equal(p.opts.getValue(word, 'i32'), 0);
 
-  assert.throws(() => a.boom(), WebAssembly.RuntimeError);
-  assert.throws(() => a.bump(), WebAssembly.RuntimeError, 'refused after the trap');
-  assert.equal(a.__wasm_unwind_state(), 1);
-  assert.equal(p.opts.getValue(word, 'i32'), 1, 'the latch set the word at its relocated address');
+  assert.throws(() => b.boom(), WebAssembly.RuntimeError);
+  assert.throws(() => b.bump(), WebAssembly.RuntimeError, 'refused after its own trap');
+  assert.throws(() => a.bump(), WebAssembly.RuntimeError, 'the other side module is refused too');
+  assert.deepEqual([a.__wasm_unwind_state(), b.__wasm_unwind_state()], [1, 1]);
+  assert.equal(p.opts.getValue(word, 'i32'), 1, 'the latch set the program\'s word: the first loaded one\'s');
+  assert.equal(p.opts.getValue(own, 'i32'), 0, 'the later module\'s own copy is not used');
   assert.equal(p.opts.getValue(8, 'i32'), low, 'the main\'s memory at the unrelocated address is untouched');
 
-  // The other side module and the main keep running, as the warning says.
-  assert.equal(b.__wasm_unwind_state(), 0);
-  assert.equal(b.bump(), 1);
+  // A side module loaded after the trap is refused at its first entry.
+  const late = await p.side('side.processed.wasm');
+  assert.throws(() => late.bump(), WebAssembly.RuntimeError, 'a module loaded later is refused');
+  assert.equal(late.__wasm_unwind_state(), 1);
+
+  // The main, the grammar and the unprocessed side module have no runtime: they keep running,
+  // as the warning says.
+  assert.equal(plain.bump(), 3);
   assert.match(await parse(p, 'grammar.processed.wasm'), /^\(program/);
+});
+
+test('the other way round: a trap in the first side module ends the later one', async () => {
+  const p = await program('plain');
+  const [a, b] = await sides(p);
+  assert.deepEqual([a.bump(), b.bump()], [1, 1]);
+  assert.throws(() => a.boom(), WebAssembly.RuntimeError);
+  // A trap leaves its trace in its own instance only: the host asks it, which latches.
+  assert.equal(a.__wasm_unwind_state(), 1);
+  assert.throws(() => b.bump(), WebAssembly.RuntimeError, 'the later side module is refused');
+  assert.equal(b.__wasm_unwind_state(), 1);
+  assert.equal(p.opts.getValue(a.__wasm_unwind_terminated, 'i32'), 1);
 });
