@@ -41,6 +41,12 @@ fn side_with_a_word_says_an_abort_ends_the_modules_with_the_runtime() {
     let (_, warnings) = processed(&side());
     let linked = warnings.iter().filter(|w| w.contains("dynamically linked"));
     assert_eq!(linked.count(), 1, "{warnings:?}");
+    let (wasm, _) = processed(&side());
+    let text = wasmprinter::print_bytes(&wasm).unwrap();
+    assert!(
+        text.contains(r#"(import "GOT.mem" "__wasm_unwind_terminated" (global"#),
+        "the program's word is imported"
+    );
     let facts = inspect(&side()).expect("inspects");
     assert!(
         facts

@@ -54,8 +54,10 @@
 //!
 //! A module of dynamic linking (`dylink.0`) exports its data addresses relative to
 //! `__memory_base`, where the loader placed its data: the guard adds it, as the loader does.
-//! Its word is its own copy of the static, so there an abort ends the module's instances (its
-//! threads) but not the modules linked with it, and the warning says so.
+//! Its word is its own copy of the static; to make one word for every module that links the
+//! runtime, the guard imports `GOT.mem.__wasm_unwind_terminated`, which the loader fills with
+//! the first definition's address, and reads the word there once it is filled (non-zero).
+//! Modules without the runtime have no word and keep running, and the warning says so.
 //!
 //! wasm-bindgen's class destructors (`__wbg_<class>_free`) are refused without a trap: its glue
 //! also calls them from a `FinalizationRegistry` callback, outside any `try`, where an error
