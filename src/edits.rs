@@ -19,13 +19,14 @@ pub struct NewFunction {
     pub body: Function,
 }
 
-pub struct NewImport {
+/// An added import of a function (`Ty`: its type index) or a global (its type).
+pub struct NewImport<Ty> {
     pub module: &'static str,
     pub name: &'static str,
-    pub type_index: u32,
+    pub ty: Ty,
 }
 
-impl NewImport {
+impl<Ty> NewImport<Ty> {
     /// `module.name`, the name it gets in the name section.
     pub fn qualified_name(&self) -> String {
         format!("{}.{}", self.module, self.name)
@@ -36,19 +37,6 @@ pub struct NewGlobal {
     pub ty: GlobalType,
     pub init: ConstExpr,
     pub name: String,
-}
-
-pub struct NewGlobalImport {
-    pub module: &'static str,
-    pub name: &'static str,
-    pub ty: GlobalType,
-}
-
-impl NewGlobalImport {
-    /// `module.name`, the name it gets in the name section.
-    pub fn qualified_name(&self) -> String {
-        format!("{}.{}", self.module, self.name)
-    }
 }
 
 /// An added function (global), in the order of the edits' index space.
@@ -66,12 +54,12 @@ pub struct Edits {
     first_function: u32,
     first_global: u32,
     pub types: Vec<(Vec<ValType>, Vec<ValType>)>,
-    pub imports: Vec<NewImport>,
+    pub imports: Vec<NewImport<u32>>,
     pub functions: Vec<NewFunction>,
     /// Every added import and function, by index from `first_function` on.
     pub added: Vec<Added>,
     pub globals: Vec<NewGlobal>,
-    pub global_imports: Vec<NewGlobalImport>,
+    pub global_imports: Vec<NewImport<GlobalType>>,
     /// Every added global and global import, by index from `first_global` on.
     pub added_globals: Vec<Added>,
     /// Function exports (by position in the export section) that now point at another function.
@@ -141,7 +129,7 @@ impl Edits {
         self.imports.push(NewImport {
             module,
             name,
-            type_index,
+            ty: type_index,
         });
         self.push_added(Added::Import(self.imports.len() as u32 - 1))
     }
@@ -163,8 +151,7 @@ impl Edits {
         name: &'static str,
         ty: GlobalType,
     ) -> u32 {
-        self.global_imports
-            .push(NewGlobalImport { module, name, ty });
+        self.global_imports.push(NewImport { module, name, ty });
         self.push_added_global(Added::Import(self.global_imports.len() as u32 - 1))
     }
 

@@ -436,7 +436,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 for import in &edits.imports {
                     import.module.encode(&mut added);
                     import.name.encode(&mut added);
-                    wasm_encoder::EntityType::Function(import.type_index).encode(&mut added);
+                    wasm_encoder::EntityType::Function(import.ty).encode(&mut added);
                 }
                 for import in &edits.global_imports {
                     import.module.encode(&mut added);
@@ -641,7 +641,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
     fn type_of(&self, index: u32) -> u32 {
         match self.edits.added(index) {
             None => self.module.function_types[index as usize],
-            Some(Added::Import(i)) => self.edits.imports[i as usize].type_index,
+            Some(Added::Import(i)) => self.edits.imports[i as usize].ty,
             Some(Added::Defined(f)) => self.edits.functions[f as usize].type_index,
         }
     }

@@ -54,16 +54,17 @@ impl<'a> Encoder<'_, 'a> {
         let edits = self.edits;
         match id {
             NAME_FUNCTIONS => {
-                let ours = edits.added.iter().enumerate().map(|(i, added)| {
-                    let index = self.functions.output(edits.first_function() + i as u32);
-                    let name = match *added {
+                let ours = ours(
+                    &edits.added,
+                    edits.first_function(),
+                    &self.functions,
+                    |a| match a {
                         Added::Import(i) => edits.imports[i as usize].qualified_name(),
                         Added::Defined(f) => edits.functions[f as usize].name.clone(),
-                    };
-                    (index, name)
-                });
+                    },
+                );
                 let stray = self.module.names.stray_function;
-                self.names_of(sub, &self.functions, stray, ours.collect())
+                self.names_of(sub, &self.functions, stray, ours)
                     .map(Cow::Owned)
             }
             NAME_LOCALS | NAME_LABELS if !self.functions.is_identity() => {
@@ -78,15 +79,16 @@ impl<'a> Encoder<'_, 'a> {
                 Some(encoded(&out).into())
             }
             NAME_GLOBALS => {
-                let ours = edits.added_globals.iter().enumerate().map(|(i, added)| {
-                    let index = self.globals.output(edits.first_global() + i as u32);
-                    let name = match *added {
+                let ours = ours(
+                    &edits.added_globals,
+                    edits.first_global(),
+                    &self.globals,
+                    |a| match a {
                         Added::Import(i) => edits.global_imports[i as usize].qualified_name(),
                         Added::Defined(g) => edits.globals[g as usize].name.clone(),
-                    };
-                    (index, name)
-                });
-                self.names_of(sub, &self.globals, false, ours.collect())
+                    },
+                );
+                self.names_of(sub, &self.globals, false, ours)
                     .map(Cow::Owned)
             }
             _ => Some(sub.into()),
@@ -122,6 +124,20 @@ impl<'a> Encoder<'_, 'a> {
         let (_, bytes) = encode_names(names.iter().cloned());
         Some(append_items(&[], names.len(), &bytes, false))
     }
+}
+
+/// The output index and name of each of `added`, the entities the edits add from `first` on.
+fn ours(
+    added: &[Added],
+    first: u32,
+    map: &IndexMap,
+    name: impl Fn(Added) -> String,
+) -> Vec<(u32, String)> {
+    let indices = (first..).map(|index| map.output(index));
+    indices
+        .zip(added)
+        .map(|(index, &a)| (index, name(a)))
+        .collect()
 }
 
 /// A name map (empty: none yet) with `count` more entries, or `None` if its count is
