@@ -381,7 +381,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
                 "name" => match self.names(data) {
                     Some(names) => out.names(&names),
                     None => warnings.push(
-                        "dropped the name section: it is malformed, so its function indices cannot be renumbered"
+                        "dropped the name section: it is malformed, so the indices it names cannot be renumbered"
                             .into(),
                     ),
                 },
