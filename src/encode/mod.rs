@@ -395,7 +395,7 @@ impl<'m, 'a> Encoder<'m, 'a> {
         }
         if dropped_dwarf {
             warnings.push(
-                "dropped the DWARF sections: rewritten function indices moved code they describe"
+                "dropped the DWARF sections: rewritten indices moved code they describe"
                     .to_string(),
             );
         }
