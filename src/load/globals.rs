@@ -88,17 +88,18 @@ fn valid<T>(read: wasmparser::Result<T>) -> T {
     read.expect("valid sections read")
 }
 
+/// The `global.get`s and `global.set`s of defined globals among `ops`.
 fn in_operators(mut ops: OperatorsReader<'_>, first_defined: u32) -> Vec<GlobalUse> {
     let mut uses = Vec::new();
     while !ops.eof() {
         let (op, at) = ops.read_with_offset().expect("valid code decodes");
-        if let Operator::GlobalGet { global_index } | Operator::GlobalSet { global_index } = op {
-            if global_index >= first_defined {
-                uses.push(GlobalUse {
-                    global: global_index,
-                    index_bytes: at + 1..ops.original_position(),
-                });
-            }
+        if let Operator::GlobalGet { global_index } | Operator::GlobalSet { global_index } = op
+            && global_index >= first_defined
+        {
+            uses.push(GlobalUse {
+                global: global_index,
+                index_bytes: at + 1..ops.original_position(),
+            });
         }
     }
     uses
