@@ -612,10 +612,10 @@ impl<'m, 'a> Encoder<'m, 'a> {
     /// Which output bodies need no validation. The rule: an input body whose every function use
     /// names, in the output, a function of the very type the input's named (a redirect to a
     /// shim, or the same function renumbered), and whose every `ref.func` names a function the
-    /// output declares. Its bytes are otherwise the input's, which `load` validated, and every
-    /// other index it uses (types, globals, tables, memories, tags, data) kept its meaning,
-    /// since edits only append those. Every other body, ours included, is validated.
-    /// Which output bodies need no validation, by output function index.
+    /// output declares. Its bytes are otherwise the input's, which `load` validated, but for
+    /// globals renumbered with their definitions, and every other index it uses (types, tables,
+    /// memories, tags, data) kept its meaning, since edits only append those. Every other body,
+    /// ours included, is validated. By output function index.
     pub fn trusted_bodies(&self) -> Vec<bool> {
         let declared = self.declared();
         let total = self.module.function_count() + self.edits.added.len() as u32;
