@@ -72,10 +72,14 @@ pub struct Word {
 /// The immutable i32 global imported as `env.__memory_base`: in the dynamic-linking ABI, where
 /// the loader placed the module's data.
 fn memory_base(module: &Module<'_>) -> Option<u32> {
+    imported_i32(module, ("env", "__memory_base"), false)
+}
+
+/// The i32 global imported as `import` (module, name), mutable or not as `mutable` says.
+pub fn imported_i32(module: &Module<'_>, import: (&str, &str), mutable: bool) -> Option<u32> {
     let found = module.globals.iter().position(|g| {
-        let import = g.import.as_ref().map(|i| (i.module, i.name));
-        import == Some(("env", "__memory_base"))
-            && !g.ty.mutable
+        g.import.as_ref().map(|i| (i.module, i.name)) == Some(import)
+            && g.ty.mutable == mutable
             && g.ty.content_type == ValType::I32
     })?;
     u32::try_from(found).ok()

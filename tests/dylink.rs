@@ -91,6 +91,20 @@ fn emscripten_loader() {
     );
 }
 
+/// Position-independent code that uses the runtime's static itself reaches it through the same
+/// `GOT.mem` import: the guard uses that one rather than importing the symbol twice.
+#[test]
+fn a_side_module_that_already_imports_the_word_keeps_one_import() {
+    let source = std::fs::read_to_string(engines::repo().join("fixtures/dylink/side.wat")).unwrap();
+    let got = r#"(import "GOT.mem" "__wasm_unwind_terminated" (global $got (mut i32)))"#;
+    let wat = source.replacen("(global (export", &format!("{got}\n  (global (export"), 1);
+    let (wasm, _) = processed(&wat::parse_str(&wat).unwrap());
+    let text = wasmprinter::print_bytes(&wasm).unwrap();
+    let imports = text.matches(r#"(import "GOT.mem" "__wasm_unwind_terminated""#);
+    assert_eq!(imports.count(), 1, "{text}");
+    assert!(text.contains("global.get $got\n    global.get $got\n    i32.eqz\n    select"));
+}
+
 /// A loader that has not filled the `GOT.mem` import yet (it is 0 while a module is being
 /// instantiated, before the loader reads its exports): the guard uses the module's own word, at
 /// its relocated address, rather than address 0. In Wasmtime, the side module's imports given by

@@ -69,7 +69,7 @@ use wasm_encoder::{
 
 use super::{Callee, call_in_catch_all, push_params};
 use crate::abi::{GOT_MEM, SHARED_WORD_EXPORT, STATE_EXPORT};
-use crate::detect::Word;
+use crate::detect::{self, Word};
 use crate::edits::{Edits, val_type};
 use crate::encoding::Encoding;
 use crate::load::Module;
@@ -178,8 +178,9 @@ fn address(code: &mut InstructionSink<'_>, word: Word) {
 /// `__memory_base`), the import of the program's word that makes it one for every module that
 /// links the runtime: `GOT.mem.__wasm_unwind_terminated`, a mutable i32 that the loader fills with
 /// the address of the first definition of that symbol (the main module's, when it has one).
-/// Every module that imports it also defines it, so it is never unresolved.
-fn linked(word: Word, plan: &GuardPlan, edits: &mut Edits) -> Word {
+/// Every module that imports it also defines it, so it is never unresolved. Position-independent
+/// code that uses the static itself already imports it: that import serves.
+fn linked(module: &Module<'_>, word: Word, plan: &GuardPlan, edits: &mut Edits) -> Word {
     if !plan.dynamically_linked || word.base.is_none() {
         return word;
     }
@@ -188,8 +189,11 @@ fn linked(word: Word, plan: &GuardPlan, edits: &mut Edits) -> Word {
         mutable: true,
         shared: false,
     };
+    let import = (GOT_MEM, SHARED_WORD_EXPORT);
+    let linked = detect::imported_i32(module, import, true)
+        .unwrap_or_else(|| edits.add_global_import(GOT_MEM, SHARED_WORD_EXPORT, got));
     Word {
-        linked: Some(edits.add_global_import(GOT_MEM, SHARED_WORD_EXPORT, got)),
+        linked: Some(linked),
         ..word
     }
 }
@@ -296,7 +300,7 @@ pub fn install(
                 base: None,
                 linked: None,
             }),
-            shared: plan.shared_word.map(|word| linked(word, plan, edits)),
+            shared: (plan.shared_word).map(|word| linked(module, word, plan, edits)),
             atomic: plan.atomic,
         },
         reentrant: !plan.indirect.is_empty(),
