@@ -319,16 +319,14 @@ impl<'m, 'a> Encoder<'m, 'a> {
 
     /// The function indices among `uses` (which go to `target`) and the global indices among
     /// `globals` that change. Not in order.
-    fn index_patches(
+    fn index_patches<'u>(
         &self,
-        uses: &[FunctionUse],
+        uses: impl IntoIterator<Item = &'u FunctionUse>,
         target: impl Fn(&FunctionUse) -> u32,
-        globals: &[GlobalUse],
+        globals: impl IntoIterator<Item = &'u GlobalUse>,
     ) -> impl Iterator<Item = Patch> {
-        let functions = uses
-            .iter()
-            .map(move |u| (u.index_bytes(), u.function, target(u)));
-        let globals = globals.iter().map(|g| {
+        let functions = (uses.into_iter()).map(move |u| (u.index_bytes(), u.function, target(u)));
+        let globals = globals.into_iter().map(|g| {
             (
                 g.index_bytes.clone(),
                 g.global,
@@ -602,11 +600,9 @@ impl<'m, 'a> Encoder<'m, 'a> {
             .global_uses_outside_code
             .iter()
             .filter(|g| inside(&g.index_bytes));
-        let uses: Vec<FunctionUse> = uses.cloned().collect();
-        let globals: Vec<GlobalUse> = globals.cloned().collect();
         let target = |u: &FunctionUse| self.target(u);
-        let patches = self.index_patches(&uses, target, &globals);
-        splice_with(module.bytes, range, in_order(patches))
+        let patches = in_order(self.index_patches(uses, target, globals));
+        splice_with(module.bytes, range, patches)
     }
 
     /// Which output bodies need no validation. The rule: an input body whose every function use
