@@ -113,10 +113,7 @@ pub fn run(cli: &Args) -> Result<(), Error> {
     if let Some(output) = streams_to(cli) {
         let report = replace(output, |file| {
             let report = process_into(file, path, output, &input, &options)?;
-            // The glue before the module becomes the output, as `write_module` has it.
-            if let Some(glue) = &cli.emit_js {
-                write(glue, wasm_unwind::JS_GLUE.as_bytes())?;
-            }
+            write_glue(cli)?;
             Ok(report)
         })?;
         if !cli.quiet {
@@ -212,12 +209,18 @@ fn write_module(cli: &Args, output: Option<&Path>, wasm: &[u8]) -> Result<(), Er
     } else {
         wasm.into()
     };
-    // The glue first: it is the same for every module of this version, so when it cannot be
-    // written the old module output is still the one that matches the old glue.
-    if let Some(glue) = &cli.emit_js {
-        write(glue, wasm_unwind::JS_GLUE.as_bytes())?;
-    }
+    write_glue(cli)?;
     write(path, &bytes)
+}
+
+/// Writes the JS glue, when asked, before the module becomes the output: the glue is the same
+/// for every module of this version, so when it cannot be written the old module output is
+/// still the one that matches the old glue.
+fn write_glue(cli: &Args) -> Result<(), Error> {
+    match &cli.emit_js {
+        Some(glue) => write(glue, wasm_unwind::JS_GLUE.as_bytes()),
+        None => Ok(()),
+    }
 }
 
 /// Writes `bytes` to `path`, or to standard output for `-`.
