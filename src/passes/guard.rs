@@ -184,19 +184,21 @@ fn linked(module: &Module<'_>, word: Word, plan: &GuardPlan, edits: &mut Edits) 
     if !plan.dynamically_linked || word.base.is_none() {
         return word;
     }
-    let got = GlobalType {
-        val_type: ValType::I32,
-        mutable: true,
-        shared: false,
-    };
     let import = (GOT_MEM, SHARED_WORD_EXPORT);
     let linked = detect::imported_i32(module, import, true)
-        .unwrap_or_else(|| edits.add_global_import(GOT_MEM, SHARED_WORD_EXPORT, got));
+        .unwrap_or_else(|| edits.add_global_import(GOT_MEM, SHARED_WORD_EXPORT, MUTABLE_I32));
     Word {
         linked: Some(linked),
         ..word
     }
 }
+
+/// The status global's type, and that of a `GOT.mem` entry.
+const MUTABLE_I32: GlobalType = GlobalType {
+    val_type: ValType::I32,
+    mutable: true,
+    shared: false,
+};
 
 const MEMORY_U32: wasm_encoder::MemArg = wasm_encoder::MemArg {
     offset: 0,
@@ -284,11 +286,7 @@ pub fn install(
     edits: &mut Edits,
 ) -> Guard {
     let global = edits.add_global(
-        GlobalType {
-            val_type: ValType::I32,
-            mutable: true,
-            shared: false,
-        },
+        MUTABLE_I32,
         ConstExpr::i32_const(IDLE),
         "wasm_unwind::status".into(),
     );
