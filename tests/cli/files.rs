@@ -8,7 +8,6 @@ use std::process::{Command, Output, Stdio};
 
 use support::cli::{dir_listing, stderr};
 use support::{exports_of, fixture, fixture_path};
-use wasm_unwind::Options;
 
 use super::{
     CLI, FIXTURES, assert_exit, original_function_export_names, path_str, validate, wrapped_exports,
@@ -136,9 +135,7 @@ fn stdin_to_stdout() {
     assert_exit(&output, 0, "- -o -");
     validate(&output.stdout);
     // The same bytes as the library gives: stdout carries the module and nothing else.
-    let expected = wasm_unwind::process(&input, &Options::default())
-        .unwrap()
-        .wasm;
+    let expected = support::host::process(&input);
     assert!(
         output.stdout == expected,
         "stdout differs from the library's output"

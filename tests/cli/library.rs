@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use support::{exports_of, fixture};
-use wasm_unwind::{ADDED_PREFIX, Options};
+use wasm_unwind::ADDED_PREFIX;
 use wasmparser::{BinaryReader, ExternalKind, Parser, Payload, ProducersSectionReader};
 
 use super::{FIXTURES, assert_exit, function_names, validate};
@@ -92,9 +92,7 @@ fn export_types(bytes: &[u8]) -> BTreeMap<String, (ExternalKind, String)> {
 fn output_keeps_the_interface() {
     for name in FIXTURES {
         let input = fixture(name);
-        let output = wasm_unwind::process(&input, &Options::default())
-            .unwrap()
-            .wasm;
+        let output = support::host::process(&input);
         validate(&output);
 
         assert_eq!(
@@ -133,9 +131,7 @@ fn output_keeps_the_interface() {
 fn output_keeps_names_and_names_what_it_adds() {
     for name in FIXTURES {
         let input = fixture(name);
-        let output = wasm_unwind::process(&input, &Options::default())
-            .unwrap()
-            .wasm;
+        let output = support::host::process(&input);
         let (before, after) = (function_names(&input), function_names(&output));
         assert!(!before.is_empty(), "{name}: fixtures keep their names");
         for (index, function) in &before {
@@ -164,9 +160,7 @@ fn output_keeps_names_and_names_what_it_adds() {
 fn producers_section_records_the_tool() {
     for name in FIXTURES {
         let input = fixture(name);
-        let output = wasm_unwind::process(&input, &Options::default())
-            .unwrap()
-            .wasm;
+        let output = support::host::process(&input);
         let (before, after) = (producers(&input), producers(&output));
         assert!(
             after
